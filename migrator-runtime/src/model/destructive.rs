@@ -1,0 +1,1 @@
+//! Finding statements in an upgrade that lose data.

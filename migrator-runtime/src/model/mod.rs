@@ -1,0 +1,216 @@
+//! The revision model: what a migrations directory holds, parsed and checked.
+//!
+//! This module (with [`crate::graph`] and [`crate::plan`]) has no Diesel in it:
+//! `migrator-macros` uses it at build time with `default-features = false`, and
+//! the runtime uses the very same code, so the build and the runtime can never
+//! disagree on what a file means.
+//!
+//! Strings are `Cow<'static, str>` so that the same [`Revision`] type is built
+//! by the parser (owned) and by the code that `embed_migrations!` generates
+//! (borrowed from `static` data, no allocation at startup).
+
+mod checksum;
+mod destructive;
+mod diagnostics;
+mod discover;
+mod file;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use checksum::checksum;
+pub use diagnostics::{Diagnostic, Diagnostics, Rule};
+pub use discover::{load_revisions, normalise};
+pub use file::parse_file;
+
+use crate::graph::Graph;
+
+/// A database backend that a section of SQL can be tagged for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BackendKind {
+    /// PostgreSQL (`-- migrate:upgrade postgres`).
+    Postgres,
+    /// SQLite (`-- migrate:upgrade sqlite`).
+    Sqlite,
+    /// MySQL and MariaDB (`-- migrate:upgrade mysql`).
+    Mysql,
+}
+
+impl BackendKind {
+    /// Every backend, in a fixed order.
+    pub const ALL: [BackendKind; 3] = [
+        BackendKind::Postgres,
+        BackendKind::Sqlite,
+        BackendKind::Mysql,
+    ];
+
+    /// The tag as written in a section line: `postgres`, `sqlite`, `mysql`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            BackendKind::Postgres => "postgres",
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Mysql => "mysql",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.tag())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = ();
+
+    /// Parses a tag exactly as [`BackendKind::tag`] writes it.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        BackendKind::ALL
+            .into_iter()
+            .find(|b| b.tag() == s)
+            .ok_or(())
+    }
+}
+
+/// Which way a revision is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Towards head: the revision's upgrade.
+    Upgrade,
+    /// Towards base: the revision's downgrade.
+    Downgrade,
+}
+
+impl Direction {
+    /// `upgrade` or `downgrade`, as in section lines and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `-- migrate:<direction> [backend]` section of a SQL revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Upgrade or downgrade.
+    pub direction: Direction,
+    /// The backend it is tagged for; `None` serves every backend without a
+    /// tagged section of its own.
+    pub backend: Option<BackendKind>,
+    /// The SQL, as written (LF line endings), sent as one batch.
+    pub sql: Cow<'static, str>,
+    /// The section holds `-- migrate:noop`: nothing to run, on purpose.
+    pub noop: bool,
+    /// The 1-based line of the section's `-- migrate:` line.
+    pub line: u32,
+}
+
+/// What a revision runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// A `.sql` revision and its sections.
+    Sql(Cow<'static, [Section]>),
+    /// A `.rs` revision: `pub fn upgrade` / `pub fn downgrade`, compiled into
+    /// the crate that embeds the directory.
+    Rust,
+}
+
+/// One revision file, parsed and checked on its own (the graph checks come
+/// later, in [`Graph::build`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// The revision ID (`Revision ID:`, equal to the file name's `<rev>`).
+    pub id: Cow<'static, str>,
+    /// The file name's `<slug>`.
+    pub slug: Cow<'static, str>,
+    /// The file name, e.g. `001_add_api_keys.sql`.
+    pub file_name: Cow<'static, str>,
+    /// The first header line, or the slug when the header has none.
+    pub message: Cow<'static, str>,
+    /// The other free lines of the header, joined with `\n` (may be empty).
+    pub description: Cow<'static, str>,
+    /// The parents (`Revises:`); empty for the base revision.
+    pub revises: Cow<'static, [Cow<'static, str>]>,
+    /// `Create Date:` as written, when given (it was checked to parse).
+    pub create_date: Option<Cow<'static, str>>,
+    /// `Transaction:`; `true` unless the header says `false`.
+    pub transactional: bool,
+    /// `Timeout:`, the statement and lock timeout for this revision.
+    pub timeout: Option<Duration>,
+    /// `Allow: destructive` was given.
+    pub allow_destructive: bool,
+    /// The SQL sections, or the marker of a Rust revision.
+    pub body: Body,
+    /// SHA-256 of the normalised file contents, lowercase hex (64 characters).
+    pub checksum: Cow<'static, str>,
+}
+
+impl Revision {
+    /// The SQL this revision runs in `direction` on `backend`: the section
+    /// tagged for that backend, else the untagged one. `Some("")` for a
+    /// `-- migrate:noop` section; `None` when the revision has no SQL for that
+    /// backend, or is a Rust revision.
+    pub fn sql(&self, direction: Direction, backend: BackendKind) -> Option<&str> {
+        let Body::Sql(sections) = &self.body else {
+            return None;
+        };
+        let in_direction = || sections.iter().filter(|s| s.direction == direction);
+        let section = in_direction()
+            .find(|s| s.backend == Some(backend))
+            .or_else(|| in_direction().find(|s| s.backend.is_none()))?;
+        Some(if section.noop { "" } else { &section.sql })
+    }
+
+    /// True for a `.rs` revision.
+    pub fn is_rust(&self) -> bool {
+        matches!(self.body, Body::Rust)
+    }
+
+    /// The parent IDs (`Revises:`), as string slices.
+    pub fn parents(&self) -> impl Iterator<Item = &str> {
+        self.revises.iter().map(|p| p.as_ref())
+    }
+}
+
+/// A [`Revision`] with the header lines that graph errors point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The revision.
+    pub revision: Revision,
+    /// The file as the user named it (`migrations/001_x.sql`), for messages.
+    pub path: String,
+    /// 1-based line of the `Revision ID:` field.
+    pub id_line: u32,
+    /// 1-based line of the `Revises:` field.
+    pub revises_line: u32,
+}
+
+/// Reads, parses and checks a whole migrations directory: every file rule and
+/// every graph rule. `display` is how messages name the directory (the path
+/// as the user wrote it, e.g. `migrations`).
+///
+/// On failure, every problem of the directory is in the returned
+/// [`Diagnostics`], sorted by file and line.
+pub fn load_dir(dir: &Path, display: &str) -> Result<Graph, Diagnostics> {
+    let mut diagnostics = Diagnostics::new();
+    let parsed = load_revisions(dir, display, &mut diagnostics);
+    let graph = Graph::build(parsed, display, &mut diagnostics);
+    match graph {
+        Some(graph) if diagnostics.is_empty() => Ok(graph),
+        _ => {
+            diagnostics.sort();
+            Err(diagnostics)
+        }
+    }
+}
