@@ -1,1 +1,23 @@
-//! The factory service database.
+//! The factory service's database: its migrations (embedded and checked at
+//! build time), its Diesel schema and models.
+//!
+//! The service migrates itself on startup:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), migrator_runtime::Error> {
+//! let mut conn = migrator_runtime::connect("sqlite://factory-service.db")?;
+//! factory_service_db::migrator().upgrade(&mut conn, &migrator_runtime::Target::Head)?;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod models;
+pub mod schema;
+
+migrator_macros::embed_migrations!("../migrations");
+
+/// A [`Migrator`](migrator_runtime::Migrator) over the factory service's
+/// revisions.
+pub fn migrator() -> migrator_runtime::Migrator<'static> {
+    migrator_runtime::Migrator::new(&MIGRATIONS)
+}

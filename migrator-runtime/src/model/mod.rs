@@ -14,6 +14,11 @@ mod destructive;
 mod diagnostics;
 mod discover;
 mod file;
+mod header;
+mod rust;
+mod sections;
+mod sql_lexer;
+mod suggest;
 
 use std::borrow::Cow;
 use std::fmt;

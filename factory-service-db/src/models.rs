@@ -1,0 +1,93 @@
+//! Rows of the factory service's tables, as Rust types.
+
+use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::Pg;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::{HasSqlType, Text};
+use diesel::sqlite::Sqlite;
+use diesel::{Insertable, Queryable, Selectable};
+use migrator_runtime::backend::MultiBackend;
+
+use crate::schema::{api_keys, sql_types};
+
+/// The identity of an API key: a UUID, stored natively on PostgreSQL and as
+/// text on SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = sql_types::Uuid)]
+pub struct KeyId(pub uuid::Uuid);
+
+impl KeyId {
+    /// A fresh random (version 4) ID.
+    pub fn new_random() -> Self {
+        KeyId(uuid::Uuid::new_v4())
+    }
+}
+
+impl std::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ToSql<sql_types::Uuid, Pg> for KeyId {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        std::io::Write::write_all(out, self.0.as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<sql_types::Uuid, Pg> for KeyId {
+    fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        Ok(KeyId(uuid::Uuid::from_slice(bytes.as_bytes())?))
+    }
+}
+
+impl ToSql<sql_types::Uuid, Sqlite> for KeyId {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.hyphenated().to_string());
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<sql_types::Uuid, Sqlite> for KeyId {
+    fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
+        Ok(KeyId(uuid::Uuid::parse_str(&text)?))
+    }
+}
+
+impl HasSqlType<sql_types::Uuid> for MultiBackend {
+    fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
+        MultiBackend::lookup_sql_type::<sql_types::Uuid>(lookup)
+    }
+}
+
+impl ToSql<sql_types::Uuid, MultiBackend> for KeyId {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((sql_types::Uuid, self));
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<sql_types::Uuid, MultiBackend> for KeyId {
+    fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        bytes.from_sql::<KeyId, sql_types::Uuid>()
+    }
+}
+
+/// A row of `api_keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKey {
+    /// The key's identity.
+    pub id: KeyId,
+    /// A name for people.
+    pub name: String,
+    /// The hash of the secret.
+    pub key_hash: String,
+    /// When the key was created, in UTC.
+    pub created_at: NaiveDateTime,
+}

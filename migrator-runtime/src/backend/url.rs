@@ -1,0 +1,174 @@
+//! Database URLs: which backend they name, and how to print them without
+//! their password.
+
+use crate::error::Error;
+use crate::model::BackendKind;
+
+/// A database URL, classified by backend.
+///
+/// | URL | backend |
+/// | --- | --- |
+/// | `postgres://user:pw@host:5432/db`, `postgresql://…` | PostgreSQL |
+/// | `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite::memory:` | SQLite |
+/// | `mysql://…`, `mariadb://…` | MySQL (not yet supported for connections) |
+/// | a bare path such as `factory-service.db` | SQLite |
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    kind: BackendKind,
+    original: String,
+    connect: String,
+}
+
+impl DatabaseUrl {
+    /// Classifies `url`. An empty URL or an unknown scheme is an error that
+    /// lists the accepted forms.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, Error> {
+        let bad = |reason: &str| Error::BadUrl {
+            url: redact(url),
+            reason: reason.to_owned(),
+        };
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(bad("the URL is empty"));
+        }
+        let (kind, connect) = match url.split_once("://") {
+            Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+                "postgres" | "postgresql" => (BackendKind::Postgres, url.to_owned()),
+                "sqlite" if rest.is_empty() => return Err(bad("the SQLite URL names no file")),
+                "sqlite" => (BackendKind::Sqlite, rest.to_owned()),
+                "mysql" | "mariadb" => (BackendKind::Mysql, url.to_owned()),
+                other => {
+                    return Err(bad(&format!(
+                        "unknown scheme `{other}`; use postgres://, sqlite:// or a file path"
+                    )));
+                }
+            },
+            None => match url.strip_prefix("sqlite:") {
+                Some(":memory:") => (BackendKind::Sqlite, ":memory:".to_owned()),
+                Some(path) if !path.is_empty() => (BackendKind::Sqlite, path.to_owned()),
+                _ => (BackendKind::Sqlite, url.to_owned()),
+            },
+        };
+        Ok(DatabaseUrl {
+            kind,
+            original: url.to_owned(),
+            connect,
+        })
+    }
+
+    /// The backend the URL names.
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// What the driver is given: the URL for servers, the path for SQLite.
+    pub fn connect_str(&self) -> &str {
+        &self.connect
+    }
+
+    /// The URL with its password replaced by `***`, for messages and logs.
+    pub fn redacted(&self) -> String {
+        redact(&self.original)
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseUrl")
+            .field("kind", &self.kind)
+            .field("url", &self.redacted())
+            .finish()
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Replaces the password of a URL (`scheme://user:password@host`) and any
+/// `password=…` parameter with `***`. Text without a password is returned
+/// unchanged.
+pub fn redact(url: &str) -> String {
+    let mut out = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, tail) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => match userinfo.split_once(':') {
+                    Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+                    None => url.to_owned(),
+                },
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    };
+    // Query parameters and key=value connection strings.
+    let lower = out.to_ascii_lowercase();
+    if let Some(start) = lower.find("password=") {
+        let value_start = start + "password=".len();
+        let value_end = out[value_start..]
+            .find(['&', ' ', ';'])
+            .map_or(out.len(), |i| value_start + i);
+        out.replace_range(value_start..value_end, "***");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_urls() {
+        let kind = |u: &str| DatabaseUrl::parse(u).map(|d| (d.kind(), d.connect_str().to_owned()));
+        assert_eq!(
+            kind("postgres://u@localhost/db").ok(),
+            Some((BackendKind::Postgres, "postgres://u@localhost/db".into()))
+        );
+        assert_eq!(
+            kind("sqlite://factory.db").ok(),
+            Some((BackendKind::Sqlite, "factory.db".into()))
+        );
+        assert_eq!(
+            kind("sqlite:///tmp/x.db").ok(),
+            Some((BackendKind::Sqlite, "/tmp/x.db".into()))
+        );
+        assert_eq!(
+            kind("sqlite::memory:").ok(),
+            Some((BackendKind::Sqlite, ":memory:".into()))
+        );
+        assert_eq!(
+            kind("./local.db").ok(),
+            Some((BackendKind::Sqlite, "./local.db".into()))
+        );
+        assert!(kind("").is_err());
+        assert!(kind("sqlite://").is_err());
+        let err = kind("redis://:secret@host").err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("unknown scheme `redis`"))
+        );
+        assert!(err.as_deref().is_some_and(|e| !e.contains("secret")));
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://app:s3cr3t@db:5432/prod?sslmode=require"),
+            "postgres://app:***@db:5432/prod?sslmode=require"
+        );
+        assert_eq!(redact("postgres://app@db/prod"), "postgres://app@db/prod");
+        assert_eq!(
+            redact("postgres://db/prod?user=a&password=pw&x=1"),
+            "postgres://db/prod?user=a&password=***&x=1"
+        );
+        assert_eq!(
+            redact("host=db user=a password=pw dbname=x"),
+            "host=db user=a password=*** dbname=x"
+        );
+        assert_eq!(redact("postgres://a:p@ss@h/db"), "postgres://a:***@h/db");
+    }
+}

@@ -1,0 +1,146 @@
+//! The runtime's errors. Each names what failed (revision, file, URL without
+//! its password) and, where there is one, the next step.
+
+use std::time::Duration;
+
+use crate::model::{BackendKind, Diagnostics, Direction};
+use crate::plan::PlanError;
+
+/// Everything a migration run can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database URL is malformed or names an unknown scheme.
+    #[error("invalid database URL `{url}`: {reason}")]
+    BadUrl {
+        /// The URL, password replaced by `***`.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The URL names a backend this build cannot connect to.
+    #[error("cannot connect to `{url}`: this build of migrator supports PostgreSQL and SQLite")]
+    UnsupportedBackend {
+        /// The URL, password replaced by `***`.
+        url: String,
+    },
+
+    /// The database could not be reached or refused the connection.
+    #[error("could not connect to `{url}`: {}", redact_error(source))]
+    Connect {
+        /// The URL, password replaced by `***`.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: diesel::ConnectionError,
+    },
+
+    /// A target could not be resolved or reached.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+
+    /// A revision failed; the database is at the revision before it.
+    #[error("{direction} of revision {revision} ({file}) failed: {source}")]
+    Revision {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was run.
+        direction: Direction,
+        /// The database's (or the Rust revision's) error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A SQL revision has no section for the backend it runs on.
+    #[error(
+        "revision {revision} ({file}) has no {direction} SQL for {backend}; add a \
+         `-- migrate:{direction} {backend}` section or an untagged one"
+    )]
+    NoSqlForBackend {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was to be run.
+        direction: Direction,
+        /// The backend it was to run on.
+        backend: BackendKind,
+    },
+
+    /// The database records revisions that this build does not contain: it
+    /// was migrated by a newer build.
+    #[error(
+        "the database has revision(s) {} applied, which this build does not know; it was \
+         probably migrated by a newer build: run that build, or downgrade with it first",
+        revisions.join(", ")
+    )]
+    UnknownApplied {
+        /// The unknown revision IDs.
+        revisions: Vec<String>,
+    },
+
+    /// A revision's file changed after it was applied.
+    #[error(
+        "revision {revision} ({file}) was edited after it was applied: the database recorded \
+         checksum {recorded}, the file now has {current}; restore the file and write a new \
+         revision for the change, or re-record it with `stamp`"
+    )]
+    ChecksumMismatch {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// The checksum in the version table.
+        recorded: String,
+        /// The checksum of the embedded file.
+        current: String,
+    },
+
+    /// Another migrator held the lock for longer than the lock timeout.
+    #[error(
+        "timed out after {waited:?} waiting for the migration lock: another migrator holds it \
+         (another replica migrating, or a stuck run); retry, or raise --lock-timeout"
+    )]
+    LockTimeout {
+        /// How long this run waited.
+        waited: Duration,
+    },
+
+    /// A migrations directory read at run time breaks FORMAT.md.
+    #[error("the migrations directory is invalid:\n{0}")]
+    Invalid(Diagnostics),
+
+    /// Writing the command's output failed.
+    #[error("could not write the output: {0}")]
+    Output(#[source] std::io::Error),
+
+    /// A database error outside any revision (reading or writing the version
+    /// table).
+    #[error("database error while {action}: {source}")]
+    Database {
+        /// What was being done.
+        action: &'static str,
+        /// The database's error.
+        #[source]
+        source: diesel::result::Error,
+    },
+}
+
+/// A `Result` with the runtime's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps a database error met while doing `action`.
+    pub(crate) fn database(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
+        move |source| Error::Database { action, source }
+    }
+}
+
+/// libpq quotes the connection string in some of its messages; take no
+/// chance with passwords.
+fn redact_error(error: &diesel::ConnectionError) -> String {
+    crate::backend::redact(error.to_string().trim_end())
+}
