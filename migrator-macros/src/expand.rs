@@ -91,7 +91,11 @@ fn generate(revisions: &[Revision], dir: &Path) -> TokenStream {
         let path = dir.join(revision.file_name.as_ref());
         let path = path.to_string_lossy();
         if revision.is_rust() {
-            let module = format_ident!("__migrator_rev_{}_{}", revision.id.as_ref(), revision.slug.as_ref());
+            let module = format_ident!(
+                "__migrator_rev_{}_{}",
+                revision.id.as_ref(),
+                revision.slug.as_ref()
+            );
             let id = revision.id.as_ref();
             rust_modules.push(quote! {
                 #[doc(hidden)]
@@ -139,7 +143,10 @@ fn revision_names(revisions: &[Revision]) -> TokenStream {
         }
         let ident = format_ident!("{}", name);
         let id = revision.id.as_ref();
-        let doc = format!("`{}`: {} ({})", revision.id, revision.message, revision.file_name);
+        let doc = format!(
+            "`{}`: {} ({})",
+            revision.id, revision.message, revision.file_name
+        );
         quote! {
             #[doc = #doc]
             pub const #ident: ::migrator_runtime::__private::RevisionId =

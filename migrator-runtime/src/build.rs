@@ -19,6 +19,7 @@
 //! [build-dependencies]
 //! migrator-runtime = { version = "0.1", default-features = false }
 //! ```
+#![allow(clippy::needless_doctest_main)] // the example is a whole build.rs
 
 use std::path::Path;
 

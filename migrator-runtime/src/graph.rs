@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
+use crate::model::suggest::edit_distance;
 use crate::model::{Diagnostics, Parsed, Revision, Rule};
 
 /// Marks "no index" in the index vectors.
@@ -825,22 +826,6 @@ pub(crate) fn closest<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> V
     scored.into_iter().take(3).map(|(_, id)| id).collect()
 }
 
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
 /// `` `a`, `b`, `c` ``.
 pub(crate) fn quoted_list<S: AsRef<str>>(items: &[S]) -> String {
     items
@@ -1074,7 +1059,6 @@ pub(crate) mod tests {
         assert_eq!(closest("0021", ids.into_iter()), ["001", "002"]);
         assert_eq!(closest("01", ids.into_iter()), ["001", "010"]);
         assert!(closest("zzzzzz", ids.into_iter()).is_empty());
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(next_id(["001", "009"].into_iter()).as_deref(), Some("010"));
         assert_eq!(next_id(["99"].into_iter()).as_deref(), Some("100"));
         assert_eq!(next_id(["001", "ab"].into_iter()), None);

@@ -50,7 +50,10 @@ fn upgrade_to_head_and_back_to_base() {
 
         let report = migrator.upgrade(&mut conn, &Target::Head).expect("upgrade");
         assert_eq!(report.steps.len(), 3);
-        assert_eq!(tables(&mut conn), ["gadgets", "migrator_version", "widgets"]);
+        assert_eq!(
+            tables(&mut conn),
+            ["gadgets", "migrator_version", "widgets"]
+        );
         // The Rust revision ran in its transaction.
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM widgets"), 2);
         assert_eq!(applied(&migrator, &mut conn), ["001", "002", "003"]);
@@ -58,16 +61,24 @@ fn upgrade_to_head_and_back_to_base() {
 
         // The version table records checksums and timings.
         let state = migrator.state(&mut conn).expect("state");
-        for (row, revision) in state.applied.iter().zip(linear::MIGRATIONS.graph().revisions()) {
+        for (row, revision) in state
+            .applied
+            .iter()
+            .zip(linear::MIGRATIONS.graph().revisions())
+        {
             assert_eq!(row.checksum, revision.checksum);
             assert!(row.execution_ms >= 0);
         }
 
         // Nothing to do the second time.
-        let again = migrator.upgrade(&mut conn, &Target::Head).expect("upgrade again");
+        let again = migrator
+            .upgrade(&mut conn, &Target::Head)
+            .expect("upgrade again");
         assert!(again.steps.is_empty());
 
-        let report = migrator.downgrade(&mut conn, &Target::Base).expect("downgrade");
+        let report = migrator
+            .downgrade(&mut conn, &Target::Base)
+            .expect("downgrade");
         assert_eq!(report.steps.len(), 3);
         assert_eq!(tables(&mut conn), ["migrator_version"]);
         assert!(applied(&migrator, &mut conn).is_empty());
@@ -80,11 +91,15 @@ fn upgrade_and_downgrade_to_a_revision() {
         let migrator = Migrator::new(&linear::MIGRATIONS);
         let mut conn = db.connect();
         let target = Target::from(linear::revisions::REV_002_SEED_WIDGETS);
-        migrator.upgrade(&mut conn, &target).expect("upgrade to 002");
+        migrator
+            .upgrade(&mut conn, &target)
+            .expect("upgrade to 002");
         assert_eq!(applied(&migrator, &mut conn), ["001", "002"]);
         assert_eq!(tables(&mut conn), ["migrator_version", "widgets"]);
 
-        migrator.upgrade(&mut conn, &Target::Head).expect("upgrade to head");
+        migrator
+            .upgrade(&mut conn, &Target::Head)
+            .expect("upgrade to head");
         migrator
             .downgrade(&mut conn, &"001".parse().expect("target"))
             .expect("downgrade to 001");
@@ -123,8 +138,10 @@ fn an_edited_revision_stops_the_run() {
         migrator
             .upgrade(&mut conn, &"001".parse().expect("target"))
             .expect("upgrade");
-        conn.batch_execute("UPDATE migrator_version SET checksum = 'abc123' WHERE revision = '001'")
-            .expect("tamper");
+        conn.batch_execute(
+            "UPDATE migrator_version SET checksum = 'abc123' WHERE revision = '001'",
+        )
+        .expect("tamper");
         let error = migrator
             .upgrade(&mut conn, &Target::Head)
             .expect_err("an edited revision must stop the run");
@@ -159,7 +176,8 @@ fn an_unknown_applied_revision_stops_the_run() {
 
 #[test]
 fn bad_urls_get_their_own_messages_without_passwords() {
-    let error = migrator_runtime::connect("redis://user:hunter2@localhost/0").expect_err("bad scheme");
+    let error =
+        migrator_runtime::connect("redis://user:hunter2@localhost/0").expect_err("bad scheme");
     assert!(matches!(error, Error::BadUrl { .. }), "{error}");
     assert!(!error.to_string().contains("hunter2"), "{error}");
 

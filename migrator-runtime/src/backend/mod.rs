@@ -15,12 +15,12 @@ mod postgres;
 mod sqlite;
 mod url;
 
+use diesel::PgConnection;
 use diesel::connection::{Connection, LoadConnection, SimpleConnection, TransactionManager};
 use diesel::query_builder::SqlQuery;
 use diesel::query_dsl::RunQueryDsl;
 use diesel::query_dsl::methods::LoadQuery;
 use diesel::result::QueryResult;
-use diesel::PgConnection;
 
 pub use url::{DatabaseUrl, redact};
 

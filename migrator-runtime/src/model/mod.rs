@@ -18,7 +18,7 @@ mod header;
 mod rust;
 mod sections;
 mod sql_lexer;
-mod suggest;
+pub(crate) mod suggest;
 
 use std::borrow::Cow;
 use std::fmt;

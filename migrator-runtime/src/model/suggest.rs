@@ -1,7 +1,7 @@
 //! Near misses: the edit distance behind "did you mean ...?" helps.
 
 /// The Levenshtein distance between `a` and `b`, counted in characters.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
