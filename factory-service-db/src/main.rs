@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use migrator_runtime::cli::{self, DatabaseArgs};
+use migrator_runtime::cli::{self, GlobalArgs, Settings};
+use migrator_runtime::config::Config;
 
 /// The SQLite file used when no database is given.
 const DEFAULT_DATABASE: &str = "factory-service.db";
@@ -14,7 +15,7 @@ const DEFAULT_DATABASE: &str = "factory-service.db";
 #[command(name = "factory-service-db", version, about)]
 struct Cli {
     #[command(flatten)]
-    database: DatabaseArgs,
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,18 +28,22 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let url = cli.database.database_url.unwrap_or_else(|| {
-        eprintln!(
-            "note: no --database-url or DATABASE_URL given; using the SQLite file \
-             {DEFAULT_DATABASE} in the working directory"
-        );
-        DEFAULT_DATABASE.to_owned()
-    });
-    let Command::Migrate(command) = &cli.command;
-    cli::report(cli::execute(
-        &factory_service_db::MIGRATIONS,
-        &url,
-        command,
-        &mut std::io::stdout(),
-    ))
+    cli::report(Config::load().and_then(|config| {
+        let settings = Settings::resolve(&cli.global, config);
+        let url = settings.url.clone().unwrap_or_else(|| {
+            eprintln!(
+                "note: no --database-url or DATABASE_URL given; using the SQLite file \
+                 {DEFAULT_DATABASE} in the working directory"
+            );
+            DEFAULT_DATABASE.to_owned()
+        });
+        let Command::Migrate(command) = &cli.command;
+        cli::execute(
+            &factory_service_db::MIGRATIONS,
+            &url,
+            &settings,
+            command,
+            &mut std::io::stdout(),
+        )
+    }))
 }

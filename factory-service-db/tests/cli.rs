@@ -39,7 +39,10 @@ fn upgrade_current_history_downgrade() {
             out.contains("Running upgrade <base> -> 001, Add api_keys table"),
             "{out}"
         );
-        assert_eq!(tables(&mut db.connect()), ["api_keys", "migrator_version"]);
+        assert_eq!(
+            tables(&mut db.connect()),
+            ["api_keys", "migrator_audit", "migrator_version"]
+        );
 
         let out = stdout(&run(dir.path(), url, &["current"]));
         assert_eq!(out, "001 (head)\n");
@@ -55,7 +58,10 @@ fn upgrade_current_history_downgrade() {
 
         let out = stdout(&run(dir.path(), url, &["downgrade", "base"]));
         assert!(out.contains("Running downgrade 001 -> <base>"), "{out}");
-        assert_eq!(tables(&mut db.connect()), ["migrator_version"]);
+        assert_eq!(
+            tables(&mut db.connect()),
+            ["migrator_audit", "migrator_version"]
+        );
         assert_eq!(
             stdout(&run(dir.path(), url, &["current"])),
             "base (no revision applied)\n"
@@ -73,7 +79,10 @@ fn without_a_url_it_uses_a_sqlite_file_in_the_working_directory() {
     let file = dir.path().join("factory-service.db");
     assert!(file.exists());
     let mut conn = migrator_runtime::connect(&file.to_string_lossy()).expect("open the file");
-    assert_eq!(tables(&mut conn), ["api_keys", "migrator_version"]);
+    assert_eq!(
+        tables(&mut conn),
+        ["api_keys", "migrator_audit", "migrator_version"]
+    );
 }
 
 #[test]

@@ -2,19 +2,24 @@
 //! binary that embeds migrations.
 //!
 //! A binary with nothing else to do calls [`main`]; one with commands of its
-//! own flattens [`Command`] into its parser and calls [`execute`] (see
-//! `factory-service-db`).
+//! own flattens [`GlobalArgs`] and [`Command`] into its parser and calls
+//! [`Settings::resolve`] and [`execute`] (see `factory-service-db`).
+//!
+//! Exit statuses are documented in [`exit`](crate::exit).
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::backend::{DatabaseUrl, connect};
-use crate::error::{Error, Result};
+use crate::backend::{AnyConnection, DatabaseUrl, connect};
+use crate::config::Config;
+use crate::error::{Error, Result, exit};
+use crate::graph::Graph;
 use crate::migrations::Migrations;
-use crate::migrator::{Event, Migrator};
-use crate::model::{Direction, Revision};
+use crate::migrator::{Event, Migrator, Options, Report};
+use crate::model::{Direction, Revision, parse_duration};
 use crate::plan::Target;
 
 /// The migration commands.
@@ -22,14 +27,20 @@ use crate::plan::Target;
 pub enum Command {
     /// Upgrade to a later revision (applies every revision on the way).
     Upgrade {
-        /// `head`, a revision ID or unique prefix, or `+N`.
+        /// `head`, a revision ID or unique prefix, `+N`, `REV+N`.
         #[arg(default_value = "head")]
         target: String,
+        /// How to run it.
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Revert to an earlier revision (`base` reverts everything).
     Downgrade {
-        /// `base`, a revision ID or unique prefix, or `-N`.
+        /// `base`, a revision ID or unique prefix, `-N`, `head-N`.
         target: String,
+        /// How to run it.
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Show the revision(s) the database is at.
     Current {
@@ -37,29 +48,128 @@ pub enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
-    /// List the revisions, newest first, marking those applied.
+    /// List the revisions, newest first, marking head and those applied.
     History {
         /// Also show each revision's file, date and description.
         #[arg(short, long)]
         verbose: bool,
+        /// Only revisions from FROM to TO (inclusive), e.g. `001:head`.
+        #[arg(short = 'r', long, value_name = "FROM:TO")]
+        rev_range: Option<String>,
     },
+    /// Show the head revision(s) of the migrations.
+    Heads,
+    /// Show one revision: header, place in the graph, SQL per backend.
+    Show {
+        /// A revision ID or unique prefix, `head` or `base`.
+        revision: String,
+    },
+    /// Record the database as being at TARGET without running anything.
+    Stamp {
+        /// `head`, `base`, or a revision ID or unique prefix.
+        target: String,
+    },
+    /// Exit 0 when the database is at head, 1 (listing them) when revisions are pending.
+    Check,
+    /// Compare applied revisions with this build: edited files, unknown revisions.
+    Verify,
 }
 
-/// Options shared by every command.
-#[derive(Debug, Clone, Args)]
-pub struct DatabaseArgs {
+/// Options of `upgrade` and `downgrade`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Print the SQL script instead of running it; touches no database.
+    #[arg(long)]
+    pub sql: bool,
+    /// With --sql: the revision the database is assumed to be at (default:
+    /// base for upgrade, head for downgrade).
+    #[arg(long, value_name = "REV", requires = "sql")]
+    pub from: Option<String>,
+    /// Run every revision in one transaction: all or nothing.
+    #[arg(long)]
+    pub single_transaction: bool,
+    /// Run even if applied revisions were edited (prefer `stamp`).
+    #[arg(long)]
+    pub ignore_checksums: bool,
+}
+
+/// Options shared by every command. Flags win over the environment, which
+/// wins over the configuration file (`migrator.toml` or `MIGRATOR_CONFIG`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
     /// The database: `postgres://user@host/db`, `sqlite://path` or a file path.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// The version table's name [default: migrator_version].
+    #[arg(long, env = "MIGRATOR_VERSION_TABLE", global = true)]
+    pub version_table: Option<String>,
+    /// The audit log table's name [default: migrator_audit].
+    #[arg(long, env = "MIGRATOR_AUDIT_TABLE", global = true)]
+    pub audit_table: Option<String>,
+    /// How long to wait for another migrator's lock, and for table locks
+    /// (e.g. `30s`) [default: 60s].
+    #[arg(long, env = "MIGRATOR_LOCK_TIMEOUT", global = true, value_parser = duration)]
+    pub lock_timeout: Option<Duration>,
+    /// How long one statement may run (e.g. `5m`; PostgreSQL) [default: no limit].
+    #[arg(long, env = "MIGRATOR_STATEMENT_TIMEOUT", global = true, value_parser = duration)]
+    pub statement_timeout: Option<Duration>,
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+fn duration(value: &str) -> std::result::Result<Duration, String> {
+    parse_duration(value)
+        .ok_or_else(|| "write a duration such as `250ms`, `30s` or `5m`".to_owned())
+}
+
+/// Everything a command needs besides the command itself.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The database URL, if one was given anywhere.
+    pub url: Option<String>,
+    /// The run's options.
+    pub options: Options,
+    /// Print nothing but errors.
+    pub quiet: bool,
+}
+
+impl Settings {
+    /// Combines flags and environment (`args`) with the configuration file.
+    pub fn resolve(args: &GlobalArgs, config: Config) -> Settings {
+        let defaults = Options::default();
+        Settings {
+            url: args.database_url.clone().or(config.database_url),
+            options: Options {
+                version_table: args
+                    .version_table
+                    .clone()
+                    .or(config.version_table)
+                    .unwrap_or(defaults.version_table),
+                audit_table: args
+                    .audit_table
+                    .clone()
+                    .or(config.audit_table)
+                    .unwrap_or(defaults.audit_table),
+                lock_timeout: args
+                    .lock_timeout
+                    .or(config.lock_timeout)
+                    .unwrap_or(defaults.lock_timeout),
+                statement_timeout: args.statement_timeout.or(config.statement_timeout),
+                ..defaults
+            },
+            quiet: args.quiet,
+        }
+    }
 }
 
 /// A complete command line for a binary whose only job is migrating.
 #[derive(Debug, Parser)]
 #[command(version, about = "Schema migrations, checked at build time")]
 pub struct MigratorCli {
-    /// Where the database is.
+    /// Shared options.
     #[command(flatten)]
-    pub database: DatabaseArgs,
+    pub global: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -69,138 +179,354 @@ pub struct MigratorCli {
 /// the URL is required. Errors are printed to stderr.
 pub fn main(migrations: &Migrations) -> ExitCode {
     let cli = MigratorCli::parse();
-    let Some(url) = cli.database.database_url else {
-        eprintln!("error: no database given: pass --database-url or set DATABASE_URL");
-        return ExitCode::FAILURE;
-    };
-    report(execute(
-        migrations,
-        &url,
-        &cli.command,
-        &mut std::io::stdout(),
-    ))
+    let outcome = Config::load().and_then(|config| {
+        let settings = Settings::resolve(&cli.global, config);
+        let url = settings.url.clone().ok_or_else(|| Error::BadUrl {
+            url: String::new(),
+            reason: "no database given: pass --database-url or set DATABASE_URL".to_owned(),
+        })?;
+        execute(
+            migrations,
+            &url,
+            &settings,
+            &cli.command,
+            &mut std::io::stdout(),
+        )
+    });
+    report(outcome)
 }
 
 /// Prints an error to stderr and turns the outcome into an exit status.
-pub fn report(outcome: Result<()>) -> ExitCode {
+pub fn report(outcome: Result<u8>) -> ExitCode {
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(error.exit_code())
         }
     }
 }
 
 /// Runs `command` against the database at `url`, writing what people read to
-/// `out`.
+/// `out`; returns the exit status (see [`exit`](crate::exit)).
 pub fn execute(
     migrations: &Migrations,
     url: &str,
+    settings: &Settings,
     command: &Command,
     out: &mut dyn Write,
-) -> Result<()> {
-    let migrator = Migrator::new(migrations);
+) -> Result<u8> {
+    let url = DatabaseUrl::parse(url)?;
+    let mut options = settings.options.clone();
+    if let Command::Upgrade { run, .. } | Command::Downgrade { run, .. } = command {
+        options.single_transaction = run.single_transaction;
+        options.ignore_checksums = run.ignore_checksums;
+    }
+    let migrator = Migrator::with_options(migrations, options);
     let graph = migrator.graph();
-    // Checked before connecting, so that a bad URL is reported as such.
-    DatabaseUrl::parse(url)?;
-    let mut conn = connect(url)?;
-    let write_error = Error::Output;
+    let mut printer = Printer {
+        out,
+        quiet: settings.quiet,
+    };
+
+    // Commands that need no database.
     match command {
-        Command::Upgrade { target } | Command::Downgrade { target } => {
+        Command::Upgrade { target, run } | Command::Downgrade { target, run } if run.sql => {
+            let upgrade = matches!(command, Command::Upgrade { .. });
+            let target: Target = target.parse()?;
+            let default_from = if upgrade { Target::Base } else { Target::Head };
+            let from = run
+                .from
+                .as_deref()
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or(default_from);
+            let script = if upgrade {
+                migrator.upgrade_sql(url.kind(), &from, &target)?
+            } else {
+                migrator.downgrade_sql(url.kind(), &from, &target)?
+            };
+            write!(printer.out, "{script}").map_err(Error::Output)?;
+            return Ok(exit::OK);
+        }
+        Command::Heads => {
+            for &head in graph.head().iter() {
+                printer.line(format!("{} (head)", graph.revision(head).id))?;
+            }
+            return Ok(exit::OK);
+        }
+        Command::Show { revision } => {
+            show(&mut printer, graph, revision)?;
+            return Ok(exit::OK);
+        }
+        _ => {}
+    }
+
+    let conn = &mut connect_to(&url)?;
+    match command {
+        Command::Upgrade { target, .. }
+        | Command::Downgrade { target, .. }
+        | Command::Stamp { target } => {
             let target: Target = target.parse()?;
             let mut progress = |event: Event<'_>| {
-                if let Event::Finished {
-                    revision,
-                    direction,
-                    elapsed,
-                } = event
-                {
-                    // Progress is best effort; a closed stdout must not fail
-                    // a migration that succeeded.
-                    let _ = writeln!(
-                        out,
-                        "Running {direction} {}, {} ({} ms)",
-                        arrow(revision, direction),
-                        revision.message,
-                        elapsed.as_millis()
-                    );
-                }
+                printer.progress(event, matches!(command, Command::Stamp { .. }))
             };
-            let report = if matches!(command, Command::Upgrade { .. }) {
-                migrator.upgrade_with(&mut conn, &target, &mut progress)?
-            } else {
-                migrator.downgrade_with(&mut conn, &target, &mut progress)?
+            let report: Report = match command {
+                Command::Upgrade { .. } => migrator.upgrade_with(conn, &target, &mut progress)?,
+                Command::Downgrade { .. } => {
+                    migrator.downgrade_with(conn, &target, &mut progress)?
+                }
+                _ => migrator.stamp_with(conn, &target, &mut progress)?,
             };
             if report.steps.is_empty() {
-                writeln!(out, "Nothing to do: the database is already at {target}")
-                    .map_err(write_error)?;
+                printer.note(format!(
+                    "Nothing to do: the database is already at {target}"
+                ))?;
             }
         }
-        Command::Current { verbose } => {
-            let state = migrator.state(&mut conn)?;
-            let current = migrator.current(&mut conn)?;
-            if current.is_empty() {
-                writeln!(out, "base (no revision applied)").map_err(write_error)?;
-            }
-            let head = graph.head().map(|h| graph.revision(h).id.as_ref());
-            for revision in current {
-                let mark = if Some(revision.id.as_ref()) == head {
-                    " (head)"
-                } else {
-                    ""
-                };
-                writeln!(out, "{}{mark}", revision.id).map_err(write_error)?;
-                if *verbose {
-                    let applied = state.applied.iter().find(|a| a.revision == revision.id);
-                    writeln!(out, "    {}", revision.message).map_err(write_error)?;
-                    writeln!(out, "    file: {}", revision.file_name).map_err(write_error)?;
-                    if let Some(a) = applied {
-                        writeln!(
-                            out,
-                            "    applied: {} UTC ({} ms)",
-                            a.applied_at, a.execution_ms
-                        )
-                        .map_err(write_error)?;
-                    }
+        Command::Current { verbose } => current(&mut printer, &migrator, conn, *verbose)?,
+        Command::History { verbose, rev_range } => history(
+            &mut printer,
+            &migrator,
+            conn,
+            *verbose,
+            rev_range.as_deref(),
+        )?,
+        Command::Check => {
+            let pending = migrator.pending(conn)?;
+            if !pending.is_empty() {
+                printer.line(format!("{} revision(s) pending:", pending.len()))?;
+                for revision in pending {
+                    printer.line(format!("  {}, {}", revision.id, revision.message))?;
                 }
+                return Ok(exit::PENDING);
+            }
+            let at = graph
+                .head()
+                .map_or("base", |h| graph.revision(h).id.as_ref());
+            printer.note(format!("Up to date: the database is at {at} (head)"))?;
+        }
+        Command::Verify => {
+            let problems = migrator.verify(conn)?;
+            if !problems.is_empty() {
+                for problem in &problems {
+                    printer.line(format!("{problem}"))?;
+                }
+                return Ok(exit::MISMATCH);
+            }
+            let applied = migrator.state(conn)?.applied.len();
+            printer.note(format!(
+                "OK: {applied} applied revision(s) match this build"
+            ))?;
+        }
+        Command::Heads | Command::Show { .. } => {}
+    }
+    Ok(exit::OK)
+}
+
+/// Connects, with the URL already checked.
+fn connect_to(url: &DatabaseUrl) -> Result<AnyConnection> {
+    connect(url.connect_str()).map_err(|error| match error {
+        // `connect` names what it was given; name the URL as the user wrote it.
+        Error::Connect { source, .. } => Error::Connect {
+            url: url.redacted(),
+            source,
+        },
+        other => other,
+    })
+}
+
+/// Output for people: `line` always, `note` and progress unless quiet.
+struct Printer<'a> {
+    out: &'a mut dyn Write,
+    quiet: bool,
+}
+
+impl Printer<'_> {
+    fn line(&mut self, text: impl AsRef<str>) -> Result<()> {
+        writeln!(self.out, "{}", text.as_ref()).map_err(Error::Output)
+    }
+
+    fn note(&mut self, text: impl AsRef<str>) -> Result<()> {
+        if self.quiet { Ok(()) } else { self.line(text) }
+    }
+
+    /// `Running upgrade 001 -> 002, add last_used_at (12 ms)`.
+    fn progress(&mut self, event: Event<'_>, stamp: bool) {
+        let text = match event {
+            Event::WaitingForLock => "Waiting for another migrator to finish…".to_owned(),
+            Event::Finished {
+                revision,
+                direction,
+                elapsed,
+            } => format!(
+                "{} {direction} {}, {} ({} ms)",
+                if stamp { "Stamped" } else { "Running" },
+                arrow(revision, direction),
+                revision.message,
+                elapsed.as_millis()
+            ),
+            _ => return,
+        };
+        // Progress is best effort: a closed stdout must not fail a migration
+        // that succeeded.
+        let _ = self.note(text);
+    }
+}
+
+fn current(
+    printer: &mut Printer<'_>,
+    migrator: &Migrator<'_>,
+    conn: &mut AnyConnection,
+    verbose: bool,
+) -> Result<()> {
+    let graph = migrator.graph();
+    let state = migrator.state(conn)?;
+    let current = migrator.current(conn)?;
+    if current.is_empty() {
+        printer.line("base (no revision applied)")?;
+    }
+    let head = graph.head().map(|h| graph.revision(h).id.as_ref());
+    for revision in current {
+        let mark = if Some(revision.id.as_ref()) == head {
+            " (head)"
+        } else {
+            ""
+        };
+        printer.line(format!("{}{mark}", revision.id))?;
+        if verbose {
+            printer.line(format!("    {}", revision.message))?;
+            printer.line(format!("    file: {}", revision.file_name))?;
+            if let Some(applied) = state.applied.iter().find(|a| a.revision == revision.id) {
+                printer.line(format!(
+                    "    applied: {} UTC ({} ms)",
+                    applied.applied_at.format("%Y-%m-%d %H:%M:%S"),
+                    applied.execution_ms
+                ))?;
             }
         }
-        Command::History { verbose } => {
-            let state = migrator.state(&mut conn)?;
-            let head = graph.head();
-            for &i in graph.order().iter().rev() {
-                let revision = graph.revision(i);
-                let mut marks = Vec::new();
-                if Some(i) == head {
-                    marks.push("head");
+    }
+    Ok(())
+}
+
+fn history(
+    printer: &mut Printer<'_>,
+    migrator: &Migrator<'_>,
+    conn: &mut AnyConnection,
+    verbose: bool,
+    range: Option<&str>,
+) -> Result<()> {
+    let graph = migrator.graph();
+    let state = migrator.state(conn)?;
+    let order = graph.order();
+    let (first, last) = match range {
+        None => (0, order.len()),
+        Some(range) => {
+            let (from, to) = range.split_once(':').ok_or_else(|| {
+                Error::Plan(crate::plan::PlanError::BadTarget {
+                    target: range.to_owned(),
+                })
+            })?;
+            let position = |spec: &str, base: usize| -> Result<usize> {
+                match spec {
+                    "" | "base" => Ok(base),
+                    "head" => Ok(order.len()),
+                    spec => Ok(graph
+                        .position(graph.resolve(spec).map_err(crate::plan::PlanError::from)?)
+                        + 1),
                 }
-                if state.applied.iter().any(|a| a.revision == revision.id) {
-                    marks.push("applied");
-                }
-                let marks = if marks.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", marks.join(", "))
-                };
-                writeln!(
-                    out,
-                    "{}{marks}, {}",
-                    arrow(revision, Direction::Upgrade),
-                    revision.message
-                )
-                .map_err(write_error)?;
-                if *verbose {
-                    writeln!(out, "    file: {}", revision.file_name).map_err(write_error)?;
-                    if let Some(date) = &revision.create_date {
-                        writeln!(out, "    created: {date}").map_err(write_error)?;
-                    }
-                    for line in revision.description.lines() {
-                        writeln!(out, "    {line}").map_err(write_error)?;
-                    }
-                }
+            };
+            let first = match from {
+                "" | "base" => 0,
+                spec => position(spec, 0)? - 1,
+            };
+            (first, position(to, 0)?)
+        }
+    };
+    let head = graph.head();
+    for &i in order[first..last.max(first)].iter().rev() {
+        let revision = graph.revision(i);
+        let mut marks = Vec::new();
+        if Some(i) == head {
+            marks.push("head");
+        }
+        if state.applied.iter().any(|a| a.revision == revision.id) {
+            marks.push("applied");
+        }
+        let marks = if marks.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", marks.join(", "))
+        };
+        printer.line(format!(
+            "{}{marks}, {}",
+            arrow(revision, Direction::Upgrade),
+            revision.message
+        ))?;
+        if verbose {
+            printer.line(format!("    file: {}", revision.file_name))?;
+            if let Some(date) = &revision.create_date {
+                printer.line(format!("    created: {date}"))?;
+            }
+            for line in revision.description.lines() {
+                printer.line(format!("    {line}"))?;
             }
         }
+    }
+    Ok(())
+}
+
+fn show(printer: &mut Printer<'_>, graph: &Graph, spec: &str) -> Result<()> {
+    let index = match spec.parse::<Target>()? {
+        Target::Head => graph.head(),
+        Target::Base => graph.base(),
+        _ => Some(graph.resolve(spec).map_err(crate::plan::PlanError::from)?),
+    };
+    let Some(index) = index else {
+        return printer.line("no revisions");
+    };
+    let revision = graph.revision(index);
+    let ids = |indices: &[usize]| {
+        indices
+            .iter()
+            .map(|&i| graph.revision(i).id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    printer.line(format!("Revision ID: {}", revision.id))?;
+    printer.line(format!("Revises: {}", ids(graph.parents(index))))?;
+    printer.line(format!("Revised by: {}", ids(graph.children(index))))?;
+    printer.line(format!("Message: {}", revision.message))?;
+    printer.line(format!("File: {}", revision.file_name))?;
+    if let Some(date) = &revision.create_date {
+        printer.line(format!("Create Date: {date}"))?;
+    }
+    printer.line(format!("Transaction: {}", revision.transactional))?;
+    if let Some(timeout) = revision.timeout {
+        printer.line(format!("Timeout: {timeout:?}"))?;
+    }
+    if revision.allow_destructive {
+        printer.line("Allow: destructive")?;
+    }
+    printer.line(format!("Checksum: {}", revision.checksum))?;
+    if !revision.description.is_empty() {
+        printer.line("")?;
+        for line in revision.description.lines() {
+            printer.line(format!("    {line}"))?;
+        }
+    }
+    if let crate::model::Body::Sql(sections) = &revision.body {
+        for section in sections.iter() {
+            let backend = section.backend.map_or(String::new(), |b| format!(" {b}"));
+            printer.line(format!("\n-- migrate:{}{backend}", section.direction))?;
+            printer.line(if section.noop {
+                "-- migrate:noop"
+            } else {
+                section.sql.trim()
+            })?;
+        }
+    } else {
+        printer.line("\n(Rust revision: pub fn upgrade / pub fn downgrade)")?;
     }
     Ok(())
 }
@@ -216,5 +542,16 @@ fn arrow(revision: &Revision, direction: Direction) -> String {
     match direction {
         Direction::Upgrade => format!("{parents} -> {}", revision.id),
         Direction::Downgrade => format!("{} -> {parents}", revision.id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        MigratorCli::command().debug_assert();
     }
 }

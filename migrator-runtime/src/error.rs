@@ -54,6 +54,81 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// A revision that runs outside a transaction (`Transaction: false`)
+    /// failed: statements before the failure may have taken effect.
+    #[error(
+        "{direction} of revision {revision} ({file}) failed: {source}\n\
+         it runs outside a transaction (`Transaction: false`), so statements before the failure \
+         may have taken effect while the version table still shows the previous revision: \
+         check the schema, repair it, then run it again or record it with `stamp {revision}`"
+    )]
+    NonTransactional {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was run.
+        direction: Direction,
+        /// The database's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A revision exceeded its statement or lock timeout; its transaction was
+    /// rolled back.
+    #[error(
+        "{direction} of revision {revision} ({file}) timed out (statement timeout {}, lock \
+         timeout {lock_limit:?}): {source}; raise `Timeout:` in its header, or \
+         --statement-timeout / --lock-timeout for the run",
+        statement_limit.map_or_else(|| "none".to_owned(), |d| format!("{d:?}"))
+    )]
+    Timeout {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was run.
+        direction: Direction,
+        /// The statement timeout in force.
+        statement_limit: Option<Duration>,
+        /// The lock timeout in force.
+        lock_limit: Duration,
+        /// The database's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// `--single-transaction` with a revision that must run outside one.
+    #[error(
+        "revision {revision} ({file}) says `Transaction: false`, so it cannot run in a single \
+         transaction: run without --single-transaction"
+    )]
+    NotInSingleTransaction {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+    },
+
+    /// The lock file beside a SQLite database could not be opened or locked.
+    #[error("cannot lock `{path}` (the migration lock of this SQLite database): {source}")]
+    LockFile {
+        /// The lock file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The configuration file is unreadable or invalid.
+    #[error("configuration `{path}`: {message}")]
+    Config {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// A SQL revision has no section for the backend it runs on.
     #[error(
         "revision {revision} ({file}) has no {direction} SQL for {backend}; add a \
@@ -127,6 +202,59 @@ pub enum Error {
         #[source]
         source: diesel::result::Error,
     },
+}
+
+/// The exit statuses of the CLI, one per kind of failure.
+///
+/// | status | meaning |
+/// | --- | --- |
+/// | 0 | success |
+/// | 1 | `check`: revisions are pending; `verify`: problems were found |
+/// | 2 | bad usage: arguments, target, URL, configuration |
+/// | 3 | the database could not be reached |
+/// | 4 | a revision failed (the database is at the revision before it) |
+/// | 5 | another migrator held the lock for longer than the lock timeout |
+/// | 6 | the database disagrees with this build: an applied revision was edited, or is unknown |
+/// | 7 | any other database or I/O error |
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// `check` found pending revisions, or `verify` found problems.
+    pub const PENDING: u8 = 1;
+    /// Bad usage: arguments, target, URL, configuration.
+    pub const USAGE: u8 = 2;
+    /// The database could not be reached.
+    pub const CONNECT: u8 = 3;
+    /// A revision failed.
+    pub const REVISION: u8 = 4;
+    /// The lock was held for longer than the lock timeout.
+    pub const LOCKED: u8 = 5;
+    /// The database disagrees with this build.
+    pub const MISMATCH: u8 = 6;
+    /// Any other database or I/O error.
+    pub const OTHER: u8 = 7;
+}
+
+impl Error {
+    /// The CLI's exit status for this error (see [`exit`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::BadUrl { .. }
+            | Error::UnsupportedBackend { .. }
+            | Error::Plan(_)
+            | Error::Invalid(_)
+            | Error::NotInSingleTransaction { .. }
+            | Error::Config { .. } => exit::USAGE,
+            Error::Connect { .. } => exit::CONNECT,
+            Error::Revision { .. }
+            | Error::NonTransactional { .. }
+            | Error::Timeout { .. }
+            | Error::NoSqlForBackend { .. } => exit::REVISION,
+            Error::LockTimeout { .. } => exit::LOCKED,
+            Error::UnknownApplied { .. } | Error::ChecksumMismatch { .. } => exit::MISMATCH,
+            Error::LockFile { .. } | Error::Output(_) | Error::Database { .. } => exit::OTHER,
+        }
+    }
 }
 
 /// A `Result` with the runtime's [`Error`].

@@ -428,7 +428,8 @@ impl Adjacency {
 struct Location {
     path: String,
     id_line: u32,
-    revises_line: u32,
+    /// `None` when the `Revises` field is missing (already reported).
+    revises_line: Option<u32>,
 }
 
 /// Runs the graph rules over one directory and reports into `diagnostics`.
@@ -447,9 +448,12 @@ impl Checker<'_> {
         self.repeated_parents();
         let acyclic = self.cycles();
         self.bases();
+        // A revision whose `Revises` is missing has unknown parents: it would
+        // show up as a spurious extra head.
+        let parents_known = self.files.iter().all(|f| f.revises_line.is_some());
         if acyclic {
             self.redundant_parents();
-            if unique && resolved {
+            if unique && resolved && parents_known {
                 self.heads();
             }
         }
@@ -462,8 +466,13 @@ impl Checker<'_> {
 
     fn report_revises(&mut self, i: usize, rule: Rule, message: String, help: String) {
         let file = &self.files[i];
-        self.diagnostics
-            .report(&file.path, Some(file.revises_line), rule, message, help);
+        self.diagnostics.report(
+            &file.path,
+            Some(file.revises_line.unwrap_or(1)),
+            rule,
+            message,
+            help,
+        );
     }
 
     /// Rule 1. Returns true when every ID is unique.
@@ -598,7 +607,9 @@ impl Checker<'_> {
     /// Rule 4.
     fn bases(&mut self) {
         let bases: Vec<usize> = (0..self.revisions.len())
-            .filter(|&i| self.revisions[i].revises.is_empty())
+            .filter(|&i| {
+                self.revisions[i].revises.is_empty() && self.files[i].revises_line.is_some()
+            })
             .collect();
         if let [_, .., last] = bases[..] {
             let names: Vec<String> = bases.iter().map(|&i| self.name(i)).collect();
@@ -876,7 +887,7 @@ pub(crate) mod tests {
                 revision: revision(id, parents),
                 path: format!("migrations/{id}_r.sql"),
                 id_line: 3,
-                revises_line: 4,
+                revises_line: Some(4),
             })
             .collect();
         let mut diagnostics = Diagnostics::new();
@@ -1313,7 +1324,7 @@ pub(crate) mod tests {
                 revision: r.clone(),
                 path: format!("migrations/{}", r.file_name),
                 id_line: 1,
-                revises_line: 2,
+                revises_line: Some(2),
             })
             .collect();
         let mut diagnostics = Diagnostics::new();

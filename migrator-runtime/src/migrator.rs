@@ -1,23 +1,102 @@
-//! The run: read the state, verify it, plan, execute.
+//! The run: read the state, verify it, plan, lock, read again, execute.
 //!
-//! Every front end (the CLI, a service migrating itself on startup, the test
-//! helpers) goes through [`Migrator`]; none re-implements the loop.
+//! Every front end (the CLI, a service migrating itself on startup, offline
+//! SQL, the test helpers) goes through [`Migrator`]; none re-implements the
+//! loop. Live runs and offline scripts share one executor: the statements a
+//! script prints are the statements a live run sends.
+//!
+//! # Order
+//!
+//! Revisions are applied in [`Graph::order`]: a topological order in which,
+//! among revisions whose parents are all applied, the smallest revision ID
+//! (byte order) comes first. Same graph, same order, on every machine.
+//! Downgrades run in the reverse of that order.
+//!
+//! # Transactions
+//!
+//! By default each revision runs in its own transaction together with its
+//! version-table row and its audit-log entry: a revision that fails leaves
+//! the database at the revision before it. With
+//! [`Options::single_transaction`] the whole run is one transaction: all or
+//! nothing.
+//!
+//! A revision whose header says `Transaction: false` (e.g. `CREATE INDEX
+//! CONCURRENTLY`) runs outside any transaction, and its version-table row is
+//! written after its SQL succeeded. If it fails halfway, the statements
+//! before the failure stay in effect while the version table still shows the
+//! previous revision: the error says so ([`Error::NonTransactional`]); repair
+//! by hand, then run it again or `stamp` it. Such a revision cannot be part
+//! of a single-transaction run.
+//!
+//! # Concurrency
+//!
+//! A run that has something to do takes a lock first (a PostgreSQL session
+//! advisory lock keyed by the database and the version table's name; an
+//! exclusive lock on a file beside a SQLite database), then reads the state
+//! again, so a replica that waited sees its peer's work and applies nothing
+//! twice. The wait is bounded by [`Options::lock_timeout`]. A run with nothing
+//! to do takes no lock and sends one query.
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::{Duration, Instant};
 
-use crate::backend::AnyConnection;
+use chrono::Utc;
+
+use crate::backend::{AnyConnection, Dialect};
+use crate::context::MigrationContext;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::migrations::Migrations;
-use crate::model::{Body, Direction, Revision};
-use crate::plan::{self, Plan, Target};
-use crate::store::{AppliedRevision, Store};
+use crate::model::{BackendKind, Body, Direction, Revision};
+use crate::plan::{self, Plan, PlanError, Target};
+use crate::store::{
+    Action, AppliedRevision, AuditEntry, DEFAULT_AUDIT_TABLE, DEFAULT_VERSION_TABLE, Store,
+};
 
-/// What a run reports as it goes, for progress output and logs.
+/// How a run behaves. `Default` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The version table (default `migrator_version`).
+    pub version_table: String,
+    /// The audit log table (default `migrator_audit`).
+    pub audit_table: String,
+    /// How long to wait for the run lock held by another migrator, and the
+    /// lock timeout of every statement (PostgreSQL `lock_timeout`, SQLite's
+    /// busy timeout). Default 60 s. A revision's `Timeout:` overrides it for
+    /// that revision.
+    pub lock_timeout: Duration,
+    /// The statement timeout of every statement (PostgreSQL
+    /// `statement_timeout`; SQLite has none). Default: no limit. A revision's
+    /// `Timeout:` overrides it for that revision.
+    pub statement_timeout: Option<Duration>,
+    /// Run everything in one transaction: all or nothing.
+    pub single_transaction: bool,
+    /// Run even though an applied revision's file changed since. Prefer
+    /// `stamp`, which records the new checksums.
+    pub ignore_checksums: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            version_table: DEFAULT_VERSION_TABLE.to_owned(),
+            audit_table: DEFAULT_AUDIT_TABLE.to_owned(),
+            lock_timeout: Duration::from_secs(60),
+            statement_timeout: None,
+            single_transaction: false,
+            ignore_checksums: false,
+        }
+    }
+}
+
+/// What a run reports as it goes, for progress output and logs. Every event
+/// is also emitted as a `tracing` event.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Event<'a> {
-    /// A revision is about to run.
+    /// Another migrator holds the lock; this run waits for it.
+    WaitingForLock,
+    /// A revision is about to run (or be recorded, for `stamp`).
     Started {
         /// The revision.
         revision: &'a Revision,
@@ -35,7 +114,7 @@ pub enum Event<'a> {
     },
 }
 
-/// One revision run by [`Migrator::upgrade`] or [`Migrator::downgrade`].
+/// One revision run by a [`Migrator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepReport {
     /// The revision ID.
@@ -62,6 +141,79 @@ pub struct State {
     pub applied: Vec<AppliedRevision>,
 }
 
+/// A disagreement between the database and this build, found by
+/// [`Migrator::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// An applied revision's file changed since it was applied.
+    Edited {
+        /// The revision ID.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// The checksum the version table recorded.
+        recorded: String,
+        /// The checksum of the file in this build.
+        current: String,
+    },
+    /// The database records a revision this build does not have.
+    Unknown {
+        /// The revision ID.
+        revision: String,
+    },
+}
+
+impl Problem {
+    /// The error a run stops with for this problem.
+    fn into_error(self) -> Error {
+        match self {
+            Problem::Edited {
+                revision,
+                file,
+                recorded,
+                current,
+            } => Error::ChecksumMismatch {
+                revision,
+                file,
+                recorded,
+                current,
+            },
+            Problem::Unknown { revision } => Error::UnknownApplied {
+                revisions: vec![revision],
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Edited {
+                revision,
+                file,
+                recorded,
+                current,
+            } => write!(
+                f,
+                "{revision} ({file}) was edited after it was applied: recorded checksum {recorded}, file has {current}"
+            ),
+            Problem::Unknown { revision } => {
+                write!(f, "{revision} is applied but not part of this build")
+            }
+        }
+    }
+}
+
+/// What a plan's steps do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Run each revision's SQL or Rust code and record it.
+    Run,
+    /// Only record (stamp).
+    Record,
+}
+
 /// Runs the revisions of a [`Migrations`] set against a database.
 ///
 /// # Examples
@@ -78,22 +230,29 @@ pub struct State {
 #[derive(Debug)]
 pub struct Migrator<'m> {
     migrations: &'m Migrations,
+    options: Options,
     store: Store,
 }
 
 impl<'m> Migrator<'m> {
-    /// A migrator over `migrations`, with the default version table.
+    /// A migrator over `migrations`, with the default [`Options`].
     pub fn new(migrations: &'m Migrations) -> Self {
+        Migrator::with_options(migrations, Options::default())
+    }
+
+    /// A migrator over `migrations` with `options`.
+    pub fn with_options(migrations: &'m Migrations, options: Options) -> Self {
+        let store = Store::new(&options.version_table, &options.audit_table);
         Migrator {
             migrations,
-            store: Store::default(),
+            options,
+            store,
         }
     }
 
-    /// Uses the version table `table` instead of `migrator_version`.
-    pub fn with_version_table(mut self, table: impl Into<String>) -> Self {
-        self.store = Store::new(table);
-        self
+    /// The options of this migrator.
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     /// The revision graph.
@@ -101,41 +260,75 @@ impl<'m> Migrator<'m> {
         self.migrations.graph()
     }
 
-    /// Reads the version table (empty when it does not exist yet).
+    /// Reads the version table (empty when it does not exist yet). One query.
     pub fn state(&self, conn: &mut AnyConnection) -> Result<State> {
         let backend = conn.backend();
         let d = backend.dialect();
-        let exists = backend
-            .count(&d.table_exists_sql(self.store.table()))
-            .map_err(Error::database("looking for the version table"))?;
-        if exists == 0 {
-            return Ok(State::default());
+        match backend.load_versions(&self.store.select_sql(d)) {
+            Ok(applied) => Ok(State { applied }),
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if d.is_missing_table(info.message()) =>
+            {
+                Ok(State::default())
+            }
+            Err(source) => Err(Error::Database {
+                action: "reading the version table",
+                source,
+            }),
         }
-        let applied = backend
-            .load_versions(&self.store.select_sql(d))
-            .map_err(Error::database("reading the version table"))?;
-        Ok(State { applied })
+    }
+
+    /// The audit log, oldest entry first (empty before the first run).
+    pub fn audit_log(&self, conn: &mut AnyConnection) -> Result<Vec<AuditEntry>> {
+        let backend = conn.backend();
+        let d = backend.dialect();
+        match backend.load_audit(&self.store.select_audit_sql(d)) {
+            Ok(entries) => Ok(entries),
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if d.is_missing_table(info.message()) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(source) => Err(Error::Database {
+                action: "reading the audit log",
+                source,
+            }),
+        }
     }
 
     /// The revisions the database is at: the applied revisions that no
-    /// applied revision revises (several after a partial upgrade of branches).
-    /// Empty at base.
+    /// applied revision revises (several after a partial upgrade of branches,
+    /// or a downgrade below a merge). Empty at base.
     pub fn current(&self, conn: &mut AnyConnection) -> Result<Vec<&'m Revision>> {
         let applied = self.applied_indices(&self.state(conn)?)?;
         let graph = self.graph();
-        let mut is_applied = vec![false; graph.len()];
-        for &i in &applied {
-            is_applied[i] = true;
-        }
         Ok(graph
-            .tips(&is_applied)
+            .tips(&self.applied_mask(&applied))
             .into_iter()
             .map(|i| graph.revision(i))
             .collect())
     }
 
-    /// Upgrades to `target` (`head`, an ID or prefix, `+N`…), one transaction
-    /// per revision.
+    /// The revisions an upgrade to head would apply, in order.
+    pub fn pending(&self, conn: &mut AnyConnection) -> Result<Vec<&'m Revision>> {
+        let applied = self.applied_indices(&self.state(conn)?)?;
+        let graph = self.graph();
+        let plan = plan::plan_upgrade(graph, &applied, &Target::Head)?;
+        Ok(plan
+            .steps
+            .iter()
+            .map(|s| graph.revision(s.revision))
+            .collect())
+    }
+
+    /// Every disagreement between the database and this build: applied
+    /// revisions whose file changed, and applied revisions this build does not
+    /// know. Empty when all is well.
+    pub fn verify(&self, conn: &mut AnyConnection) -> Result<Vec<Problem>> {
+        Ok(self.problems(&self.state(conn)?))
+    }
+
+    /// Upgrades to `target` (`head`, an ID or prefix, `+N`…).
     pub fn upgrade(&self, conn: &mut AnyConnection, target: &Target) -> Result<Report> {
         self.upgrade_with(conn, target, &mut |_| {})
     }
@@ -147,13 +340,12 @@ impl<'m> Migrator<'m> {
         target: &Target,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
-        self.run(conn, progress, |graph, applied| {
+        self.run(conn, Mode::Run, progress, |graph, applied| {
             plan::plan_upgrade(graph, applied, target)
         })
     }
 
-    /// Downgrades to `target` (`base`, an ID or prefix, `-N`…), one
-    /// transaction per revision.
+    /// Downgrades to `target` (`base`, an ID or prefix, `-N`…).
     pub fn downgrade(&self, conn: &mut AnyConnection, target: &Target) -> Result<Report> {
         self.downgrade_with(conn, target, &mut |_| {})
     }
@@ -165,53 +357,412 @@ impl<'m> Migrator<'m> {
         target: &Target,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
-        self.run(conn, progress, |graph, applied| {
+        self.run(conn, Mode::Run, progress, |graph, applied| {
             plan::plan_downgrade(graph, applied, target)
         })
     }
 
-    /// Reads and verifies the state, plans with `make_plan`, and executes.
+    /// Records the database as being exactly at `target` without running any
+    /// revision: the repair tool after a failure, and the way to adopt an
+    /// existing database. Revisions outside the target's ancestry (including
+    /// ones this build does not know) are removed from the version table,
+    /// missing ones added, and the checksums of the ones kept are
+    /// re-recorded, which accepts edited files.
+    pub fn stamp(&self, conn: &mut AnyConnection, target: &Target) -> Result<Report> {
+        self.stamp_with(conn, target, &mut |_| {})
+    }
+
+    /// [`Migrator::stamp`], reporting each revision to `progress`.
+    pub fn stamp_with(
+        &self,
+        conn: &mut AnyConnection,
+        target: &Target,
+        progress: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Report> {
+        self.with_lock(conn, progress, |conn, progress| {
+            let state = self.state(conn)?;
+            let graph = self.graph();
+            let applied: Vec<usize> = state
+                .applied
+                .iter()
+                .filter_map(|row| graph.index_of(&row.revision))
+                .collect();
+            let plan = plan::plan_stamp(graph, &applied, target)?;
+            let keep = self.applied_mask(&plan::stamped_set(graph, target)?);
+            let mut fixes: Vec<String> = Vec::new();
+            let backend = conn.backend();
+            let d = backend.dialect();
+            for row in &state.applied {
+                match graph.index_of(&row.revision) {
+                    None => fixes.push(self.store.delete_sql(d, &row.revision)),
+                    Some(i) if keep[i] && graph.revision(i).checksum != row.checksum => {
+                        fixes.push(self.store.update_checksum_sql(
+                            d,
+                            &row.revision,
+                            &graph.revision(i).checksum,
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if !fixes.is_empty() {
+                fixes
+                    .iter()
+                    .try_for_each(|sql| backend.execute(sql))
+                    .map_err(Error::database("re-recording the version table"))?;
+            }
+            self.execute(conn, &plan, Mode::Record, progress)
+        })
+    }
+
+    /// The SQL script an upgrade from `from` (the database's assumed state:
+    /// `base`, or a revision with all its ancestors applied) to `to` would
+    /// run on `backend`, without touching any database: transaction
+    /// statements, each revision's SQL, version-table and audit statements.
+    /// Runnable as is with `psql` or `sqlite3`.
+    pub fn upgrade_sql(&self, backend: BackendKind, from: &Target, to: &Target) -> Result<String> {
+        self.offline(backend, from, |graph, applied| {
+            plan::plan_upgrade(graph, applied, to)
+        })
+    }
+
+    /// The SQL script of a downgrade from `from` to `to`, like
+    /// [`Migrator::upgrade_sql`].
+    pub fn downgrade_sql(
+        &self,
+        backend: BackendKind,
+        from: &Target,
+        to: &Target,
+    ) -> Result<String> {
+        self.offline(backend, from, |graph, applied| {
+            plan::plan_downgrade(graph, applied, to)
+        })
+    }
+
+    fn offline(
+        &self,
+        backend: BackendKind,
+        from: &Target,
+        make_plan: impl FnOnce(&Graph, &[usize]) -> std::result::Result<Plan, PlanError>,
+    ) -> Result<String> {
+        let graph = self.graph();
+        let applied = plan::stamped_set(graph, from)?;
+        let plan = make_plan(graph, &applied)?;
+        let mut script = Script::new(crate::backend::dialect(backend));
+        script.line(&format!(
+            "-- migrator: {} revision(s) for {backend}, generated {} UTC",
+            plan.steps.len(),
+            Utc::now().format("%Y-%m-%d %H:%M:%S")
+        ));
+        let create = self.store.create_sql(script.dialect);
+        script
+            .execute(&create)
+            .map_err(Error::database("rendering"))?;
+        self.execute(&mut script, &plan, Mode::Run, &mut |_| {})?;
+        Ok(script.text)
+    }
+
+    /// Reads and verifies the state and plans; with something to do, takes
+    /// the lock, reads, verifies and plans again, and executes.
     fn run(
         &self,
         conn: &mut AnyConnection,
+        mode: Mode,
         progress: &mut dyn FnMut(Event<'_>),
-        make_plan: impl FnOnce(&Graph, &[usize]) -> std::result::Result<Plan, plan::PlanError>,
+        make_plan: impl Fn(&Graph, &[usize]) -> std::result::Result<Plan, PlanError>,
     ) -> Result<Report> {
         let graph = self.graph();
-        let state = self.state(conn)?;
-        let applied = self.applied_indices(&state)?;
-        self.verify_checksums(&state)?;
-        let plan = make_plan(graph, &applied)?;
-        let mut report = Report::default();
-        if plan.is_empty() {
-            return Ok(report);
+        let plan_now = |conn: &mut AnyConnection| -> Result<Plan> {
+            let state = self.state(conn)?;
+            let applied = self.applied_indices(&state)?;
+            if !self.options.ignore_checksums
+                && let Some(problem) = self.problems(&state).into_iter().next()
+            {
+                return Err(problem.into_error());
+            }
+            Ok(make_plan(graph, &applied)?)
+        };
+        // The fast path: nothing to do costs one query and no lock.
+        if plan_now(conn)?.is_empty() {
+            return Ok(Report::default());
         }
-        {
+        self.with_lock(conn, progress, |conn, progress| {
+            let plan = plan_now(conn)?;
+            self.execute(conn, &plan, mode, progress)
+        })
+    }
+
+    /// Takes the run lock (waiting up to the lock timeout), makes sure the
+    /// tables exist, runs `body`, and releases the lock on every path,
+    /// including a panic in a Rust revision.
+    fn with_lock<T>(
+        &self,
+        conn: &mut AnyConnection,
+        progress: &mut dyn FnMut(Event<'_>),
+        body: impl FnOnce(&mut AnyConnection, &mut dyn FnMut(Event<'_>)) -> Result<T>,
+    ) -> Result<T> {
+        let name = self.store.table().to_owned();
+        let start = Instant::now();
+        let mut announced = false;
+        let handle = loop {
+            if let Some(handle) = conn.backend().try_lock(&name)? {
+                break handle;
+            }
+            if start.elapsed() >= self.options.lock_timeout {
+                return Err(Error::LockTimeout {
+                    waited: start.elapsed(),
+                });
+            }
+            if !announced {
+                announced = true;
+                tracing::info!("another migrator holds the lock; waiting");
+                progress(Event::WaitingForLock);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        tracing::debug!(
+            waited_ms = start.elapsed().as_millis() as u64,
+            "migration lock taken"
+        );
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
             let backend = conn.backend();
-            let create = self.store.create_sql(backend.dialect());
+            let d = backend.dialect();
             backend
-                .execute(&create)
-                .map_err(Error::database("creating the version table"))?;
+                .execute(&self.store.create_sql(d))
+                .map_err(Error::database("creating the version table and audit log"))?;
+            body(conn, progress)
+        }));
+        let backend = conn.backend();
+        let d = backend.dialect();
+        // Best effort: the run's outcome matters more than a failed reset,
+        // and the lock goes with the connection anyway.
+        let _ = backend.execute(d.reset_timeouts_sql());
+        let unlocked = backend.unlock(&name, handle);
+        match outcome {
+            Ok(result) => {
+                let value = result?;
+                unlocked.map_err(Error::database("releasing the migration lock"))?;
+                Ok(value)
+            }
+            Err(panic) => resume_unwind(panic),
         }
+    }
+
+    /// Executes `plan` into `sink`, one transaction per revision (or one for
+    /// all).
+    fn execute(
+        &self,
+        sink: &mut dyn Sink,
+        plan: &Plan,
+        mode: Mode,
+        progress: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Report> {
+        let graph = self.graph();
+        let single = self.options.single_transaction;
+        if single {
+            if let Some(step) = plan
+                .steps
+                .iter()
+                .find(|s| !graph.revision(s.revision).transactional && mode == Mode::Run)
+            {
+                let revision = graph.revision(step.revision);
+                return Err(Error::NotInSingleTransaction {
+                    revision: revision.id.to_string(),
+                    file: revision.file_name.to_string(),
+                });
+            }
+            sink.begin()
+                .map_err(Error::database("opening the run's transaction"))?;
+        }
+        let mut report = Report::default();
         for step in &plan.steps {
             let revision = graph.revision(step.revision);
+            let direction = step.direction;
+            tracing::info!(revision = %revision.id, %direction, "running");
             progress(Event::Started {
                 revision,
-                direction: step.direction,
+                direction,
             });
-            let elapsed = self.run_step(conn, revision, step.direction)?;
+            let start = Instant::now();
+            if let Err(error) = self.step(sink, revision, direction, mode, single) {
+                if single {
+                    sink.rollback();
+                }
+                tracing::error!(revision = %revision.id, %direction, %error, "failed");
+                self.audit_failure(sink, revision, direction, mode, start, &error);
+                return Err(error);
+            }
+            let elapsed = start.elapsed();
+            tracing::info!(revision = %revision.id, %direction, elapsed_ms = elapsed.as_millis() as u64, "done");
             progress(Event::Finished {
                 revision,
-                direction: step.direction,
+                direction,
                 elapsed,
             });
             report.steps.push(StepReport {
                 revision: revision.id.to_string(),
-                direction: step.direction,
+                direction,
                 elapsed,
             });
         }
+        if single {
+            sink.commit()
+                .map_err(Error::database("committing the run's transaction"))?;
+        }
         Ok(report)
+    }
+
+    /// One revision: its own transaction (unless single or non-transactional),
+    /// its timeouts, its SQL or Rust code, its version-table row and audit
+    /// entry.
+    fn step(
+        &self,
+        sink: &mut dyn Sink,
+        revision: &Revision,
+        direction: Direction,
+        mode: Mode,
+        single: bool,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let own_transaction = !single && (revision.transactional || mode == Mode::Record);
+        let in_transaction = single || own_transaction;
+        let d = sink.dialect();
+        let fail = |source: Box<dyn std::error::Error + Send + Sync>| {
+            self.failure(d, revision, direction, in_transaction, source)
+        };
+        if own_transaction {
+            sink.begin().map_err(|e| fail(e.into()))?;
+        }
+        let outcome = (|| -> Result<()> {
+            let (statement, lock) = match revision.timeout {
+                Some(limit) => (Some(limit), limit),
+                None => (self.options.statement_timeout, self.options.lock_timeout),
+            };
+            if let Some(sql) = d.timeouts_sql(statement, lock, in_transaction) {
+                sink.execute(&sql).map_err(|e| fail(e.into()))?;
+            }
+            if mode == Mode::Run {
+                match &revision.body {
+                    Body::Sql(_) => {
+                        let sql = revision.sql(direction, d.kind()).ok_or_else(|| {
+                            Error::NoSqlForBackend {
+                                revision: revision.id.to_string(),
+                                file: revision.file_name.to_string(),
+                                direction,
+                                backend: d.kind(),
+                            }
+                        })?;
+                        if !sql.trim().is_empty() {
+                            sink.execute(sql).map_err(|e| fail(e.into()))?;
+                        }
+                    }
+                    Body::Rust => {
+                        let functions =
+                            self.migrations.rust_revision(&revision.id).ok_or_else(|| {
+                                fail("the Rust revision was not compiled into this build".into())
+                            })?;
+                        let function = match direction {
+                            Direction::Upgrade => functions.upgrade,
+                            Direction::Downgrade => functions.downgrade,
+                        };
+                        sink.run_rust(function, revision).map_err(fail)?;
+                    }
+                }
+            }
+            let now = Utc::now().naive_utc();
+            let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let record = match direction {
+                Direction::Upgrade => {
+                    self.store
+                        .insert_sql(d, &revision.id, &revision.checksum, now, elapsed_ms)
+                }
+                Direction::Downgrade => self.store.delete_sql(d, &revision.id),
+            };
+            let action = action(mode, direction);
+            let audit = self
+                .store
+                .audit_sql(d, now, &revision.id, action, elapsed_ms, true, "");
+            sink.execute(&format!("{record}\n{audit}"))
+                .map_err(|e| fail(e.into()))?;
+            if own_transaction {
+                sink.commit().map_err(|e| fail(e.into()))?;
+            }
+            Ok(())
+        })();
+        if outcome.is_err() && own_transaction {
+            sink.rollback();
+        }
+        if !in_transaction {
+            // A `Transaction: false` revision set session timeouts.
+            let _ = sink.execute(d.reset_timeouts_sql());
+        }
+        outcome
+    }
+
+    /// Appends a failure entry to the audit log, after the revision's
+    /// transaction was rolled back. Best effort: the revision's error is what
+    /// the caller must see.
+    fn audit_failure(
+        &self,
+        sink: &mut dyn Sink,
+        revision: &Revision,
+        direction: Direction,
+        mode: Mode,
+        start: Instant,
+        error: &Error,
+    ) {
+        let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let sql = self.store.audit_sql(
+            sink.dialect(),
+            Utc::now().naive_utc(),
+            &revision.id,
+            action(mode, direction),
+            elapsed_ms,
+            false,
+            &error.to_string(),
+        );
+        let _ = sink.execute(&sql);
+    }
+
+    /// The error for `revision` failing with `source`: a timeout, a failure
+    /// outside a transaction (whose effects may remain), or a plain failure.
+    fn failure(
+        &self,
+        d: &dyn Dialect,
+        revision: &Revision,
+        direction: Direction,
+        in_transaction: bool,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Error {
+        let revision_id = revision.id.to_string();
+        let file = revision.file_name.to_string();
+        if d.is_timeout(&source.to_string()) {
+            let limit = revision.timeout.unwrap_or(self.options.lock_timeout);
+            let statement_limit = revision.timeout.or(self.options.statement_timeout);
+            return Error::Timeout {
+                revision: revision_id,
+                file,
+                direction,
+                statement_limit,
+                lock_limit: limit,
+                source,
+            };
+        }
+        if in_transaction {
+            Error::Revision {
+                revision: revision_id,
+                file,
+                direction,
+                source,
+            }
+        } else {
+            Error::NonTransactional {
+                revision: revision_id,
+                file,
+                direction,
+                source,
+            }
+        }
     }
 
     /// Maps the version table's rows to graph indices; a row this build does
@@ -233,126 +784,156 @@ impl<'m> Migrator<'m> {
         }
     }
 
-    /// Stops at the first applied revision whose file changed since.
-    fn verify_checksums(&self, state: &State) -> Result<()> {
+    /// `applied` as a mask indexed by revision.
+    fn applied_mask(&self, applied: &[usize]) -> Vec<bool> {
+        let mut mask = vec![false; self.graph().len()];
+        for &i in applied {
+            mask[i] = true;
+        }
+        mask
+    }
+
+    /// Edited and unknown applied revisions, in the order of application.
+    fn problems(&self, state: &State) -> Vec<Problem> {
         let graph = self.graph();
-        for row in &state.applied {
-            if let Some(revision) = graph.index_of(&row.revision).map(|i| graph.revision(i))
-                && revision.checksum != row.checksum
-            {
-                return Err(Error::ChecksumMismatch {
-                    revision: row.revision.clone(),
-                    file: revision.file_name.to_string(),
-                    recorded: row.checksum.clone(),
-                    current: revision.checksum.to_string(),
-                });
-            }
+        state
+            .applied
+            .iter()
+            .filter_map(
+                |row| match graph.index_of(&row.revision).map(|i| graph.revision(i)) {
+                    None => Some(Problem::Unknown {
+                        revision: row.revision.clone(),
+                    }),
+                    Some(revision) if revision.checksum != row.checksum => Some(Problem::Edited {
+                        revision: row.revision.clone(),
+                        file: revision.file_name.to_string(),
+                        recorded: row.checksum.clone(),
+                        current: revision.checksum.to_string(),
+                    }),
+                    Some(_) => None,
+                },
+            )
+            .collect()
+    }
+}
+
+/// The audit action of a step.
+fn action(mode: Mode, direction: Direction) -> Action {
+    match (mode, direction) {
+        (Mode::Record, _) => Action::Stamp,
+        (Mode::Run, Direction::Upgrade) => Action::Upgrade,
+        (Mode::Run, Direction::Downgrade) => Action::Downgrade,
+    }
+}
+
+/// Where the executor's statements go: a live connection, or an offline
+/// script.
+trait Sink {
+    /// The dialect statements are rendered in.
+    fn dialect(&self) -> &'static dyn Dialect;
+    /// Opens a transaction.
+    fn begin(&mut self) -> diesel::QueryResult<()>;
+    /// Commits it.
+    fn commit(&mut self) -> diesel::QueryResult<()>;
+    /// Rolls it back (best effort: the failure that caused it is reported).
+    fn rollback(&mut self);
+    /// Runs (or writes) a batch of statements.
+    fn execute(&mut self, sql: &str) -> diesel::QueryResult<()>;
+    /// Runs a Rust revision's function.
+    fn run_rust(
+        &mut self,
+        function: crate::context::RevisionFn,
+        revision: &Revision,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+impl Sink for AnyConnection {
+    fn dialect(&self) -> &'static dyn Dialect {
+        crate::backend::dialect(self.kind())
+    }
+
+    fn begin(&mut self) -> diesel::QueryResult<()> {
+        self.backend().begin()
+    }
+
+    fn commit(&mut self) -> diesel::QueryResult<()> {
+        self.backend().commit()
+    }
+
+    fn rollback(&mut self) {
+        let _ = self.backend().rollback();
+    }
+
+    fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
+        self.backend().execute(sql)
+    }
+
+    fn run_rust(
+        &mut self,
+        function: crate::context::RevisionFn,
+        revision: &Revision,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        function(&mut MigrationContext::new(self, revision))
+    }
+}
+
+/// An offline script being written.
+struct Script {
+    dialect: &'static dyn Dialect,
+    text: String,
+}
+
+impl Script {
+    fn new(dialect: &'static dyn Dialect) -> Self {
+        Script {
+            dialect,
+            text: String::new(),
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        self.text.push_str(line.trim_end());
+        self.text.push('\n');
+    }
+}
+
+impl Sink for Script {
+    fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
+    }
+
+    fn begin(&mut self) -> diesel::QueryResult<()> {
+        self.line("\nBEGIN;");
+        Ok(())
+    }
+
+    fn commit(&mut self) -> diesel::QueryResult<()> {
+        self.line("COMMIT;");
+        Ok(())
+    }
+
+    fn rollback(&mut self) {}
+
+    fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
+        let sql = sql.trim_end();
+        if sql.ends_with(';') {
+            self.line(sql);
+        } else {
+            self.line(&format!("{sql};"));
         }
         Ok(())
     }
 
-    /// Runs one revision and its version-table change, in one transaction
-    /// unless the revision says `Transaction: false`. On failure the
-    /// transaction is rolled back, so the database stays at the previous
-    /// revision.
-    fn run_step(
-        &self,
-        conn: &mut AnyConnection,
+    fn run_rust(
+        &mut self,
+        _function: crate::context::RevisionFn,
         revision: &Revision,
-        direction: Direction,
-    ) -> Result<Duration> {
-        let start = Instant::now();
-        let transactional = revision.transactional;
-        if transactional {
-            conn.backend()
-                .begin()
-                .map_err(Error::database("opening a transaction"))?;
-        }
-        let outcome = self.apply(conn, revision, direction, start);
-        let backend = conn.backend();
-        match outcome {
-            Ok(()) if transactional => backend
-                .commit()
-                .map_err(|e| failed(revision, direction, e))?,
-            Ok(()) => {}
-            Err(error) => {
-                if transactional {
-                    // The revision's error is what the user needs; a failed
-                    // rollback on a broken connection adds nothing to it.
-                    let _ = backend.rollback();
-                }
-                return Err(error);
-            }
-        }
-        Ok(start.elapsed())
-    }
-
-    /// The revision's SQL or Rust code, then its version-table statement.
-    fn apply(
-        &self,
-        conn: &mut AnyConnection,
-        revision: &Revision,
-        direction: Direction,
-        start: Instant,
-    ) -> Result<()> {
-        match &revision.body {
-            Body::Sql(_) => {
-                let backend = conn.backend();
-                let kind = backend.dialect().kind();
-                let sql = revision
-                    .sql(direction, kind)
-                    .ok_or_else(|| Error::NoSqlForBackend {
-                        revision: revision.id.to_string(),
-                        file: revision.file_name.to_string(),
-                        direction,
-                        backend: kind,
-                    })?;
-                if !sql.trim().is_empty() {
-                    backend
-                        .execute(sql)
-                        .map_err(|e| failed(revision, direction, e))?;
-                }
-            }
-            Body::Rust => {
-                let functions = self.migrations.rust_revision(&revision.id).ok_or_else(|| {
-                    failed(revision, direction, "the Rust revision was not compiled in")
-                })?;
-                let function = match direction {
-                    Direction::Upgrade => functions.upgrade,
-                    Direction::Downgrade => functions.downgrade,
-                };
-                let mut context = crate::context::MigrationContext::new(conn, revision);
-                function(&mut context).map_err(|e| failed(revision, direction, e))?;
-            }
-        }
-        let backend = conn.backend();
-        let d = backend.dialect();
-        let record = match direction {
-            Direction::Upgrade => self.store.insert_sql(
-                d,
-                &revision.id,
-                &revision.checksum,
-                chrono::Utc::now().naive_utc(),
-                i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX),
-            ),
-            Direction::Downgrade => self.store.delete_sql(d, &revision.id),
-        };
-        backend
-            .execute(&record)
-            .map_err(|e| failed(revision, direction, e))
-    }
-}
-
-/// The error of `revision` failing in `direction`.
-fn failed(
-    revision: &Revision,
-    direction: Direction,
-    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-) -> Error {
-    Error::Revision {
-        revision: revision.id.to_string(),
-        file: revision.file_name.to_string(),
-        direction,
-        source: source.into(),
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Err(format!(
+            "{} is a Rust revision: it cannot be rendered as SQL; run it online, or stop the \
+             script before it (`--sql` with a target before {})",
+            revision.file_name, revision.id
+        )
+        .into())
     }
 }

@@ -359,10 +359,7 @@ pub fn plan_downgrade(
 /// (`+N`, `-N`), which has no meaning for a stamp.
 pub fn plan_stamp(graph: &Graph, applied: &[usize], target: &Target) -> Result<Plan, PlanError> {
     let state = State::new(graph, applied)?;
-    let keep = match Point::of(graph, target)? {
-        Point::Base => vec![false; graph.len()],
-        Point::Revision(r) => graph.ancestors(r),
-    };
+    let keep = stamped_mask(graph, target)?;
     let mut plan = Plan::default();
     let down: Vec<usize> = state
         .applied(graph.order().iter().rev())
@@ -375,6 +372,22 @@ pub fn plan_stamp(graph: &Graph, applied: &[usize], target: &Target) -> Result<P
         .collect();
     plan.push(&up, Direction::Upgrade);
     Ok(plan)
+}
+
+/// The revisions applied when the database is exactly at `target`: the
+/// target and its ancestors, in `graph.order()`; empty for `base`. (What
+/// `stamp` records, and the state an offline script starts from.)
+pub fn stamped_set(graph: &Graph, target: &Target) -> Result<Vec<usize>, PlanError> {
+    let keep = stamped_mask(graph, target)?;
+    Ok(graph.order().iter().copied().filter(|&i| keep[i]).collect())
+}
+
+/// [`stamped_set`] as a mask indexed by revision.
+fn stamped_mask(graph: &Graph, target: &Target) -> Result<Vec<bool>, PlanError> {
+    Ok(match Point::of(graph, target)? {
+        Point::Base => vec![false; graph.len()],
+        Point::Revision(r) => graph.ancestors(r),
+    })
 }
 
 /// The applied set, checked against the graph.

@@ -40,17 +40,73 @@ pub(crate) struct Count {
     pub(crate) n: i64,
 }
 
-/// The version table's statements.
+/// The default name of the audit log table.
+pub const DEFAULT_AUDIT_TABLE: &str = "migrator_audit";
+
+/// What an audit log entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A revision's upgrade ran.
+    Upgrade,
+    /// A revision's downgrade ran.
+    Downgrade,
+    /// A revision was recorded as applied, or not, without running (`stamp`).
+    Stamp,
+}
+
+impl Action {
+    /// `upgrade`, `downgrade` or `stamp`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Upgrade => "upgrade",
+            Action::Downgrade => "downgrade",
+            Action::Stamp => "stamp",
+        }
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct AuditEntry {
+    /// When, in UTC.
+    #[diesel(sql_type = Timestamp)]
+    pub at: NaiveDateTime,
+    /// The revision ID.
+    #[diesel(sql_type = Text)]
+    pub revision: String,
+    /// `upgrade`, `downgrade` or `stamp` (see [`Action`]).
+    #[diesel(sql_type = Text)]
+    pub action: String,
+    /// How long it took, in milliseconds.
+    #[diesel(sql_type = BigInt)]
+    pub duration_ms: i64,
+    /// `success` or `failure`.
+    #[diesel(sql_type = Text)]
+    pub outcome: String,
+    /// The host that ran it.
+    #[diesel(sql_type = Text)]
+    pub host: String,
+    /// The process that ran it.
+    #[diesel(sql_type = BigInt)]
+    pub pid: i64,
+    /// The error, for a failure; empty otherwise.
+    #[diesel(sql_type = Text)]
+    pub detail: String,
+}
+
+/// The version table's and the audit log's statements.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
     table: String,
+    audit_table: String,
 }
 
 impl Store {
-    /// A store over the version table named `table`.
-    pub fn new(table: impl Into<String>) -> Self {
+    /// A store over the version table `table` and the audit log `audit_table`.
+    pub fn new(table: impl Into<String>, audit_table: impl Into<String>) -> Self {
         Store {
             table: table.into(),
+            audit_table: audit_table.into(),
         }
     }
 
@@ -59,17 +115,29 @@ impl Store {
         &self.table
     }
 
-    /// Creates the version table when it does not exist.
+    /// Creates the version table and the audit log when they do not exist.
     pub fn create_sql(&self, d: &dyn Dialect) -> String {
         format!(
             "CREATE TABLE IF NOT EXISTS {} (\n    \
              revision VARCHAR(64) NOT NULL PRIMARY KEY,\n    \
              checksum VARCHAR(64) NOT NULL,\n    \
-             applied_at {} NOT NULL,\n    \
+             applied_at {ts} NOT NULL,\n    \
              execution_ms BIGINT NOT NULL,\n    \
-             seq BIGINT NOT NULL\n);",
+             seq BIGINT NOT NULL\n);\n\
+             CREATE TABLE IF NOT EXISTS {} (\n    \
+             id {},\n    \
+             at {ts} NOT NULL,\n    \
+             revision VARCHAR(64) NOT NULL,\n    \
+             action VARCHAR(16) NOT NULL,\n    \
+             duration_ms BIGINT NOT NULL,\n    \
+             outcome VARCHAR(16) NOT NULL,\n    \
+             host VARCHAR(255) NOT NULL,\n    \
+             pid BIGINT NOT NULL,\n    \
+             detail TEXT NOT NULL\n);",
             d.quote_ident(&self.table),
-            d.timestamp_type()
+            d.quote_ident(&self.audit_table),
+            d.serial_primary_key(),
+            ts = d.timestamp_type(),
         )
     }
 
@@ -78,6 +146,14 @@ impl Store {
         format!(
             "SELECT revision, checksum, applied_at, execution_ms, seq FROM {} ORDER BY seq",
             d.quote_ident(&self.table)
+        )
+    }
+
+    /// Reads the audit log, oldest first.
+    pub fn select_audit_sql(&self, d: &dyn Dialect) -> String {
+        format!(
+            "SELECT at, revision, action, duration_ms, outcome, host, pid, detail FROM {} ORDER BY id",
+            d.quote_ident(&self.audit_table)
         )
     }
 
@@ -96,7 +172,7 @@ impl Store {
              SELECT {}, {}, {}, {execution_ms}, COALESCE(MAX(seq), 0) + 1 FROM {table};",
             d.quote_str(revision),
             d.quote_str(checksum),
-            d.quote_str(&applied_at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
+            timestamp(d, applied_at),
         )
     }
 
@@ -108,10 +184,62 @@ impl Store {
             d.quote_str(revision)
         )
     }
+
+    /// Records a new checksum for an applied revision (after `stamp`).
+    pub fn update_checksum_sql(&self, d: &dyn Dialect, revision: &str, checksum: &str) -> String {
+        format!(
+            "UPDATE {} SET checksum = {} WHERE revision = {};",
+            d.quote_ident(&self.table),
+            d.quote_str(checksum),
+            d.quote_str(revision)
+        )
+    }
+
+    /// Appends an entry to the audit log.
+    #[allow(clippy::too_many_arguments)]
+    pub fn audit_sql(
+        &self,
+        d: &dyn Dialect,
+        at: NaiveDateTime,
+        revision: &str,
+        action: Action,
+        duration_ms: i64,
+        success: bool,
+        detail: &str,
+    ) -> String {
+        format!(
+            "INSERT INTO {} (at, revision, action, duration_ms, outcome, host, pid, detail) \
+             VALUES ({}, {}, {}, {duration_ms}, {}, {}, {}, {});",
+            d.quote_ident(&self.audit_table),
+            timestamp(d, at),
+            d.quote_str(revision),
+            d.quote_str(action.as_str()),
+            d.quote_str(if success { "success" } else { "failure" }),
+            d.quote_str(&host()),
+            std::process::id(),
+            d.quote_str(detail),
+        )
+    }
 }
 
 impl Default for Store {
     fn default() -> Self {
-        Store::new(DEFAULT_VERSION_TABLE)
+        Store::new(DEFAULT_VERSION_TABLE, DEFAULT_AUDIT_TABLE)
     }
+}
+
+/// A timestamp literal every backend reads as `TIMESTAMP`/`DATETIME(6)`.
+fn timestamp(d: &dyn Dialect, at: NaiveDateTime) -> String {
+    d.quote_str(&at.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+}
+
+/// This machine's host name, for the audit log.
+fn host() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }

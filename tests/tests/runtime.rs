@@ -52,7 +52,7 @@ fn upgrade_to_head_and_back_to_base() {
         assert_eq!(report.steps.len(), 3);
         assert_eq!(
             tables(&mut conn),
-            ["gadgets", "migrator_version", "widgets"]
+            ["gadgets", "migrator_audit", "migrator_version", "widgets"]
         );
         // The Rust revision ran in its transaction.
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM widgets"), 2);
@@ -80,7 +80,7 @@ fn upgrade_to_head_and_back_to_base() {
             .downgrade(&mut conn, &Target::Base)
             .expect("downgrade");
         assert_eq!(report.steps.len(), 3);
-        assert_eq!(tables(&mut conn), ["migrator_version"]);
+        assert_eq!(tables(&mut conn), ["migrator_audit", "migrator_version"]);
         assert!(applied(&migrator, &mut conn).is_empty());
     });
 }
@@ -95,7 +95,10 @@ fn upgrade_and_downgrade_to_a_revision() {
             .upgrade(&mut conn, &target)
             .expect("upgrade to 002");
         assert_eq!(applied(&migrator, &mut conn), ["001", "002"]);
-        assert_eq!(tables(&mut conn), ["migrator_version", "widgets"]);
+        assert_eq!(
+            tables(&mut conn),
+            ["migrator_audit", "migrator_version", "widgets"]
+        );
 
         migrator
             .upgrade(&mut conn, &Target::Head)
@@ -105,7 +108,10 @@ fn upgrade_and_downgrade_to_a_revision() {
             .expect("downgrade to 001");
         assert_eq!(applied(&migrator, &mut conn), ["001"]);
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM widgets"), 0);
-        assert_eq!(tables(&mut conn), ["migrator_version", "widgets"]);
+        assert_eq!(
+            tables(&mut conn),
+            ["migrator_audit", "migrator_version", "widgets"]
+        );
     });
 }
 
@@ -125,7 +131,10 @@ fn a_failing_revision_leaves_the_previous_one() {
         assert!(message.contains("no_such_table"), "{message}");
         // 001 committed; nothing of 002 did.
         assert_eq!(applied(&migrator, &mut conn), ["001"]);
-        assert_eq!(tables(&mut conn), ["migrator_version", "widgets"]);
+        assert_eq!(
+            tables(&mut conn),
+            ["migrator_audit", "migrator_version", "widgets"]
+        );
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM widgets"), 0);
     });
 }

@@ -21,12 +21,13 @@ use diesel::query_builder::SqlQuery;
 use diesel::query_dsl::RunQueryDsl;
 use diesel::query_dsl::methods::LoadQuery;
 use diesel::result::QueryResult;
+use std::time::Duration;
 
 pub use url::{DatabaseUrl, redact};
 
 use crate::error::Error;
 use crate::model::BackendKind;
-use crate::store::{AppliedRevision, Count};
+use crate::store::{AppliedRevision, AuditEntry, Count};
 
 /// The connection enum and the Diesel backend its derive generates
 /// (`MultiBackend`, `MultiRawValue`…), which services need to implement
@@ -120,9 +121,47 @@ pub trait Dialect: Sync {
         "TIMESTAMP"
     }
 
-    /// A query returning one row with a `BIGINT` column `n`: 1 if `table`
-    /// exists in the current schema, else 0.
-    fn table_exists_sql(&self, table: &str) -> String;
+    /// The column definition of an auto-incremented primary key.
+    fn serial_primary_key(&self) -> &'static str;
+
+    /// True when `message` is the database's error for a missing table.
+    fn is_missing_table(&self, message: &str) -> bool;
+
+    /// The statements that set the statement timeout (`None`: no limit) and
+    /// the lock timeout, for the current transaction when `local`, else for
+    /// the session. `None` when the backend has nothing to set.
+    fn timeouts_sql(
+        &self,
+        statement: Option<Duration>,
+        lock: Duration,
+        local: bool,
+    ) -> Option<String>;
+
+    /// Restores the session's own timeouts after a run changed them.
+    fn reset_timeouts_sql(&self) -> &'static str;
+
+    /// True when `message` is the database's error for a statement or lock
+    /// timeout.
+    fn is_timeout(&self, message: &str) -> bool;
+}
+
+/// Milliseconds as SQL wants them: whole, at least 1, saturating.
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// How a held run lock is released.
+#[derive(Debug)]
+pub(crate) enum LockHandle {
+    /// A session lock on the connection itself (PostgreSQL advisory lock).
+    Session,
+    /// An exclusive lock on a file next to the database (SQLite); released
+    /// when the file is closed.
+    File(#[allow(dead_code, reason = "held for its lock; dropping it unlocks")] std::fs::File),
+    /// Nothing to release: the database cannot be shared (in-memory SQLite).
+    Unshared,
 }
 
 /// The dialect of `kind`.
@@ -148,8 +187,13 @@ pub(crate) trait Backend {
     fn rollback(&mut self) -> QueryResult<()>;
     /// Runs a query that returns version-table rows.
     fn load_versions(&mut self, sql: &str) -> QueryResult<Vec<AppliedRevision>>;
-    /// Runs a query that returns one row with a `BIGINT` column `n`.
-    fn count(&mut self, sql: &str) -> QueryResult<i64>;
+    /// Runs a query that returns audit log entries.
+    fn load_audit(&mut self, sql: &str) -> QueryResult<Vec<AuditEntry>>;
+    /// Tries once to take the run lock named `name` (the version table's
+    /// name), across processes; `None` when another holder has it.
+    fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error>;
+    /// Releases a lock taken by [`Backend::try_lock`].
+    fn unlock(&mut self, name: &str, handle: LockHandle) -> QueryResult<()>;
 }
 
 /// The parts of [`Backend`] that are the same Diesel calls on every connection
@@ -208,8 +252,8 @@ macro_rules! common_backend_methods {
         ) -> diesel::QueryResult<Vec<crate::store::AppliedRevision>> {
             super::load(self, sql)
         }
-        fn count(&mut self, sql: &str) -> diesel::QueryResult<i64> {
-            super::count(self, sql)
+        fn load_audit(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::AuditEntry>> {
+            super::load(self, sql)
         }
     };
 }

@@ -1,7 +1,9 @@
 //! MySQL and MariaDB: the dialect only, so that offline SQL can be rendered
 //! for them; connections come with the MySQL backend.
 
-use super::Dialect;
+use std::time::Duration;
+
+use super::{Dialect, millis};
 use crate::model::BackendKind;
 
 /// MySQL's SQL dialect.
@@ -25,11 +27,36 @@ impl Dialect for Mysql {
         "DATETIME(6)"
     }
 
-    fn table_exists_sql(&self, table: &str) -> String {
-        format!(
-            "SELECT COUNT(*) AS n FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_name = {}",
-            self.quote_str(table)
-        )
+    fn serial_primary_key(&self) -> &'static str {
+        "BIGINT AUTO_INCREMENT PRIMARY KEY"
+    }
+
+    fn is_missing_table(&self, message: &str) -> bool {
+        message.starts_with("Table ") && message.ends_with("doesn't exist")
+    }
+
+    /// MySQL has no transaction-local settings: session ones are set either
+    /// way (and restored after a `Transaction: false` revision).
+    fn timeouts_sql(
+        &self,
+        statement: Option<Duration>,
+        lock: Duration,
+        _local: bool,
+    ) -> Option<String> {
+        let statement = statement.map_or(0, millis);
+        let lock_seconds = lock.as_secs().max(1);
+        Some(format!(
+            "SET SESSION max_execution_time = {statement}; \
+             SET SESSION lock_wait_timeout = {lock_seconds};"
+        ))
+    }
+
+    fn reset_timeouts_sql(&self) -> &'static str {
+        "SET SESSION max_execution_time = DEFAULT; SET SESSION lock_wait_timeout = DEFAULT;"
+    }
+
+    fn is_timeout(&self, message: &str) -> bool {
+        message.contains("maximum statement execution time exceeded")
+            || message.contains("Lock wait timeout exceeded")
     }
 }

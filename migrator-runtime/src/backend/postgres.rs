@@ -1,8 +1,12 @@
 //! PostgreSQL.
 
-use diesel::PgConnection;
+use std::time::Duration;
 
-use super::{Backend, Dialect, common_backend_methods};
+use diesel::PgConnection;
+use diesel::result::QueryResult;
+
+use super::{Backend, Dialect, LockHandle, common_backend_methods, millis};
+use crate::error::Error;
 use crate::model::BackendKind;
 
 /// PostgreSQL's SQL dialect.
@@ -13,13 +17,46 @@ impl Dialect for Postgres {
         BackendKind::Postgres
     }
 
-    fn table_exists_sql(&self, table: &str) -> String {
-        format!(
-            "SELECT COUNT(*) AS n FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = {}",
-            self.quote_str(table)
-        )
+    fn serial_primary_key(&self) -> &'static str {
+        "BIGSERIAL PRIMARY KEY"
     }
+
+    fn is_missing_table(&self, message: &str) -> bool {
+        message.starts_with("relation ") && message.contains("does not exist")
+    }
+
+    fn timeouts_sql(
+        &self,
+        statement: Option<Duration>,
+        lock: Duration,
+        local: bool,
+    ) -> Option<String> {
+        let set = if local { "SET LOCAL" } else { "SET" };
+        let statement = statement.map_or(0, millis);
+        Some(format!(
+            "{set} statement_timeout = {statement}; {set} lock_timeout = {};",
+            millis(lock)
+        ))
+    }
+
+    fn reset_timeouts_sql(&self) -> &'static str {
+        "RESET statement_timeout; RESET lock_timeout;"
+    }
+
+    fn is_timeout(&self, message: &str) -> bool {
+        message.contains("canceling statement due to statement timeout")
+            || message.contains("canceling statement due to lock timeout")
+    }
+}
+
+/// The advisory lock's two keys: a constant that says "migrator" and a hash
+/// of the database and version table names, so that two applications with
+/// their own version tables on one server do not wait for each other.
+fn lock_key(name: &str) -> String {
+    format!(
+        "1836411250, hashtext(current_database() || '.' || {})",
+        Postgres.quote_str(name)
+    )
 }
 
 impl Backend for PgConnection {
@@ -28,4 +65,23 @@ impl Backend for PgConnection {
     }
 
     common_backend_methods!();
+
+    /// A session advisory lock: it belongs to this connection, and the server
+    /// releases it if the connection dies.
+    fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error> {
+        let sql = format!(
+            "SELECT CASE WHEN pg_try_advisory_lock({}) THEN 1 ELSE 0 END::BIGINT AS n",
+            lock_key(name)
+        );
+        let taken =
+            super::count(self, &sql).map_err(Error::database("taking the migration lock"))?;
+        Ok((taken == 1).then_some(LockHandle::Session))
+    }
+
+    fn unlock(&mut self, name: &str, _handle: LockHandle) -> QueryResult<()> {
+        super::execute(
+            self,
+            &format!("SELECT pg_advisory_unlock({})", lock_key(name)),
+        )
+    }
 }

@@ -1,9 +1,18 @@
 //! SQLite.
 
-use diesel::{Connection, ConnectionResult, SqliteConnection};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::time::Duration;
 
-use super::{Backend, Dialect, common_backend_methods};
+use diesel::result::QueryResult;
+use diesel::sql_types::Text;
+use diesel::{Connection, ConnectionResult, QueryableByName, SqliteConnection};
+
+use super::{Backend, Dialect, LockHandle, common_backend_methods, millis};
+use crate::error::Error;
 use crate::model::BackendKind;
+
+/// How long a connection waits for another writer, outside a run.
+const DEFAULT_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000;";
 
 /// SQLite's SQL dialect.
 pub(crate) struct Sqlite;
@@ -13,12 +22,39 @@ impl Dialect for Sqlite {
         BackendKind::Sqlite
     }
 
-    fn table_exists_sql(&self, table: &str) -> String {
-        format!(
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = {}",
-            self.quote_str(table)
-        )
+    fn serial_primary_key(&self) -> &'static str {
+        "INTEGER PRIMARY KEY AUTOINCREMENT"
     }
+
+    fn is_missing_table(&self, message: &str) -> bool {
+        message.starts_with("no such table")
+    }
+
+    /// SQLite cannot limit a statement's time; the lock timeout is its busy
+    /// timeout (how long a writer waits for another one).
+    fn timeouts_sql(
+        &self,
+        _statement: Option<Duration>,
+        lock: Duration,
+        _local: bool,
+    ) -> Option<String> {
+        Some(format!("PRAGMA busy_timeout = {};", millis(lock)))
+    }
+
+    fn reset_timeouts_sql(&self) -> &'static str {
+        DEFAULT_BUSY_TIMEOUT
+    }
+
+    fn is_timeout(&self, message: &str) -> bool {
+        message.contains("database is locked")
+    }
+}
+
+/// The main database's file, empty for an in-memory database.
+#[derive(QueryableByName)]
+struct DatabaseFile {
+    #[diesel(sql_type = Text)]
+    file: String,
 }
 
 impl Backend for SqliteConnection {
@@ -27,6 +63,45 @@ impl Backend for SqliteConnection {
     }
 
     common_backend_methods!();
+
+    /// SQLite's own locks belong to the connection holding a write
+    /// transaction, and a run commits once per revision; so the run lock is
+    /// an exclusive lock on a file beside the database
+    /// (`<database>.<name>.lock`), which the OS releases if the process dies.
+    fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error> {
+        let files: Vec<DatabaseFile> = super::load(
+            self,
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+        )
+        .map_err(Error::database("finding the database file"))?;
+        let Some(path) = files.into_iter().map(|f| f.file).find(|f| !f.is_empty()) else {
+            return Ok(Some(LockHandle::Unshared));
+        };
+        let lock_path = format!("{path}.{name}.lock");
+        let file: File = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| Error::LockFile {
+                path: lock_path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(LockHandle::File(file))),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(source)) => Err(Error::LockFile {
+                path: lock_path,
+                source,
+            }),
+        }
+    }
+
+    /// Closing the file releases its lock.
+    fn unlock(&mut self, _name: &str, handle: LockHandle) -> QueryResult<()> {
+        drop(handle);
+        Ok(())
+    }
 }
 
 /// Opens (creating if needed) a SQLite database. Foreign keys are enforced, as
@@ -36,7 +111,7 @@ pub(crate) fn establish(path: &str) -> ConnectionResult<SqliteConnection> {
     let mut conn = SqliteConnection::establish(path)?;
     diesel::connection::SimpleConnection::batch_execute(
         &mut conn,
-        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+        &format!("PRAGMA foreign_keys = ON; {DEFAULT_BUSY_TIMEOUT}"),
     )
     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)

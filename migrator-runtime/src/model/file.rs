@@ -73,7 +73,7 @@ pub fn parse_file(
         revision,
         path: path.to_owned(),
         id_line,
-        revises_line: header.revises_line.unwrap_or(1),
+        revises_line: header.revises_line,
     })
 }
 
@@ -119,7 +119,7 @@ mod tests {
         assert!(diagnostics.is_empty(), "{diagnostics}");
         let parsed = parsed.expect("parsed");
         assert_eq!(parsed.id_line, 3);
-        assert_eq!(parsed.revises_line, 4);
+        assert_eq!(parsed.revises_line, Some(4));
         let revision = &parsed.revision;
         assert_eq!(revision.id, "001");
         assert_eq!(revision.slug, "add_api_keys");

@@ -341,8 +341,10 @@ fn is_date(value: &str) -> bool {
         || DateTime::parse_from_rfc3339(value).is_ok()
 }
 
-/// A positive whole number followed by `ms`, `s`, `m` or `h`.
-fn parse_duration(value: &str) -> Option<Duration> {
+/// Parses a duration as FORMAT.md writes them (`Timeout:`, and the
+/// runtime's timeout options): a positive whole number followed by `ms`,
+/// `s`, `m` or `h`, e.g. `250ms`, `30s`, `5m`.
+pub fn parse_duration(value: &str) -> Option<Duration> {
     let split = value.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = value.split_at(split);
     let number: u64 = number.parse().ok().filter(|&n| n > 0)?;

@@ -30,6 +30,7 @@ pub use checksum::checksum;
 pub use diagnostics::{Diagnostic, Diagnostics, Rule};
 pub use discover::{load_revisions, normalise};
 pub use file::parse_file;
+pub use header::parse_duration;
 
 use crate::graph::Graph;
 
@@ -197,8 +198,10 @@ pub struct Parsed {
     pub path: String,
     /// 1-based line of the `Revision ID:` field.
     pub id_line: u32,
-    /// 1-based line of the `Revises:` field.
-    pub revises_line: u32,
+    /// 1-based line of the `Revises:` field; `None` when the field is
+    /// missing (already reported), so that the graph does not take the
+    /// revision for a base.
+    pub revises_line: Option<u32>,
 }
 
 /// Reads, parses and checks a whole migrations directory: every file rule and

@@ -15,12 +15,20 @@ fn signature(name: &str) -> String {
 /// Checks the Rust revision `text` (normalised) of `file_name`, reporting at
 /// `path`.
 pub(super) fn check_rust(text: &str, file_name: &str, path: &str, diagnostics: &mut Diagnostics) {
-    let file = match syn::parse_file(text) {
-        Ok(file) => file,
-        Err(error) => {
+    // Inside the proc-macro the compiler would lex the text, and every span
+    // would be the macro call's; proc-macro2's own lexer keeps the file's
+    // lines, so syntax errors can name theirs.
+    proc_macro2::fallback::force();
+    check_lexed(text, file_name, path, diagnostics);
+    proc_macro2::fallback::unforce();
+}
+
+fn check_lexed(text: &str, file_name: &str, path: &str, diagnostics: &mut Diagnostics) {
+    let syntax_error =
+        |diagnostics: &mut Diagnostics, line: usize, error: &dyn std::fmt::Display| {
             diagnostics.report(
                 path,
-                error_line(&error),
+                u32::try_from(line).ok().filter(|&l| l > 0),
                 Rule::RustRevision,
                 format!("Rust revision does not parse: {error}"),
                 format!(
@@ -28,8 +36,22 @@ pub(super) fn check_rust(text: &str, file_name: &str, path: &str, diagnostics: &
                     signature("downgrade")
                 ),
             );
-            return;
+        };
+    let tokens: proc_macro2::TokenStream = match text.parse() {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let error: proc_macro2::LexError = error;
+            let line = error.span().start().line;
+            return syntax_error(
+                diagnostics,
+                line,
+                &"a token does not lex (an unterminated string, comment or character literal, or a stray character)",
+            );
         }
+    };
+    let file: syn::File = match syn::parse2(tokens) {
+        Ok(file) => file,
+        Err(error) => return syntax_error(diagnostics, error.span().start().line, &error),
     };
     for (name, rule) in [
         ("upgrade", Rule::RustRevision),
@@ -99,18 +121,6 @@ fn fn_line(text: &str, name: &str) -> Option<u32> {
             words.windows(2).any(|w| w == ["fn", name])
         })
         .map(|(number, _)| number)
-}
-
-/// The line of a syntax error, when its span knows one. Outside a proc-macro
-/// proc-macro2 lexes the text itself and its spans carry the text's lines;
-/// inside one the compiler lexes it, and every span is the macro call's,
-/// which `local_file` tells apart (it names the calling source file).
-fn error_line(error: &syn::Error) -> Option<u32> {
-    let span = error.span();
-    let line = span.start().line;
-    (span.local_file().is_none() && line > 0)
-        .then(|| u32::try_from(line).ok())
-        .flatten()
 }
 
 #[cfg(test)]

@@ -1,0 +1,139 @@
+//! The configuration file: `migrator.toml` in the working directory, or the
+//! file named by `MIGRATOR_CONFIG`.
+//!
+//! ```toml
+//! database_url = "postgres://app@localhost/factory"  # DATABASE_URL wins over it
+//! version_table = "migrator_version"
+//! audit_table = "migrator_audit"
+//! statement_timeout = "5m"
+//! lock_timeout = "60s"
+//! migrations = "migrations"        # the source directory, for `revision`
+//! ```
+//!
+//! Precedence: command-line flags, then the environment, then this file,
+//! then the defaults of [`Options`](crate::Options).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::model::parse_duration;
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "MIGRATOR_CONFIG";
+
+/// The file read when `MIGRATOR_CONFIG` is not set (if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "migrator.toml";
+
+/// The settings of a configuration file; every one is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The database URL.
+    pub database_url: Option<String>,
+    /// The version table's name.
+    pub version_table: Option<String>,
+    /// The audit log's name.
+    pub audit_table: Option<String>,
+    /// The default statement timeout.
+    pub statement_timeout: Option<Duration>,
+    /// The default lock timeout.
+    pub lock_timeout: Option<Duration>,
+    /// The migrations source directory.
+    pub migrations: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    database_url: Option<String>,
+    version_table: Option<String>,
+    audit_table: Option<String>,
+    statement_timeout: Option<String>,
+    lock_timeout: Option<String>,
+    migrations: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the file named by `MIGRATOR_CONFIG` (which must exist), else
+    /// `migrator.toml` in the working directory if there is one, else
+    /// nothing.
+    pub fn load() -> Result<Config> {
+        match std::env::var_os(CONFIG_ENV) {
+            Some(path) => Config::read(Path::new(&path)),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Config::read(Path::new(DEFAULT_CONFIG_FILE))
+            }
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// Reads one configuration file.
+    pub fn read(path: &Path) -> Result<Config> {
+        let error = |message: String| Error::Config {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        Config::parse(&text).map_err(error)
+    }
+
+    /// Parses the text of a configuration file.
+    pub fn parse(text: &str) -> std::result::Result<Config, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let duration = |key: &str, value: Option<String>| {
+            value
+                .map(|v| {
+                    parse_duration(&v).ok_or_else(|| {
+                        format!("`{key}` is `{v}`; write a duration such as `250ms`, `30s` or `5m`")
+                    })
+                })
+                .transpose()
+        };
+        Ok(Config {
+            database_url: file.database_url,
+            version_table: file.version_table,
+            audit_table: file.audit_table,
+            statement_timeout: duration("statement_timeout", file.statement_timeout)?,
+            lock_timeout: duration("lock_timeout", file.lock_timeout)?,
+            migrations: file.migrations,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_key() {
+        let config = Config::parse(
+            "database_url = \"sqlite://x.db\"\nversion_table = \"v\"\naudit_table = \"a\"\n\
+             statement_timeout = \"5m\"\nlock_timeout = \"250ms\"\nmigrations = \"db/migrations\"\n",
+        );
+        assert_eq!(
+            config,
+            Ok(Config {
+                database_url: Some("sqlite://x.db".into()),
+                version_table: Some("v".into()),
+                audit_table: Some("a".into()),
+                statement_timeout: Some(Duration::from_secs(300)),
+                lock_timeout: Some(Duration::from_millis(250)),
+                migrations: Some("db/migrations".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_durations() {
+        let unknown = Config::parse("version_tabel = \"v\"")
+            .err()
+            .unwrap_or_default();
+        assert!(unknown.contains("version_tabel"), "{unknown}");
+        let bad = Config::parse("lock_timeout = \"soon\"")
+            .err()
+            .unwrap_or_default();
+        assert!(bad.contains("`lock_timeout` is `soon`"), "{bad}");
+    }
+}

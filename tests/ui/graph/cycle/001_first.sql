@@ -1,0 +1,10 @@
+-- Revision 001
+--
+-- Revision ID: 001
+-- Revises: 000, 002
+
+-- migrate:upgrade
+CREATE TABLE t001 (id INTEGER);
+
+-- migrate:downgrade
+DROP TABLE t001;

@@ -1,0 +1,10 @@
+-- Revision 003
+--
+-- Revision ID: 003
+-- Revises: 001, 002
+
+-- migrate:upgrade
+CREATE TABLE t003 (id INTEGER);
+
+-- migrate:downgrade
+DROP TABLE t003;

@@ -1,0 +1,11 @@
+-- Revision 001
+--
+-- Revision ID: 001
+-- Revises: 
+-- Allow: everything
+
+-- migrate:upgrade
+CREATE TABLE t001 (id INTEGER);
+
+-- migrate:downgrade
+DROP TABLE t001;

@@ -1,0 +1,9 @@
+-- Base revision
+--
+-- Revises:
+
+-- migrate:upgrade
+CREATE TABLE t001 (id INTEGER);
+
+-- migrate:downgrade
+DROP TABLE t001;

@@ -1,0 +1,10 @@
+-- Base revision
+--
+-- Revision ID: 001
+-- Revises:
+
+-- migrate:upgrade
+CREATE TABLE t001 (id INTEGER);
+
+-- migrate:downgrade
+DROP TABLE t001;

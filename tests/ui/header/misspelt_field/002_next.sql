@@ -1,0 +1,12 @@
+-- Second revision
+--
+-- Revison ID: 002
+-- Revision ID: 002
+-- Revices: 001
+-- Revises: 001
+
+-- migrate:upgrade
+CREATE TABLE t002 (id INTEGER);
+
+-- migrate:downgrade
+DROP TABLE t002;

@@ -1,0 +1,4 @@
+-- Base revision
+--
+-- Revision ID: 001
+-- Revises:

@@ -1,0 +1,12 @@
+-- Revision 001
+--
+-- Revision ID: 001
+-- Revises: 
+
+CREATE TABLE early (id INTEGER);
+
+-- migrate:upgrade
+CREATE TABLE t001 (id INTEGER);
+
+-- migrate:downgrade
+DROP TABLE t001;
