@@ -28,7 +28,7 @@ pub enum Command {
     /// Upgrade to a later revision (applies every revision on the way).
     Upgrade {
         /// `head`, a revision ID or unique prefix, `+N`, `REV+N`.
-        #[arg(default_value = "head")]
+        #[arg(default_value = "head", allow_hyphen_values = true)]
         target: String,
         /// How to run it.
         #[command(flatten)]
@@ -37,6 +37,7 @@ pub enum Command {
     /// Revert to an earlier revision (`base` reverts everything).
     Downgrade {
         /// `base`, a revision ID or unique prefix, `-N`, `head-N`.
+        #[arg(allow_hyphen_values = true)]
         target: String,
         /// How to run it.
         #[command(flatten)]

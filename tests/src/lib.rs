@@ -7,6 +7,14 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// A graph with a branch and a merge, a slow Rust revision and a
+/// non-transactional one: 001 → (002 | 003) → 004 (merge) → 005 (Rust,
+/// sleeps 200 ms) → 006 (`Transaction: false`, `Timeout: 30s`). The binary
+/// `branchy` runs the migrator CLI over it.
+pub mod branchy {
+    migrator_macros::embed_migrations!("fixtures/branchy");
+}
+
 use diesel::Connection;
 use diesel::PgConnection;
 use diesel::connection::SimpleConnection;

@@ -1,0 +1,3 @@
+fn main() {
+    migrator_runtime::build::watch("fixtures");
+}
