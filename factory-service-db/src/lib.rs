@@ -11,6 +11,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod keys;
 pub mod models;
 pub mod schema;
 

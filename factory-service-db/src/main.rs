@@ -1,11 +1,16 @@
 //! `factory-service-db`: the factory service's database tool. It carries the
-//! service's revisions and the whole migration command set.
+//! service's revisions and the whole migration command set, and manages API
+//! keys, migrating the database to head first (under the lock; one query
+//! when there is nothing to do).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use factory_service_db::keys;
 use migrator_runtime::cli::{self, GlobalArgs, Settings};
 use migrator_runtime::config::Config;
+use migrator_runtime::{Error, Migrator, Target, exit};
 
 /// The SQLite file used when no database is given.
 const DEFAULT_DATABASE: &str = "factory-service.db";
@@ -24,6 +29,36 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Migrate(cli::Command),
+    /// Manage API keys (migrates the database to head first).
+    Keys {
+        /// Do not migrate first: for deployments that migrate in a separate step.
+        #[arg(long, env = "FACTORY_NO_MIGRATE")]
+        no_migrate: bool,
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key; its secret is printed once and never stored.
+    Create {
+        /// A name for people, e.g. `ci`.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the keys.
+    List,
+    /// Check a secret: exit 0 if it is a valid key, 1 if not.
+    Verify {
+        /// The secret (`fsk_…`).
+        secret: String,
+    },
+    /// Revoke a key by its ID or prefix.
+    Revoke {
+        /// The key's ID, or the prefix `keys list` shows.
+        key: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -37,13 +72,85 @@ fn main() -> ExitCode {
             );
             DEFAULT_DATABASE.to_owned()
         });
-        let Command::Migrate(command) = &cli.command;
-        cli::execute(
-            &factory_service_db::MIGRATIONS,
-            &url,
-            &settings,
-            command,
-            &mut std::io::stdout(),
-        )
+        let out = &mut std::io::stdout();
+        match &cli.command {
+            Command::Migrate(command) => cli::execute(
+                &factory_service_db::MIGRATIONS,
+                &url,
+                &settings,
+                command,
+                out,
+            ),
+            Command::Keys {
+                no_migrate,
+                command,
+            } => run_keys(&url, &settings, *no_migrate, command, out),
+        }
     }))
+}
+
+fn run_keys(
+    url: &str,
+    settings: &Settings,
+    no_migrate: bool,
+    command: &KeysCommand,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let conn = &mut migrator_runtime::connect(url)?;
+    if !no_migrate {
+        let report =
+            Migrator::with_options(&factory_service_db::MIGRATIONS, settings.options.clone())
+                .upgrade(conn, &Target::Head)?;
+        if !report.steps.is_empty() && !settings.quiet {
+            eprintln!(
+                "note: migrated the database to head ({} revision(s) applied)",
+                report.steps.len()
+            );
+        }
+    }
+    let database = Error::database("working on api_keys");
+    let write = |result: std::io::Result<()>| result.map_err(Error::Output);
+    match command {
+        KeysCommand::Create { name } => {
+            let created = keys::create(conn, name).map_err(database)?;
+            write(writeln!(out, "Created key {} ({name})", created.key.id))?;
+            write(writeln!(
+                out,
+                "Secret (shown once, store it now): {}",
+                created.secret
+            ))?;
+        }
+        KeysCommand::List => {
+            for key in keys::list(conn).map_err(database)? {
+                let state = match (key.revoked_at, key.last_used_at) {
+                    (Some(at), _) => format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
+                    (None, Some(at)) => format!("last used {}", at.format("%Y-%m-%d %H:%M")),
+                    (None, None) => "never used".to_owned(),
+                };
+                write(writeln!(
+                    out,
+                    "{}  {:<12} {:<20} created {}  {state}",
+                    key.id,
+                    key.key_prefix.as_deref().unwrap_or("-"),
+                    key.name,
+                    key.created_at.format("%Y-%m-%d %H:%M"),
+                ))?;
+            }
+        }
+        KeysCommand::Verify { secret } => match keys::verify(conn, secret).map_err(database)? {
+            Some(key) => write(writeln!(out, "valid: {} ({})", key.id, key.name))?,
+            None => {
+                write(writeln!(out, "invalid: no such key, or revoked"))?;
+                return Ok(exit::PENDING);
+            }
+        },
+        KeysCommand::Revoke { key } => match keys::revoke(conn, key).map_err(database)? {
+            Some(key) => write(writeln!(out, "revoked: {} ({})", key.id, key.name))?,
+            None => {
+                write(writeln!(out, "no key has the ID or prefix `{key}`"))?;
+                return Ok(exit::USAGE);
+            }
+        },
+    }
+    Ok(exit::OK)
 }

@@ -11,7 +11,7 @@ use diesel::sqlite::Sqlite;
 use diesel::{Insertable, Queryable, Selectable};
 use migrator_runtime::backend::MultiBackend;
 
-use crate::schema::{api_keys, sql_types};
+use crate::schema::{api_key_events, api_key_scopes, api_keys, sql_types};
 
 /// The identity of an API key: a UUID, stored natively on PostgreSQL and as
 /// text on SQLite.
@@ -86,8 +86,50 @@ pub struct ApiKey {
     pub id: KeyId,
     /// A name for people.
     pub name: String,
-    /// The hash of the secret.
+    /// The SHA-256 of the secret, hex.
     pub key_hash: String,
     /// When the key was created, in UTC.
     pub created_at: NaiveDateTime,
+    /// When the key was last accepted, in UTC.
+    pub last_used_at: Option<NaiveDateTime>,
+    /// When the key was revoked, in UTC.
+    pub revoked_at: Option<NaiveDateTime>,
+    /// The first characters of the secret, shown in listings.
+    pub key_prefix: Option<String>,
+}
+
+/// A row of `api_key_scopes`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_key_scopes)]
+pub struct ApiKeyScope {
+    /// The key.
+    pub key_id: KeyId,
+    /// The scope.
+    pub scope: String,
+}
+
+/// A row of `api_key_events`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = api_key_events)]
+pub struct ApiKeyEvent {
+    /// The event's number.
+    pub id: i64,
+    /// The key.
+    pub key_id: KeyId,
+    /// `created`, `used` or `revoked`.
+    pub event: String,
+    /// When, in UTC.
+    pub at: NaiveDateTime,
+}
+
+/// A new row of `api_key_events` (its number is assigned by the database).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = api_key_events)]
+pub struct NewApiKeyEvent<'a> {
+    /// The key.
+    pub key_id: KeyId,
+    /// `created`, `used` or `revoked`.
+    pub event: &'a str,
+    /// When, in UTC.
+    pub at: NaiveDateTime,
 }

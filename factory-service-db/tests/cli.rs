@@ -6,6 +6,15 @@ use std::process::{Command, Output};
 
 use migrator_tests::{on_each_backend, tables};
 
+/// The tables at head.
+const HEAD_TABLES: [&str; 5] = [
+    "api_key_events",
+    "api_key_scopes",
+    "api_keys",
+    "migrator_audit",
+    "migrator_version",
+];
+
 fn run(dir: &Path, url: Option<&str>, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_factory-service-db"));
     command
@@ -39,17 +48,22 @@ fn upgrade_current_history_downgrade() {
             out.contains("Running upgrade <base> -> 001, Add api_keys table"),
             "{out}"
         );
-        assert_eq!(
-            tables(&mut db.connect()),
-            ["api_keys", "migrator_audit", "migrator_version"]
+        assert!(
+            out.contains("Running upgrade 006, 007 -> 008, Merge the scopes and events branches"),
+            "{out}"
         );
+        assert_eq!(tables(&mut db.connect()), HEAD_TABLES);
 
         let out = stdout(&run(dir.path(), url, &["current"]));
-        assert_eq!(out, "001 (head)\n");
+        assert_eq!(out, "009 (head)\n");
 
         let out = stdout(&run(dir.path(), url, &["history"]));
         assert!(
-            out.starts_with("<base> -> 001 (head, applied), Add api_keys table"),
+            out.starts_with("008 -> 009 (head, applied), Index api_keys.last_used_at"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("<base> -> 001 (applied), Add api_keys table\n"),
             "{out}"
         );
 
@@ -58,6 +72,7 @@ fn upgrade_current_history_downgrade() {
 
         let out = stdout(&run(dir.path(), url, &["downgrade", "base"]));
         assert!(out.contains("Running downgrade 001 -> <base>"), "{out}");
+        assert!(out.contains("Running downgrade 008 -> 006, 007"), "{out}");
         assert_eq!(
             tables(&mut db.connect()),
             ["migrator_audit", "migrator_version"]
@@ -79,10 +94,7 @@ fn without_a_url_it_uses_a_sqlite_file_in_the_working_directory() {
     let file = dir.path().join("factory-service.db");
     assert!(file.exists());
     let mut conn = migrator_runtime::connect(&file.to_string_lossy()).expect("open the file");
-    assert_eq!(
-        tables(&mut conn),
-        ["api_keys", "migrator_audit", "migrator_version"]
-    );
+    assert_eq!(tables(&mut conn), HEAD_TABLES);
 }
 
 #[test]
@@ -105,4 +117,86 @@ fn bad_input_fails_with_a_message_and_no_password() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("`nope`"), "{stderr}");
+}
+
+#[test]
+fn keys_commands_migrate_first_and_work() {
+    on_each_backend(|db| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = Some(db.url());
+        let output = run(dir.path(), url, &["keys", "create", "--name", "ci"]);
+        let out = stdout(&output);
+        assert!(
+            String::from_utf8_lossy(&output.stderr)
+                .contains("migrated the database to head (9 revision(s) applied)")
+        );
+        assert_eq!(tables(&mut db.connect()), HEAD_TABLES);
+        let secret = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Secret (shown once, store it now): "))
+            .expect("the secret is printed")
+            .to_owned();
+        assert!(secret.starts_with("fsk_"), "{secret}");
+
+        let out = stdout(&run(dir.path(), url, &["keys", "verify", &secret]));
+        assert!(out.starts_with("valid: "), "{out}");
+        let invalid = run(dir.path(), url, &["keys", "verify", "fsk_wrong"]);
+        assert_eq!(invalid.status.code(), Some(1));
+
+        let listed = stdout(&run(dir.path(), url, &["keys", "list"]));
+        let prefix = &secret[4..12];
+        assert!(
+            listed.contains(prefix) && listed.contains("last used"),
+            "{listed}"
+        );
+
+        stdout(&run(dir.path(), url, &["keys", "revoke", prefix]));
+        let revoked = run(dir.path(), url, &["keys", "verify", &secret]);
+        assert_eq!(revoked.status.code(), Some(1));
+    });
+}
+
+#[test]
+fn no_migrate_leaves_the_migration_to_a_separate_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("keys.db").display());
+    let output = run(dir.path(), Some(&url), &["keys", "--no-migrate", "list"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("api_keys"), "{stderr}");
+    assert!(
+        !dir.path().join("keys.db").exists()
+            || tables(&mut migrator_runtime::connect(&url).expect("open")).is_empty()
+    );
+
+    stdout(&run(dir.path(), Some(&url), &["upgrade"]));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_factory-service-db"));
+    let output = command
+        .args(["keys", "list"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &url)
+        .env("FACTORY_NO_MIGRATE", "true")
+        .output()
+        .expect("run");
+    stdout(&output);
+}
+
+#[test]
+fn the_binary_alone_carries_everything() {
+    // Copied alone into an empty directory, pointed at a fresh database, it
+    // migrates and works: the revisions are compiled in.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let binary = dir.path().join("factory-service-db");
+    std::fs::copy(env!("CARGO_BIN_EXE_factory-service-db"), &binary).expect("copy the binary");
+    let output = Command::new(&binary)
+        .args(["keys", "create", "--name", "alone"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run the copy");
+    stdout(&output);
+    let mut conn =
+        migrator_runtime::connect(&dir.path().join("factory-service.db").to_string_lossy())
+            .expect("open the database it made");
+    assert_eq!(tables(&mut conn), HEAD_TABLES);
 }

@@ -20,6 +20,9 @@ fn api_keys_round_trip_through_the_models() {
             name: "ci".to_owned(),
             key_hash: "hash".to_owned(),
             created_at: Utc::now().naive_utc().with_nanosecond(0).expect("valid"),
+            last_used_at: None,
+            revoked_at: None,
+            key_prefix: Some("abcd1234".to_owned()),
         };
         diesel::insert_into(api_keys::table)
             .values(&key)
