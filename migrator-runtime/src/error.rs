@@ -261,8 +261,9 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Wraps a database error met while doing `action`.
-    pub(crate) fn database(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
+    /// Wraps a database error met while doing `action` (for services that
+    /// report their own queries' errors the same way).
+    pub fn database(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
         move |source| Error::Database { action, source }
     }
 }
