@@ -65,11 +65,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::report(Config::load().and_then(|config| {
         let settings = Settings::resolve(&cli.global, config);
+        let needs_database = match &cli.command {
+            Command::Migrate(command) => command.needs_database(),
+            Command::Keys { .. } => true,
+        };
         let url = settings.url.clone().unwrap_or_else(|| {
-            eprintln!(
-                "note: no --database-url or DATABASE_URL given; using the SQLite file \
+            if needs_database {
+                eprintln!(
+                    "note: no --database-url or DATABASE_URL given; using the SQLite file \
                  {DEFAULT_DATABASE} in the working directory"
-            );
+                );
+            }
             DEFAULT_DATABASE.to_owned()
         });
         let out = &mut std::io::stdout();

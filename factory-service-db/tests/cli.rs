@@ -200,3 +200,59 @@ fn the_binary_alone_carries_everything() {
             .expect("open the database it made");
     assert_eq!(tables(&mut conn), HEAD_TABLES);
 }
+
+#[test]
+fn revision_and_merge_heads_write_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).expect("mkdir");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    for entry in std::fs::read_dir(source).expect("list") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, migrations.join(path.file_name().expect("name"))).expect("copy");
+    }
+
+    let output = run(dir.path(), None, &["revision", "-m", "Add key expiry"]);
+    let out = stdout(&output);
+    assert_eq!(
+        out,
+        "Wrote migrations/010_add_key_expiry.sql: fill in its upgrade and downgrade\n"
+    );
+    // No database is needed, so none is mentioned or created.
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!dir.path().join("factory-service.db").exists());
+    let text = std::fs::read_to_string(migrations.join("010_add_key_expiry.sql")).expect("read");
+    assert!(
+        text.contains("-- Revision ID: 010\n-- Revises: 009\n"),
+        "{text}"
+    );
+
+    // The unfilled revision blocks the next one, with the build's message.
+    let output = run(dir.path(), None, &["revision", "-m", "more"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("[empty-section]"));
+
+    // Two heads: `revision` refuses, `merge heads` joins them.
+    std::fs::remove_file(migrations.join("010_add_key_expiry.sql")).expect("remove");
+    let nine = migrations.join("009_index_last_used_at.sql");
+    let text = std::fs::read_to_string(&nine)
+        .expect("read")
+        .replace("Revises: 008", "Revises: 007");
+    std::fs::write(&nine, text).expect("write");
+    let output = run(dir.path(), None, &["revision", "-m", "more"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("several heads (008, 009)"));
+    let out = stdout(&run(
+        dir.path(),
+        None,
+        &["merge", "heads", "-m", "Join the heads"],
+    ));
+    assert_eq!(out, "Wrote migrations/010_join_the_heads.sql\n");
+    let graph = migrator_runtime::model::load_dir(&migrations, "migrations")
+        .expect("valid after the merge");
+    let head = graph.head().map(|h| graph.revision(h).id.to_string());
+    assert_eq!(head.as_deref(), Some("010"));
+}

@@ -8,6 +8,7 @@
 //! Exit statuses are documented in [`exit`](crate::exit).
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use crate::migrations::Migrations;
 use crate::migrator::{Event, Migrator, Options, Report};
 use crate::model::{Direction, Revision, parse_duration};
 use crate::plan::Target;
+use crate::scaffold;
 
 /// The migration commands.
 #[derive(Debug, Clone, Subcommand)]
@@ -74,6 +76,36 @@ pub enum Command {
     Check,
     /// Compare applied revisions with this build: edited files, unknown revisions.
     Verify,
+    /// Write a new revision file revising the head, with a fresh ID.
+    Revision {
+        /// The revision's message (its first header line and file name).
+        #[arg(short, long)]
+        message: String,
+        /// Write a Rust revision (`.rs`, for data migrations) instead of SQL.
+        #[arg(long)]
+        rust: bool,
+    },
+    /// Write the merge revision that joins the heads (`merge heads -m "…"`).
+    Merge {
+        /// What to merge: `heads`.
+        #[arg(value_parser = ["heads"])]
+        revisions: String,
+        /// The merge revision's message.
+        #[arg(short, long)]
+        message: String,
+    },
+}
+
+impl Command {
+    /// True for the commands that read or write a database (all but
+    /// `heads`, `show`, `revision`, `merge` and `--sql` runs).
+    pub fn needs_database(&self) -> bool {
+        match self {
+            Command::Upgrade { run, .. } | Command::Downgrade { run, .. } => !run.sql,
+            Command::Heads | Command::Show { .. } | Command::Revision { .. } | Command::Merge { .. } => false,
+            _ => true,
+        }
+    }
 }
 
 /// Options of `upgrade` and `downgrade`.
@@ -114,6 +146,10 @@ pub struct GlobalArgs {
     /// How long one statement may run (e.g. `5m`; PostgreSQL) [default: no limit].
     #[arg(long, env = "MIGRATOR_STATEMENT_TIMEOUT", global = true, value_parser = duration)]
     pub statement_timeout: Option<Duration>,
+    /// The migrations source directory, for `revision` and `merge`
+    /// [default: migrations].
+    #[arg(long, env = "MIGRATOR_MIGRATIONS_DIR", global = true)]
+    pub migrations_dir: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -131,6 +167,8 @@ pub struct Settings {
     pub url: Option<String>,
     /// The run's options.
     pub options: Options,
+    /// The migrations source directory.
+    pub migrations_dir: PathBuf,
     /// Print nothing but errors.
     pub quiet: bool,
 }
@@ -159,6 +197,11 @@ impl Settings {
                 statement_timeout: args.statement_timeout.or(config.statement_timeout),
                 ..defaults
             },
+            migrations_dir: args
+                .migrations_dir
+                .clone()
+                .or(config.migrations)
+                .unwrap_or_else(|| PathBuf::from("migrations")),
             quiet: args.quiet,
         }
     }
@@ -177,15 +220,14 @@ pub struct MigratorCli {
 }
 
 /// Parses the process's arguments and runs the command against `migrations`;
-/// the URL is required. Errors are printed to stderr.
+/// commands that need a database require its URL. Errors are printed to
+/// stderr.
 pub fn main(migrations: &Migrations) -> ExitCode {
     let cli = MigratorCli::parse();
     let outcome = Config::load().and_then(|config| {
         let settings = Settings::resolve(&cli.global, config);
-        let url = settings.url.clone().ok_or_else(|| Error::BadUrl {
-            url: String::new(),
-            reason: "no database given: pass --database-url or set DATABASE_URL".to_owned(),
-        })?;
+        // Commands that need a database say so when the URL is missing.
+        let url = settings.url.clone().unwrap_or_default();
         execute(
             migrations,
             &url,
@@ -217,7 +259,7 @@ pub fn execute(
     command: &Command,
     out: &mut dyn Write,
 ) -> Result<u8> {
-    let url = DatabaseUrl::parse(url)?;
+    let url = || DatabaseUrl::parse(url);
     let mut options = settings.options.clone();
     if let Command::Upgrade { run, .. } | Command::Downgrade { run, .. } = command {
         options.single_transaction = run.single_transaction;
@@ -243,9 +285,9 @@ pub fn execute(
                 .transpose()?
                 .unwrap_or(default_from);
             let script = if upgrade {
-                migrator.upgrade_sql(url.kind(), &from, &target)?
+                migrator.upgrade_sql(url()?.kind(), &from, &target)?
             } else {
-                migrator.downgrade_sql(url.kind(), &from, &target)?
+                migrator.downgrade_sql(url()?.kind(), &from, &target)?
             };
             write!(printer.out, "{script}").map_err(Error::Output)?;
             return Ok(exit::OK);
@@ -260,10 +302,21 @@ pub fn execute(
             show(&mut printer, graph, revision)?;
             return Ok(exit::OK);
         }
+        Command::Revision { message, rust } => {
+            let kind = if *rust { scaffold::Kind::Rust } else { scaffold::Kind::Sql };
+            let path = scaffold::new_revision(&settings.migrations_dir, message, kind)?;
+            printer.line(format!("Wrote {}: fill in its upgrade and downgrade", path.display()))?;
+            return Ok(exit::OK);
+        }
+        Command::Merge { message, .. } => {
+            let path = scaffold::merge_heads(&settings.migrations_dir, message)?;
+            printer.line(format!("Wrote {}", path.display()))?;
+            return Ok(exit::OK);
+        }
         _ => {}
     }
 
-    let conn = &mut connect_to(&url)?;
+    let conn = &mut connect_to(&url()?)?;
     match command {
         Command::Upgrade { target, .. }
         | Command::Downgrade { target, .. }
@@ -320,7 +373,7 @@ pub fn execute(
                 "OK: {applied} applied revision(s) match this build"
             ))?;
         }
-        Command::Heads | Command::Show { .. } => {}
+        Command::Heads | Command::Show { .. } | Command::Revision { .. } | Command::Merge { .. } => {}
     }
     Ok(exit::OK)
 }

@@ -19,6 +19,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// No database URL was given.
+    #[error("no database given: pass --database-url or set DATABASE_URL")]
+    NoDatabase,
+
     /// The URL names a backend this build cannot connect to.
     #[error("cannot connect to `{url}`: this build of migrator supports PostgreSQL and SQLite")]
     UnsupportedBackend {
@@ -188,6 +192,10 @@ pub enum Error {
     #[error("the migrations directory is invalid:\n{0}")]
     Invalid(Diagnostics),
 
+    /// A new revision file could not be written.
+    #[error(transparent)]
+    Scaffold(#[from] crate::scaffold::ScaffoldError),
+
     /// Writing the command's output failed.
     #[error("could not write the output: {0}")]
     Output(#[source] std::io::Error),
@@ -240,11 +248,13 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::BadUrl { .. }
+            | Error::NoDatabase
             | Error::UnsupportedBackend { .. }
             | Error::Plan(_)
             | Error::Invalid(_)
             | Error::NotInSingleTransaction { .. }
-            | Error::Config { .. } => exit::USAGE,
+            | Error::Config { .. }
+            | Error::Scaffold(_) => exit::USAGE,
             Error::Connect { .. } => exit::CONNECT,
             Error::Revision { .. }
             | Error::NonTransactional { .. }

@@ -806,7 +806,7 @@ fn shortest_cycle(edges: &Adjacency, start: usize, component: &[usize]) -> Vec<u
 
 /// The next numeric ID, keeping the width of the longest ID, when every ID
 /// is a decimal number; `None` otherwise.
-fn next_id<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn next_id<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {
     let mut max = 0u128;
     let mut width = 0;
     for id in ids {

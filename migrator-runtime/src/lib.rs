@@ -29,6 +29,7 @@ pub mod build;
 pub mod graph;
 pub mod model;
 pub mod plan;
+pub mod scaffold;
 
 #[cfg(feature = "runtime")]
 pub mod backend;

@@ -1,0 +1,634 @@
+//! Concurrency and faults, end to end: several migrators started at the same
+//! moment (processes running the `branchy` CLI, and threads using the
+//! library), a lock held by someone else, a lock holder that dies, a revision
+//! blocked by another session, and the messages and exit statuses of each.
+//!
+//! Every test runs on SQLite and on PostgreSQL (see `on_each_backend`) and
+//! checks the database afterwards; none asserts on timing beyond "it waited
+//! at least as long as it was told to".
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use migrator_runtime::store::AuditEntry;
+use migrator_runtime::{AnyConnection, Event, Migrator, Target};
+use migrator_tests::branchy::MIGRATIONS;
+use migrator_tests::{TestDb, on_each_backend, tables};
+
+/// Every revision of the fixture, in the order they are applied.
+const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
+
+/// The advisory lock the product takes for the default version table (see
+/// `lock_key` in `backend/postgres.rs`).
+const PG_LOCK: &str = "SELECT pg_advisory_lock(1836411250, hashtext(current_database() || '.' || 'migrator_version'))";
+
+/// How many parallel migrators the concurrency tests start.
+const PEERS: usize = 8;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+fn is_postgres(db: &TestDb) -> bool {
+    db.url().starts_with("postgres")
+}
+
+/// The SQLite database file of `db`.
+fn sqlite_path(db: &TestDb) -> &str {
+    db.url()
+        .strip_prefix("sqlite://")
+        .expect("a SQLite test URL starts with sqlite://")
+}
+
+/// The file the product locks beside a SQLite database.
+fn sqlite_lock_path(db: &TestDb) -> String {
+    format!("{}.migrator_version.lock", sqlite_path(db))
+}
+
+/// The `branchy` CLI against `db`, with nothing from the environment or a
+/// configuration file leaking in.
+fn branchy(db: &TestDb) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_branchy"));
+    command
+        .env("DATABASE_URL", db.url())
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "MIGRATOR_CONFIG",
+        "MIGRATOR_VERSION_TABLE",
+        "MIGRATOR_AUDIT_TABLE",
+        "MIGRATOR_LOCK_TIMEOUT",
+        "MIGRATOR_STATEMENT_TIMEOUT",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// What one CLI run did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn from_output(output: Output, elapsed: Duration) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    /// Panics, showing the run, unless it exited with `code`.
+    fn expect_code(&self, code: i32, what: &str) -> &Run {
+        assert_eq!(self.code, Some(code), "{what}\n{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}---",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `branchy ARGS` against `db` and waits for it.
+fn run(db: &TestDb, args: &[&str]) -> Run {
+    let start = Instant::now();
+    let output = branchy(db).args(args).output().expect("run branchy");
+    Run::from_output(output, start.elapsed())
+}
+
+/// The version table's revisions, in the order of application.
+fn applied(conn: &mut AnyConnection) -> Vec<String> {
+    Migrator::new(&MIGRATIONS)
+        .state(conn)
+        .expect("read the version table")
+        .applied
+        .into_iter()
+        .map(|row| row.revision)
+        .collect()
+}
+
+fn audit(conn: &mut AnyConnection) -> Vec<AuditEntry> {
+    Migrator::new(&MIGRATIONS)
+        .audit_log(conn)
+        .expect("read the audit log")
+}
+
+fn count(conn: &mut AnyConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let rows: Vec<N> = match conn {
+        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+    }
+    .expect("count query");
+    rows[0].n
+}
+
+/// How many times the row `id = 5` (inserted by the Rust revision 005) is in
+/// `base_t`.
+fn rows_of_005(conn: &mut AnyConnection) -> i64 {
+    count(conn, "SELECT COUNT(*) AS n FROM base_t WHERE id = 5")
+}
+
+/// The database after a successful upgrade to head: every revision once in
+/// the version table, one successful `upgrade` entry per revision in the
+/// audit log and no failure, 005's row once.
+fn assert_at_head_once(db: &TestDb) -> Vec<AuditEntry> {
+    let mut conn = db.connect();
+    assert_eq!(applied(&mut conn), ALL, "version table");
+    let log = audit(&mut conn);
+    let failures: Vec<_> = log.iter().filter(|e| e.outcome != "success").collect();
+    assert!(
+        failures.is_empty(),
+        "failures in the audit log: {failures:#?}"
+    );
+    let upgrades: Vec<&str> = log
+        .iter()
+        .filter(|e| e.action == "upgrade")
+        .map(|e| e.revision.as_str())
+        .collect();
+    assert_eq!(upgrades, ALL, "audit log upgrades: {log:#?}");
+    assert_eq!(log.len(), ALL.len(), "audit log: {log:#?}");
+    assert_eq!(rows_of_005(&mut conn), 1, "005 inserted its row once");
+    log
+}
+
+/// The run lock, held by the test as another migrator would hold it.
+enum HeldLock {
+    /// A session holding the advisory lock.
+    Postgres(PgConnection),
+    /// The lock file, locked.
+    Sqlite(File),
+}
+
+impl HeldLock {
+    /// Takes the product's run lock on `db` from outside the product.
+    fn take(db: &TestDb) -> HeldLock {
+        if is_postgres(db) {
+            let mut conn = PgConnection::establish(db.url()).expect("connect the lock holder");
+            conn.batch_execute(PG_LOCK).expect("take the advisory lock");
+            HeldLock::Postgres(conn)
+        } else {
+            let file = open_lock_file(db);
+            file.lock().expect("lock the lock file");
+            HeldLock::Sqlite(file)
+        }
+    }
+
+    /// Releases the lock explicitly (as a migrator finishing would).
+    fn release(self) {
+        match self {
+            HeldLock::Postgres(mut conn) => {
+                conn.batch_execute(
+                    "SELECT pg_advisory_unlock(1836411250, \
+                     hashtext(current_database() || '.' || 'migrator_version'))",
+                )
+                .expect("release the advisory lock");
+            }
+            HeldLock::Sqlite(file) => file.unlock().expect("unlock the lock file"),
+        }
+    }
+}
+
+fn open_lock_file(db: &TestDb) -> File {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(sqlite_lock_path(db))
+        .expect("open the lock file")
+}
+
+/// Counts `-> REV,` progress lines (`Running upgrade 004 -> 005, …`) over
+/// every output.
+fn times_run(outputs: &[String], revision: &str) -> usize {
+    let needle = format!("-> {revision},");
+    outputs
+        .iter()
+        .flat_map(|o| o.lines())
+        .filter(|line| line.starts_with("Running upgrade") && line.contains(&needle))
+        .count()
+}
+
+// ---------------------------------------------------------------------------
+// Many migrators at once
+// ---------------------------------------------------------------------------
+
+/// "Eight processes started at the same moment against one database all
+/// succeed, and the audit log shows each revision applied exactly once."
+#[test]
+fn eight_processes_migrate_once() {
+    on_each_backend(|db| {
+        let start = Instant::now();
+        // Spawned in a tight loop: each run lasts well over 200 ms (005
+        // sleeps), spawning all of them takes a few milliseconds.
+        let children: Vec<_> = (0..PEERS)
+            .map(|_| {
+                branchy(db)
+                    .args(["upgrade", "head"])
+                    .spawn()
+                    .expect("spawn branchy")
+            })
+            .collect();
+        let runs: Vec<Run> = children
+            .into_iter()
+            .map(|child| {
+                let output = child.wait_with_output().expect("wait for branchy");
+                Run::from_output(output, start.elapsed())
+            })
+            .collect();
+        for (i, run) in runs.iter().enumerate() {
+            run.expect_code(0, &format!("process {i} of {PEERS}"));
+        }
+        let all = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("== process {i}\n{r}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+
+        let log = assert_at_head_once(db);
+        // One run applied everything under the lock; the others found the
+        // work done (before the lock, or after waiting for it).
+        let pids: std::collections::BTreeSet<i64> = log.iter().map(|e| e.pid).collect();
+        assert_eq!(
+            pids.len(),
+            1,
+            "one process applied every revision: {log:#?}"
+        );
+
+        let stdouts: Vec<String> = runs.iter().map(|r| r.stdout.clone()).collect();
+        for revision in ALL {
+            assert_eq!(
+                times_run(&stdouts, revision),
+                1,
+                "{revision} reported as run exactly once\n{all}"
+            );
+        }
+        let appliers = runs
+            .iter()
+            .filter(|r| r.stdout.contains("Running upgrade"))
+            .count();
+        assert_eq!(appliers, 1, "{all}");
+        let idle = runs
+            .iter()
+            .filter(|r| r.stdout.contains("Nothing to do"))
+            .count();
+        assert_eq!(idle, PEERS - 1, "the others had nothing to do\n{all}");
+        let waited = runs
+            .iter()
+            .filter(|r| r.stdout.contains("Waiting for another migrator"))
+            .count();
+        eprintln!(
+            "{}: {PEERS} processes in {:?}, {waited} waited for the lock",
+            if is_postgres(db) {
+                "postgres"
+            } else {
+                "sqlite"
+            },
+            start.elapsed()
+        );
+    });
+}
+
+/// The same with threads of one process, each with its own connection and
+/// its own `Migrator`: the lock works in-process too (on SQLite a file lock
+/// belongs to an open file description, and each attempt opens the file).
+#[test]
+fn eight_threads_migrate_once() {
+    on_each_backend(|db| {
+        let barrier = Arc::new(Barrier::new(PEERS));
+        let start = Instant::now();
+        let outcomes: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..PEERS)
+                .map(|_| {
+                    let barrier = Arc::clone(&barrier);
+                    scope.spawn(move || {
+                        let mut conn = db.connect();
+                        let migrator = Migrator::new(&MIGRATIONS);
+                        let mut waited = false;
+                        barrier.wait();
+                        let outcome =
+                            migrator.upgrade_with(&mut conn, &Target::Head, &mut |event| {
+                                if matches!(event, Event::WaitingForLock) {
+                                    waited = true;
+                                }
+                            });
+                        (outcome, waited)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a migrating thread panicked"))
+                .collect()
+        });
+        let mut steps: Vec<String> = Vec::new();
+        let mut appliers = 0;
+        let mut waited = 0;
+        for (i, (outcome, w)) in outcomes.into_iter().enumerate() {
+            let report = outcome.unwrap_or_else(|e| panic!("thread {i} failed: {e}"));
+            if !report.steps.is_empty() {
+                appliers += 1;
+            }
+            waited += usize::from(w);
+            steps.extend(report.steps.into_iter().map(|s| s.revision));
+        }
+        assert_eq!(steps, ALL, "every revision run once, by one thread");
+        assert_eq!(appliers, 1);
+        assert_at_head_once(db);
+        eprintln!(
+            "{}: {PEERS} threads in {:?}, {waited} waited for the lock",
+            if is_postgres(db) {
+                "postgres"
+            } else {
+                "sqlite"
+            },
+            start.elapsed()
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------
+// The run lock
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_held_lock_times_out_with_its_own_message() {
+    on_each_backend(|db| {
+        let lock = HeldLock::take(db);
+        let blocked = run(db, &["--lock-timeout", "500ms", "upgrade", "head"]);
+        blocked.expect_code(5, "a held lock must stop the run with exit 5");
+        assert!(
+            blocked.stderr.contains("another migrator holds it")
+                && blocked.stderr.contains("waiting for the migration lock")
+                && blocked.stderr.contains("--lock-timeout"),
+            "{blocked}"
+        );
+        assert!(
+            blocked.stdout.contains("Waiting for another migrator"),
+            "{blocked}"
+        );
+        assert!(
+            blocked.elapsed >= Duration::from_millis(500),
+            "it waited the lock timeout\n{blocked}"
+        );
+        // Nothing was touched: not even the version table was created.
+        let mut conn = db.connect();
+        assert!(applied(&mut conn).is_empty());
+        assert!(tables(&mut conn).is_empty(), "{:?}", tables(&mut conn));
+
+        lock.release();
+        run(db, &["--lock-timeout", "10s", "upgrade", "head"])
+            .expect_code(0, "the lock was released");
+        assert_at_head_once(db);
+    });
+}
+
+#[test]
+fn a_dead_lock_holder_releases_the_lock() {
+    on_each_backend(|db| {
+        if is_postgres(db) {
+            // The session holding the advisory lock goes away without
+            // unlocking: the server releases it.
+            let lock = HeldLock::take(db);
+            run(db, &["--lock-timeout", "200ms", "upgrade", "head"])
+                .expect_code(5, "the lock is held");
+            drop(lock);
+        } else {
+            // A process holding the lock file is killed: the OS releases it.
+            // `sh` opens the file on fd 9, `flock` locks that descriptor,
+            // then `exec sleep` keeps it (same process, same descriptor).
+            if Command::new("flock")
+                .arg("--version")
+                .output()
+                .map_or(true, |o| !o.status.success())
+            {
+                eprintln!("\n!!! SKIPPED the SQLite part: no `flock` command\n");
+                return;
+            }
+            let lock_path = sqlite_lock_path(db);
+            let mut holder = Command::new("sh")
+                .arg("-c")
+                .arg(r#"exec 9>>"$0" && flock -x 9 && exec sleep 30"#)
+                .arg(&lock_path)
+                .spawn()
+                .expect("spawn the lock holder");
+            // Wait until the holder has it.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match open_lock_file(db).try_lock() {
+                    Err(TryLockError::WouldBlock) => break,
+                    Err(TryLockError::Error(e)) => panic!("try_lock: {e}"),
+                    // Not yet: ours (dropped at once, so the holder gets it).
+                    Ok(()) => {}
+                }
+                assert!(Instant::now() < deadline, "the holder never took the lock");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            run(db, &["--lock-timeout", "200ms", "upgrade", "head"])
+                .expect_code(5, "the lock is held");
+            holder.kill().expect("SIGKILL the lock holder");
+            holder.wait().expect("reap the lock holder");
+        }
+        run(db, &["--lock-timeout", "10s", "upgrade", "head"])
+            .expect_code(0, "the dead holder's lock was released");
+        assert_at_head_once(db);
+    });
+}
+
+#[test]
+fn nothing_to_do_takes_no_lock() {
+    on_each_backend(|db| {
+        let mut conn = db.connect();
+        Migrator::new(&MIGRATIONS)
+            .upgrade(&mut conn, &Target::Head)
+            .expect("upgrade to head");
+        let lock = HeldLock::take(db);
+        let idle = run(db, &["--lock-timeout", "200ms", "upgrade", "head"]);
+        idle.expect_code(0, "at head, a run must not wait for the lock");
+        assert!(idle.stdout.contains("Nothing to do"), "{idle}");
+        assert!(!idle.stdout.contains("Waiting"), "{idle}");
+        // Nor do the read-only commands.
+        run(db, &["--lock-timeout", "200ms", "check"]).expect_code(0, "check at head");
+        run(db, &["--lock-timeout", "200ms", "verify"]).expect_code(0, "verify at head");
+        lock.release();
+        assert_at_head_once(db);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Faults inside a run
+// ---------------------------------------------------------------------------
+
+/// A revision blocked by another session past the lock timeout fails with a
+/// timeout naming it; the database stays at the revision before it.
+#[test]
+fn a_blocked_revision_times_out_and_leaves_the_previous_one() {
+    on_each_backend(|db| {
+        let mut conn = db.connect();
+        Migrator::new(&MIGRATIONS)
+            .upgrade(&mut conn, &"001".parse().expect("target"))
+            .expect("upgrade to 001");
+        let postgres = is_postgres(db);
+
+        // PostgreSQL: a session holds base_t, which only 005 touches (002,
+        // 003, 004 commit first). SQLite: a session holds the write lock, so
+        // the first revision to write (002) times out.
+        let mut holder = db.connect();
+        if postgres {
+            holder
+                .batch_execute("BEGIN; LOCK TABLE base_t IN ACCESS EXCLUSIVE MODE;")
+                .expect("lock base_t");
+        } else {
+            holder
+                .batch_execute("BEGIN IMMEDIATE;")
+                .expect("take the write lock");
+        }
+        let failed = run(db, &["--lock-timeout", "300ms", "upgrade", "head"]);
+        holder.batch_execute("ROLLBACK;").expect("release");
+        drop(holder);
+
+        failed.expect_code(4, "a timed-out revision is a failed revision (exit 4)");
+        let (revision, file, before, cause) = if postgres {
+            (
+                "005",
+                "005_sleepy.rs",
+                &ALL[..4],
+                "canceling statement due to lock timeout",
+            )
+        } else {
+            ("002", "002_left.sql", &ALL[..1], "database is locked")
+        };
+        for needle in [
+            &format!("upgrade of revision {revision} ({file})"),
+            "timed out",
+            "lock timeout 300ms",
+            cause,
+        ] {
+            assert!(failed.stderr.contains(needle), "no {needle:?} in\n{failed}");
+        }
+        assert_eq!(applied(&mut conn), before, "{failed}");
+        assert_eq!(rows_of_005(&mut conn), 0);
+        let expected_tables: &[&str] = if postgres {
+            &[
+                "base_t",
+                "left_t",
+                "migrator_audit",
+                "migrator_version",
+                "right_t",
+            ]
+        } else {
+            &["base_t", "migrator_audit", "migrator_version"]
+        };
+        assert_eq!(tables(&mut conn), expected_tables);
+        let log = audit(&mut conn);
+        if postgres {
+            // The failure is in the audit log (on SQLite the other session
+            // still held the write lock when it was written: best effort).
+            let last = log.last().expect("an audit entry");
+            assert_eq!(
+                (last.revision.as_str(), last.outcome.as_str()),
+                ("005", "failure"),
+                "{log:#?}"
+            );
+            assert!(last.detail.contains("timed out"), "{log:#?}");
+        }
+
+        // Once the other session is gone, the run completes.
+        run(db, &["upgrade", "head"]).expect_code(0, "the blocker is gone");
+        assert_eq!(applied(&mut conn), ALL);
+        assert_eq!(rows_of_005(&mut conn), 1);
+    });
+}
+
+/// "A revision that fails halfway leaves the database at the previous
+/// revision and the error names it": 006 runs outside a transaction, and
+/// says so.
+#[test]
+fn a_failing_revision_outside_a_transaction_names_itself() {
+    on_each_backend(|db| {
+        let mut conn = db.connect();
+        Migrator::new(&MIGRATIONS)
+            .upgrade(&mut conn, &"005".parse().expect("target"))
+            .expect("upgrade to 005");
+        conn.batch_execute("CREATE INDEX left_t_id ON left_t (id);")
+            .expect("create the index 006 creates");
+        let failed = run(db, &["upgrade", "head"]);
+        failed.expect_code(4, "a failed revision exits 4");
+        for needle in [
+            "upgrade of revision 006 (006_index.sql) failed",
+            "left_t_id",
+            "outside a transaction",
+            "stamp 006",
+        ] {
+            assert!(failed.stderr.contains(needle), "no {needle:?} in\n{failed}");
+        }
+        assert_eq!(applied(&mut conn), ALL[..5]);
+        let last = audit(&mut conn).pop().expect("an audit entry");
+        assert_eq!(
+            (last.revision.as_str(), last.outcome.as_str()),
+            ("006", "failure")
+        );
+    });
+}
+
+/// An edited applied revision and an unknown applied revision each stop the
+/// CLI with exit 6 and their own message, before anything runs.
+#[test]
+fn a_database_that_disagrees_with_the_build_stops_the_cli() {
+    on_each_backend(|db| {
+        let mut conn = db.connect();
+        Migrator::new(&MIGRATIONS)
+            .upgrade(&mut conn, &"004".parse().expect("target"))
+            .expect("upgrade to 004");
+
+        conn.batch_execute(
+            "UPDATE migrator_version SET checksum = 'abc123' WHERE revision = '002'",
+        )
+        .expect("tamper with 002's checksum");
+        let edited = run(db, &["upgrade", "head"]);
+        edited.expect_code(6, "an edited revision");
+        for needle in ["revision 002 (002_left.sql) was edited", "abc123", "stamp"] {
+            assert!(edited.stderr.contains(needle), "no {needle:?} in\n{edited}");
+        }
+        assert_eq!(applied(&mut conn), ALL[..4]);
+        run(db, &["stamp", "004"]).expect_code(0, "stamp re-records checksums");
+
+        conn.batch_execute(
+            "INSERT INTO migrator_version (revision, checksum, applied_at, execution_ms, seq) \
+             VALUES ('999', 'x', '2024-01-01 00:00:00', 0, 99)",
+        )
+        .expect("record a revision from a newer build");
+        let unknown = run(db, &["upgrade", "head"]);
+        unknown.expect_code(6, "an unknown applied revision");
+        for needle in ["999", "newer build"] {
+            assert!(
+                unknown.stderr.contains(needle),
+                "no {needle:?} in\n{unknown}"
+            );
+        }
+        assert_eq!(applied(&mut conn), ["001", "002", "003", "004", "999"]);
+        assert_eq!(rows_of_005(&mut conn), 0);
+    });
+}
