@@ -102,7 +102,10 @@ impl Command {
     pub fn needs_database(&self) -> bool {
         match self {
             Command::Upgrade { run, .. } | Command::Downgrade { run, .. } => !run.sql,
-            Command::Heads | Command::Show { .. } | Command::Revision { .. } | Command::Merge { .. } => false,
+            Command::Heads
+            | Command::Show { .. }
+            | Command::Revision { .. }
+            | Command::Merge { .. } => false,
             _ => true,
         }
     }
@@ -303,9 +306,16 @@ pub fn execute(
             return Ok(exit::OK);
         }
         Command::Revision { message, rust } => {
-            let kind = if *rust { scaffold::Kind::Rust } else { scaffold::Kind::Sql };
+            let kind = if *rust {
+                scaffold::Kind::Rust
+            } else {
+                scaffold::Kind::Sql
+            };
             let path = scaffold::new_revision(&settings.migrations_dir, message, kind)?;
-            printer.line(format!("Wrote {}: fill in its upgrade and downgrade", path.display()))?;
+            printer.line(format!(
+                "Wrote {}: fill in its upgrade and downgrade",
+                path.display()
+            ))?;
             return Ok(exit::OK);
         }
         Command::Merge { message, .. } => {
@@ -373,7 +383,10 @@ pub fn execute(
                 "OK: {applied} applied revision(s) match this build"
             ))?;
         }
-        Command::Heads | Command::Show { .. } | Command::Revision { .. } | Command::Merge { .. } => {}
+        Command::Heads
+        | Command::Show { .. }
+        | Command::Revision { .. }
+        | Command::Merge { .. } => {}
     }
     Ok(exit::OK)
 }
@@ -477,9 +490,9 @@ fn history(
         None => (0, order.len()),
         Some(range) => {
             let (from, to) = range.split_once(':').ok_or_else(|| {
-                Error::Plan(crate::plan::PlanError::BadTarget {
-                    target: range.to_owned(),
-                })
+                Error::Usage(format!(
+                    "`-r {range}`: write a range as FROM:TO, e.g. `001:head`"
+                ))
             })?;
             let position = |spec: &str, base: usize| -> Result<usize> {
                 match spec {
@@ -494,7 +507,13 @@ fn history(
                 "" | "base" => 0,
                 spec => position(spec, 0)? - 1,
             };
-            (first, position(to, 0)?)
+            let last = position(to, 0)?;
+            if last < first + 1 {
+                return Err(Error::Usage(format!(
+                    "`-r {range}`: {from} comes after {to}; write the older revision first"
+                )));
+            }
+            (first, last)
         }
     };
     let head = graph.head();

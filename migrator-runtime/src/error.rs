@@ -19,6 +19,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// An offline script (`--sql`) would have to run a Rust revision.
+    #[error(
+        "revision {revision} ({file}) is a Rust revision: it cannot be rendered as SQL; run it \
+         online, or end the script before it (a target before {revision})"
+    )]
+    NotRenderable {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+    },
+
+    /// A command-line argument that parses but makes no sense.
+    #[error("{0}")]
+    Usage(String),
+
     /// No database URL was given.
     #[error("no database given: pass --database-url or set DATABASE_URL")]
     NoDatabase,
@@ -217,17 +233,17 @@ pub enum Error {
 /// | status | meaning |
 /// | --- | --- |
 /// | 0 | success |
-/// | 1 | `check`: revisions are pending; `verify`: problems were found |
+/// | 1 | `check`: revisions are pending; `keys verify` (factory): the key is invalid |
 /// | 2 | bad usage: arguments, target, URL, configuration |
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
 /// | 5 | another migrator held the lock for longer than the lock timeout |
-/// | 6 | the database disagrees with this build: an applied revision was edited, or is unknown |
+/// | 6 | the database disagrees with this build: an applied revision was edited, or is unknown (also `verify` finding such problems) |
 /// | 7 | any other database or I/O error |
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
-    /// `check` found pending revisions, or `verify` found problems.
+    /// `check` found pending revisions.
     pub const PENDING: u8 = 1;
     /// Bad usage: arguments, target, URL, configuration.
     pub const USAGE: u8 = 2;
@@ -237,7 +253,7 @@ pub mod exit {
     pub const REVISION: u8 = 4;
     /// The lock was held for longer than the lock timeout.
     pub const LOCKED: u8 = 5;
-    /// The database disagrees with this build.
+    /// The database disagrees with this build (also `verify` finding so).
     pub const MISMATCH: u8 = 6;
     /// Any other database or I/O error.
     pub const OTHER: u8 = 7;
@@ -249,6 +265,8 @@ impl Error {
         match self {
             Error::BadUrl { .. }
             | Error::NoDatabase
+            | Error::Usage(_)
+            | Error::NotRenderable { .. }
             | Error::UnsupportedBackend { .. }
             | Error::Plan(_)
             | Error::Invalid(_)

@@ -389,29 +389,52 @@ impl<'m> Migrator<'m> {
                 .collect();
             let plan = plan::plan_stamp(graph, &applied, target)?;
             let keep = self.applied_mask(&plan::stamped_set(graph, target)?);
-            let mut fixes: Vec<String> = Vec::new();
-            let backend = conn.backend();
-            let d = backend.dialect();
+            // Rows the plan does not cover: unknown revisions go, edited
+            // ones get their new checksum; each is reported and audited
+            // like any stamp step.
+            let mut report = Report::default();
+            let d = conn.backend().dialect();
+            let now = Utc::now().naive_utc();
             for row in &state.applied {
-                match graph.index_of(&row.revision) {
-                    None => fixes.push(self.store.delete_sql(d, &row.revision)),
-                    Some(i) if keep[i] && graph.revision(i).checksum != row.checksum => {
-                        fixes.push(self.store.update_checksum_sql(
+                let (fix, direction, known) = match graph.index_of(&row.revision) {
+                    None => (
+                        self.store.delete_sql(d, &row.revision),
+                        Direction::Downgrade,
+                        None,
+                    ),
+                    Some(i) if keep[i] && graph.revision(i).checksum != row.checksum => (
+                        self.store.update_checksum_sql(
                             d,
                             &row.revision,
                             &graph.revision(i).checksum,
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-            if !fixes.is_empty() {
-                fixes
-                    .iter()
-                    .try_for_each(|sql| backend.execute(sql))
+                        ),
+                        Direction::Upgrade,
+                        Some(graph.revision(i)),
+                    ),
+                    Some(_) => continue,
+                };
+                let audit = self
+                    .store
+                    .audit_sql(d, now, &row.revision, Action::Stamp, 0, true, "");
+                conn.backend()
+                    .execute(&format!("{fix}\n{audit}"))
                     .map_err(Error::database("re-recording the version table"))?;
+                if let Some(revision) = known {
+                    progress(Event::Finished {
+                        revision,
+                        direction,
+                        elapsed: Duration::ZERO,
+                    });
+                }
+                report.steps.push(StepReport {
+                    revision: row.revision.clone(),
+                    direction,
+                    elapsed: Duration::ZERO,
+                });
             }
-            self.execute(conn, &plan, Mode::Record, progress)
+            let planned = self.execute(conn, &plan, Mode::Record, progress)?;
+            report.steps.extend(planned.steps);
+            Ok(report)
         })
     }
 
@@ -448,6 +471,17 @@ impl<'m> Migrator<'m> {
         let graph = self.graph();
         let applied = plan::stamped_set(graph, from)?;
         let plan = make_plan(graph, &applied)?;
+        if let Some(rust) = plan
+            .steps
+            .iter()
+            .map(|s| graph.revision(s.revision))
+            .find(|r| r.is_rust())
+        {
+            return Err(Error::NotRenderable {
+                revision: rust.id.to_string(),
+                file: rust.file_name.to_string(),
+            });
+        }
         let mut script = Script::new(crate::backend::dialect(backend));
         script.line(&format!(
             "-- migrator: {} revision(s) for {backend}, generated {} UTC",
@@ -924,15 +958,16 @@ impl Sink for Script {
         Ok(())
     }
 
+    /// Never reached: [`Migrator::upgrade_sql`] refuses plans with Rust
+    /// revisions before rendering anything.
     fn run_rust(
         &mut self,
         _function: crate::context::RevisionFn,
         revision: &Revision,
     ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Err(format!(
-            "{} is a Rust revision: it cannot be rendered as SQL; run it online, or stop the \
-             script before it (`--sql` with a target before {})",
-            revision.file_name, revision.id
+            "{} is a Rust revision and cannot be rendered as SQL",
+            revision.file_name
         )
         .into())
     }

@@ -100,7 +100,11 @@ fn heads(parsed: &[Parsed]) -> Vec<String> {
     let mut heads: Vec<String> = parsed
         .iter()
         .map(|p| p.revision.id.to_string())
-        .filter(|id| !parsed.iter().any(|p| p.revision.parents().any(|parent| parent == id)))
+        .filter(|id| {
+            !parsed
+                .iter()
+                .any(|p| p.revision.parents().any(|parent| parent == id))
+        })
         .collect();
     heads.sort();
     heads
@@ -192,7 +196,9 @@ fn header(comment: &str, message: &str, id: &str, parents: &[String]) -> String 
 fn sql_template(message: &str, id: &str, parents: &[String], merge: bool) -> String {
     let mut text = header("--", message, id, parents);
     if merge {
-        text.push_str("\n-- migrate:upgrade\n-- migrate:noop\n\n-- migrate:downgrade\n-- migrate:noop\n");
+        text.push_str(
+            "\n-- migrate:upgrade\n-- migrate:noop\n\n-- migrate:downgrade\n-- migrate:noop\n",
+        );
     } else {
         text.push_str(
             "\n-- migrate:upgrade\n-- Write the upgrade here (the build fails until you do).\n\n\
@@ -239,19 +245,34 @@ mod tests {
     fn a_new_revision_revises_the_head_and_must_be_filled() {
         let dir = tempfile::tempdir().expect("tempdir");
         let first = new_revision(dir.path(), "Create widgets!", Kind::Sql).expect("write");
-        assert_eq!(first.file_name().and_then(|n| n.to_str()), Some("001_create_widgets.sql"));
+        assert_eq!(
+            first.file_name().and_then(|n| n.to_str()),
+            Some("001_create_widgets.sql")
+        );
         let text = std::fs::read_to_string(&first).expect("read");
-        assert!(text.contains("-- Revision ID: 001\n-- Revises:\n"), "{text}");
+        assert!(
+            text.contains("-- Revision ID: 001\n-- Revises:\n"),
+            "{text}"
+        );
         // Unfilled, the build refuses it.
         let error = model::load_dir(dir.path(), "m").expect_err("empty sections");
-        assert!(error.to_string().contains("has no SQL statement"), "{error}");
+        assert!(
+            error.to_string().contains("has no SQL statement"),
+            "{error}"
+        );
 
         std::fs::remove_file(&first).expect("remove");
         write_file(dir.path(), "001_a.sql", &sql("001", ""));
         let second = new_revision(dir.path(), "add gadgets", Kind::Rust).expect("write");
-        assert_eq!(second.file_name().and_then(|n| n.to_str()), Some("002_add_gadgets.rs"));
+        assert_eq!(
+            second.file_name().and_then(|n| n.to_str()),
+            Some("002_add_gadgets.rs")
+        );
         let text = std::fs::read_to_string(&second).expect("read");
-        assert!(text.contains("//! Revision ID: 002\n//! Revises: 001\n"), "{text}");
+        assert!(
+            text.contains("//! Revision ID: 002\n//! Revises: 001\n"),
+            "{text}"
+        );
         assert!(text.contains("compile_error!"), "{text}");
     }
 
@@ -267,10 +288,22 @@ mod tests {
             Err(ScaffoldError::SeveralHeads(heads)) if heads == ["002", "003"]
         ));
         let merge = merge_heads(dir.path(), "merge heads").expect("write");
-        assert_eq!(merge.file_name().and_then(|n| n.to_str()), Some("004_merge_heads.sql"));
+        assert_eq!(
+            merge.file_name().and_then(|n| n.to_str()),
+            Some("004_merge_heads.sql")
+        );
         let graph = model::load_dir(dir.path(), "m").expect("valid after the merge");
-        assert_eq!(graph.head().map(|h| graph.revision(h).id.to_string()).as_deref(), Some("004"));
-        assert!(matches!(merge_heads(dir.path(), "again"), Err(ScaffoldError::NothingToMerge(1))));
+        assert_eq!(
+            graph
+                .head()
+                .map(|h| graph.revision(h).id.to_string())
+                .as_deref(),
+            Some("004")
+        );
+        assert!(matches!(
+            merge_heads(dir.path(), "again"),
+            Err(ScaffoldError::NothingToMerge(1))
+        ));
     }
 
     #[test]
@@ -279,12 +312,21 @@ mod tests {
         write_file(dir.path(), "001_a.sql", &sql("001", ""));
         write_file(dir.path(), "002_same.sql.orig", "not a revision");
         std::fs::write(dir.path().join("002_same.sql"), sql("002", "001")).expect("write");
-        assert!(matches!(new_revision(dir.path(), "!!!", Kind::Sql), Err(ScaffoldError::BadMessage(_))));
+        assert!(matches!(
+            new_revision(dir.path(), "!!!", Kind::Sql),
+            Err(ScaffoldError::BadMessage(_))
+        ));
         // 002 is taken: the next ID is 003.
         let path = new_revision(dir.path(), "same", Kind::Sql).expect("write");
         assert!(path.ends_with("003_same.sql"));
         // Until 003 is filled in, the directory is not valid.
-        assert!(matches!(new_revision(dir.path(), "next", Kind::Sql), Err(ScaffoldError::Invalid(_))));
-        assert_eq!(slug("Add last_used_at, revoked_at"), Some("add_last_used_at_revoked_at".to_owned()));
+        assert!(matches!(
+            new_revision(dir.path(), "next", Kind::Sql),
+            Err(ScaffoldError::Invalid(_))
+        ));
+        assert_eq!(
+            slug("Add last_used_at, revoked_at"),
+            Some("add_last_used_at_revoked_at".to_owned())
+        );
     }
 }
