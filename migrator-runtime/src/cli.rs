@@ -5,7 +5,7 @@
 //! own flattens [`GlobalArgs`] and [`Command`] into its parser and calls
 //! [`Settings::resolve`] and [`execute`] (see `factory-service-db`).
 //!
-//! Exit statuses are documented in [`exit`](crate::exit).
+//! Exit statuses are documented in [`exit`].
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -254,7 +254,7 @@ pub fn report(outcome: Result<u8>) -> ExitCode {
 }
 
 /// Runs `command` against the database at `url`, writing what people read to
-/// `out`; returns the exit status (see [`exit`](crate::exit)).
+/// `out`; returns the exit status (see [`exit`]).
 pub fn execute(
     migrations: &Migrations,
     url: &str,

@@ -4,11 +4,11 @@
 //! - [`Dialect`]: pure SQL text (quoting, the version table's DDL, the
 //!   catalogue query). It needs no connection, so offline SQL (`--sql`) and
 //!   the live run render the very same statements.
-//! - [`Backend`]: what needs a live connection (run a batch, transactions,
+//! - `Backend` (crate-private): what needs a live connection (run a batch, transactions,
 //!   read rows, the run's lock and timeouts).
 //!
 //! The executor only sees `&mut dyn Backend`; the one `match` over the
-//! connection kinds is [`AnyConnection::backend`].
+//! connection kinds is `AnyConnection::backend`.
 
 mod mysql;
 mod postgres;
