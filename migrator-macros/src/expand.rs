@@ -35,7 +35,7 @@ pub(crate) fn embed_migrations(input: TokenStream) -> TokenStream {
 
 /// The directory named by the argument, relative to the invoking crate's
 /// manifest directory.
-fn resolve(lit: &LitStr) -> syn::Result<PathBuf> {
+pub(crate) fn resolve(lit: &LitStr) -> syn::Result<PathBuf> {
     let value = lit.value();
     let path = Path::new(&value);
     if path.is_absolute() {
@@ -54,12 +54,20 @@ fn resolve(lit: &LitStr) -> syn::Result<PathBuf> {
     Ok(PathBuf::from(manifest_dir).join(path))
 }
 
+/// One `compile_error!` per problem, at the argument's span.
+pub(crate) fn compile_errors(diagnostics: &Diagnostics, span: Span) -> TokenStream {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let message = d.to_string();
+            quote::quote_spanned!(span=> ::core::compile_error!(#message);)
+        })
+        .collect()
+}
+
 /// One `compile_error!` per problem, at the argument's span, and stubs.
 fn failure(diagnostics: &Diagnostics, dir: &Path, display: &str, span: Span) -> TokenStream {
-    let errors = diagnostics.iter().map(|d| {
-        let message = d.to_string();
-        quote::quote_spanned!(span=> ::core::compile_error!(#message);)
-    });
+    let errors = compile_errors(diagnostics, span);
     // Name what could be parsed, so code that names revisions does not add
     // "not found" errors to the real ones.
     let parsed: Vec<Parsed> = model::load_revisions(dir, display, &mut Diagnostics::new());

@@ -23,6 +23,9 @@
 //!   the CLI. Without it only the model is built ([`model`], [`graph`],
 //!   [`plan`]): the parser and checks that `embed_migrations!` runs at build
 //!   time, with no Diesel in them.
+//! - `testing`: the `testing` module, helpers for tests: fresh databases on every
+//!   backend, schema snapshots and diffs, the reversibility stairway used by
+//!   `migrator_macros::reversibility_tests!`.
 #![warn(missing_docs, clippy::unwrap_used)]
 
 pub mod build;
@@ -47,6 +50,8 @@ mod migrations;
 mod migrator;
 #[cfg(feature = "runtime")]
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[cfg(feature = "runtime")]
 pub use backend::{AnyConnection, connect};

@@ -1342,7 +1342,9 @@ fn cli_upgrade_sql_prints_a_script_and_touches_nothing() {
         // A Rust revision in the range: a clear error, no script.
         let rust = cli(db, &["upgrade", "--sql"]);
         assert_ne!(rust.code, 0, "{rust:#?}");
-        rust.stderr_has("revision 005 (005_sleepy.rs) is a Rust revision: it cannot be rendered as SQL");
+        rust.stderr_has(
+            "revision 005 (005_sleepy.rs) is a Rust revision: it cannot be rendered as SQL",
+        );
         assert!(!rust.stdout.contains("CREATE TABLE"), "{rust:#?}");
 
         // --single-transaction: one BEGIN and one COMMIT, runnable as is.
@@ -1383,7 +1385,8 @@ fn cli_downgrade_sql_prints_a_script_and_touches_nothing() {
         assert!(applied(&mut conn).is_empty());
 
         // From head (the default), the Rust revision 005 is in the way.
-        cli(db, &["downgrade", "base", "--sql"]).stderr_has("revision 005 (005_sleepy.rs) is a Rust revision");
+        cli(db, &["downgrade", "base", "--sql"])
+            .stderr_has("revision 005 (005_sleepy.rs) is a Rust revision");
         // Only 006: fine, and non-transactional (no BEGIN).
         let only = cli(db, &["downgrade", "005", "--sql"]);
         only.ok()

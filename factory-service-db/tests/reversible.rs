@@ -1,0 +1,5 @@
+//! Every revision of the factory service is reversible, on SQLite and on
+//! PostgreSQL: one test per revision and backend
+//! (`reversible_sqlite_r001_add_api_keys`, …).
+
+migrator_macros::reversibility_tests!("../migrations", factory_service_db::MIGRATIONS);

@@ -1,0 +1,137 @@
+//! `reversibility_tests!`: one `#[test]` per revision and backend.
+
+use std::collections::HashSet;
+
+use migrator_runtime::model::{self, Revision};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+use syn::{Expr, LitStr, Token};
+
+use crate::expand::{compile_errors, resolve};
+
+/// `"dir", path::TO::MIGRATIONS` (a trailing comma allowed).
+struct Input {
+    dir: LitStr,
+    migrations: Expr,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let dir: LitStr = input.parse()?;
+        input.parse::<Token![,]>()?;
+        let migrations: Expr = input.parse()?;
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+        Ok(Input { dir, migrations })
+    }
+}
+
+/// The backends a test is generated for: the name in the test's name and
+/// the `migrator_runtime::testing::Kind` variant.
+const BACKENDS: [(&str, &str); 2] = [("sqlite", "Sqlite"), ("postgres", "Postgres")];
+
+/// The whole expansion. Never panics: every failure becomes a
+/// `compile_error!`.
+pub(crate) fn reversibility_tests(input: TokenStream) -> TokenStream {
+    let Input {
+        dir: lit,
+        migrations,
+    } = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.into_compile_error(),
+    };
+    let dir = match resolve(&lit) {
+        Ok(dir) => dir,
+        Err(error) => return error.into_compile_error(),
+    };
+    let graph = match model::load_dir(&dir, &lit.value()) {
+        Ok(graph) => graph,
+        Err(diagnostics) => return compile_errors(&diagnostics, lit.span()),
+    };
+    let mut seen = HashSet::new();
+    let mut tests = Vec::new();
+    let mut tracked = Vec::new();
+    for &index in graph.order() {
+        let revision = graph.revision(index);
+        let path = dir.join(revision.file_name.as_ref());
+        let path = path.to_string_lossy().into_owned();
+        // Makes Cargo rebuild (and rename the tests) when the file is edited.
+        tracked.push(quote!(::core::include_str!(#path)));
+        for (backend, variant) in BACKENDS {
+            let name = unique(&mut seen, test_name(backend, revision));
+            let ident = format_ident!("{}", name);
+            let variant = format_ident!("{}", variant);
+            let id = revision.id.as_ref();
+            let doc = format!(
+                "Revision `{}` ({}) is reversible on {backend}: upgrade, downgrade and upgrade \
+                 again leave the schema as they found it.",
+                revision.id, revision.file_name
+            );
+            tests.push(quote! {
+                #[doc = #doc]
+                #[test]
+                fn #ident() {
+                    ::migrator_runtime::testing::reversibility_test(
+                        &#migrations,
+                        #id,
+                        ::migrator_runtime::testing::Kind::#variant,
+                    );
+                }
+            });
+        }
+    }
+    quote! {
+        const _: &[&str] = &[#(#tracked),*];
+        #(#tests)*
+    }
+}
+
+/// `reversible_<backend>_r<id>_<slug>`, lower case, `_` for anything that is
+/// not a letter, digit or `_`.
+fn test_name(backend: &str, revision: &Revision) -> String {
+    format!("reversible_{backend}_r{}_{}", revision.id, revision.slug)
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// `name`, or `name_2`, `name_3`… when taken (IDs differing only in case).
+fn unique(seen: &mut HashSet<String>, name: String) -> String {
+    let mut candidate = name.clone();
+    let mut n = 2;
+    while !seen.insert(candidate.clone()) {
+        candidate = format!("{name}_{n}");
+        n += 1;
+    }
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_backend_then_r_id_then_slug() {
+        let revision = Revision {
+            id: "AB1".into(),
+            slug: "Add_Keys".into(),
+            file_name: "AB1_Add_Keys.sql".into(),
+            message: "Add keys".into(),
+            description: "".into(),
+            revises: std::borrow::Cow::Borrowed(&[]),
+            create_date: None,
+            transactional: true,
+            timeout: None,
+            allow_destructive: false,
+            body: migrator_runtime::model::Body::Rust,
+            checksum: "".into(),
+        };
+        assert_eq!(
+            test_name("sqlite", &revision),
+            "reversible_sqlite_rab1_add_keys"
+        );
+    }
+}
