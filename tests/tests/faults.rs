@@ -1,0 +1,1326 @@
+//! Faults, load and bad input, end to end (see docs/RELIABILITY.md):
+//!
+//! 1. the migrator killed with SIGKILL at random moments of a long upgrade
+//!    (the `long` binary: 40 revisions that create, fill and alter tables);
+//!    after each kill the version table agrees with the schema, and the next
+//!    run completes to head;
+//! 2. sixteen processes migrating one database at once;
+//! 3. revisions that fail halfway (bad SQL, constraints violated by existing
+//!    rows, a timeout, a panicking Rust revision): the database stays at the
+//!    previous revision, nothing else changes;
+//! 4. bad input: URLs, an unreachable server, an unknown role, a role without
+//!    DDL rights, a read-only SQLite database, a file that is no database.
+//!
+//! Trial counts: `MIGRATOR_FAULT_TRIALS` (default 5 per backend; the full
+//! run uses 50) and `MIGRATOR_FAULT_SEED` (default: from the clock; always
+//! printed) for the kill test.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use migrator_runtime::store::AuditEntry;
+use migrator_runtime::testing::{DiffOptions, SchemaDiff, Snapshot};
+use migrator_runtime::{AnyConnection, Error, Migrations, Migrator, Options, Target, exit};
+use migrator_tests::{Kind, TestDb, postgres_admin_url, tables};
+
+mod long {
+    migrator_macros::embed_migrations!("fixtures/long");
+}
+mod bad_sql {
+    migrator_macros::embed_migrations!("fixtures/bad_sql");
+}
+mod unique_violation {
+    migrator_macros::embed_migrations!("fixtures/unique_violation");
+}
+mod not_null_violation {
+    migrator_macros::embed_migrations!("fixtures/not_null_violation");
+}
+mod statement_timeout {
+    migrator_macros::embed_migrations!("fixtures/statement_timeout");
+}
+mod rust_panic {
+    migrator_macros::embed_migrations!("fixtures/rust_panic");
+}
+
+/// The revisions of `fixtures/long`.
+const LONG_REVISIONS: usize = 40;
+/// The rows each table of `fixtures/long` is created with.
+const LONG_ROWS: i64 = 2000;
+/// A password put in URLs to check that no message prints it.
+const SECRET: &str = "Hunter2Secret";
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+fn is_postgres(db: &TestDb) -> bool {
+    db.kind() == Kind::Postgres
+}
+
+fn backend_name(db: &TestDb) -> &'static str {
+    db.kind().name()
+}
+
+/// The `long` CLI with nothing from the environment or a configuration file
+/// leaking in, run in `cwd` (a bare path must not land in the repository).
+fn long_cli(url: &str, cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_long"));
+    command
+        .env("DATABASE_URL", url)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "MIGRATOR_CONFIG",
+        "MIGRATOR_VERSION_TABLE",
+        "MIGRATOR_AUDIT_TABLE",
+        "MIGRATOR_LOCK_TIMEOUT",
+        "MIGRATOR_STATEMENT_TIMEOUT",
+        "RUST_BACKTRACE",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// What one CLI run did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn from_output(output: Output, elapsed: Duration) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    fn expect_code(&self, code: u8, what: &str) -> &Run {
+        assert_eq!(self.code, Some(i32::from(code)), "{what}\n{self}");
+        self
+    }
+
+    /// A failure as the CLI should report one: the documented status, one
+    /// `error:` message containing every needle, no panic, no secret, and
+    /// nothing run.
+    fn expect_failure(&self, code: u8, needles: &[&str], what: &str) {
+        self.expect_code(code, what);
+        assert!(
+            !self.stderr.contains("panicked"),
+            "{what}: it panicked\n{self}"
+        );
+        assert!(
+            self.stderr.starts_with("error: "),
+            "{what}: not an error message\n{self}"
+        );
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "{what}: no {needle:?}\n{self}"
+            );
+        }
+        assert_no_secret(self, what);
+    }
+
+    fn runs(&self) -> usize {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with("Running upgrade"))
+            .count()
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}---",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Neither output holds the password, nor a part of it.
+fn assert_no_secret(run: &Run, what: &str) {
+    for part in [SECRET, "Hunter2", "Secret"] {
+        assert!(
+            !run.stdout.contains(part) && !run.stderr.contains(part),
+            "{what}: the password (or {part:?}) is printed\n{run}"
+        );
+    }
+}
+
+fn run_long(url: &str, args: &[&str]) -> Run {
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let start = Instant::now();
+    let output = long_cli(url, cwd.path())
+        .args(args)
+        .output()
+        .expect("run the long CLI");
+    Run::from_output(output, start.elapsed())
+}
+
+fn strings(conn: &mut AnyConnection, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+    }
+    let rows: Vec<S> = match conn {
+        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter().map(|r| r.s).collect()
+}
+
+fn count(conn: &mut AnyConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let rows: Vec<N> = match conn {
+        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows[0].n
+}
+
+/// Every `table.column` of the schema.
+fn columns(conn: &mut AnyConnection) -> BTreeSet<String> {
+    let sql = match conn {
+        AnyConnection::Postgres(_) => {
+            "SELECT (table_name || '.' || column_name)::text AS s FROM information_schema.columns \
+             WHERE table_schema = current_schema()"
+        }
+        AnyConnection::Sqlite(_) => {
+            "SELECT m.name || '.' || p.name AS s FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table'"
+        }
+    };
+    strings(conn, sql).into_iter().collect()
+}
+
+fn applied(migrations: &Migrations, conn: &mut AnyConnection) -> Vec<String> {
+    Migrator::new(migrations)
+        .state(conn)
+        .expect("read the version table")
+        .applied
+        .into_iter()
+        .map(|row| row.revision)
+        .collect()
+}
+
+fn audit(migrations: &Migrations, conn: &mut AnyConnection) -> Vec<AuditEntry> {
+    Migrator::new(migrations)
+        .audit_log(conn)
+        .expect("read the audit log")
+}
+
+/// A small deterministic generator (SplitMix64): the kill delays of a run
+/// are reproducible from its printed seed.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..bound` (bound > 0).
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+fn env_number(var: &str) -> Option<u64> {
+    std::env::var(var).ok().and_then(|v| v.trim().parse().ok())
+}
+
+// ---------------------------------------------------------------------------
+// 1. Killed mid-run
+// ---------------------------------------------------------------------------
+
+/// The ID of the `i`-th revision of `fixtures/long` (1-based).
+fn long_id(i: usize) -> String {
+    format!("{i:03}")
+}
+
+/// What revision `i` of `fixtures/long` leaves behind: a column `table.column`
+/// that exists only once it is applied, and the table whose rows it fills.
+fn long_effect(i: usize) -> (String, String) {
+    if i.is_multiple_of(4) {
+        let table = format!("t{:03}", i - 1);
+        (format!("{table}.c{i:03}"), table)
+    } else {
+        let table = format!("t{i:03}");
+        (format!("{table}.id"), table)
+    }
+}
+
+/// PostgreSQL: waits until no other session is connected to the database,
+/// so that the killed client's server process (which runs on until it
+/// notices) has rolled back before the database is inspected.
+fn wait_for_orphans(db: &TestDb) {
+    let AnyConnection::Postgres(mut conn) = db.connect() else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut any = AnyConnection::Postgres(conn);
+        let others = count(
+            &mut any,
+            "SELECT COUNT(*)::BIGINT AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        );
+        if others == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the killed migrator's session never went away"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        let AnyConnection::Postgres(c) = any else {
+            unreachable!()
+        };
+        conn = c;
+    }
+}
+
+/// Checks that the version table and the schema agree: the applied
+/// revisions are a prefix of the chain, exactly those have their table or
+/// column, every table and filled column holds all its rows, and the audit
+/// log has one success per applied revision and nothing else. Returns how
+/// many are applied.
+fn assert_consistent(db: &TestDb, context: &str) -> usize {
+    let migrations = &long::MIGRATIONS;
+    let mut conn = db.connect();
+    let applied = applied(migrations, &mut conn);
+    let k = applied.len();
+    let chain: Vec<String> = (1..=LONG_REVISIONS).map(long_id).collect();
+    assert_eq!(applied, chain[..k], "{context}: not a prefix of the chain");
+    let columns = columns(&mut conn);
+    for i in 1..=LONG_REVISIONS {
+        let (column, table) = long_effect(i);
+        let recorded = i <= k;
+        assert_eq!(
+            columns.contains(&column),
+            recorded,
+            "{context}: revision {i:03} is {} but {column} {}",
+            if recorded { "recorded" } else { "not recorded" },
+            if recorded { "is missing" } else { "exists" },
+        );
+        if recorded {
+            let (_, name) = column.split_once('.').expect("table.column");
+            let filled = count(
+                &mut conn,
+                &format!("SELECT COUNT({name}) AS n FROM {table}"),
+            );
+            assert_eq!(filled, LONG_ROWS, "{context}: {column} half filled");
+        }
+    }
+    // No table of the fixture beyond those recorded (e.g. a later one).
+    let expected_tables: BTreeSet<String> = (1..=k)
+        .filter(|i| !i.is_multiple_of(4))
+        .map(|i| format!("t{i:03}"))
+        .collect();
+    let actual: BTreeSet<String> = tables(&mut conn)
+        .into_iter()
+        .filter(|t| !t.starts_with("migrator_"))
+        .collect();
+    assert_eq!(actual, expected_tables, "{context}: tables");
+    let log = audit(migrations, &mut conn);
+    let successes: Vec<&str> = log
+        .iter()
+        .filter(|e| e.outcome == "success" && e.action == "upgrade")
+        .map(|e| e.revision.as_str())
+        .collect();
+    assert_eq!(
+        successes,
+        applied.iter().map(String::as_str).collect::<Vec<_>>(),
+        "{context}: audit log {log:#?}"
+    );
+    assert_eq!(log.len(), k, "{context}: audit log {log:#?}");
+    k
+}
+
+/// Spawns `long upgrade head` against `db`, output discarded.
+fn spawn_long(db: &TestDb, cwd: &Path) -> Child {
+    long_cli(db.url(), cwd)
+        .args(["upgrade", "head"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the long CLI")
+}
+
+fn kill_trials(kind: Kind, trials: u64, rng: &mut SplitMix) {
+    let Some(db) = TestDb::new(kind) else { return };
+    let name = backend_name(&db);
+    // One full run first: how long an upgrade lasts, process start included.
+    let full = run_long(db.url(), &["upgrade", "head"]);
+    full.expect_code(exit::OK, "the measuring run");
+    assert_eq!(assert_consistent(&db, "the measuring run"), LONG_REVISIONS);
+    drop(db);
+    let span = u64::try_from(full.elapsed.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    eprintln!("{name}: one full run takes {span} ms; killing within 0..{span} ms");
+
+    let cwd = tempfile::tempdir().expect("a working directory");
+    // How many revisions were applied when each kill landed.
+    let mut landed: BTreeMap<usize, u32> = BTreeMap::new();
+    let mut finished_first = 0;
+    let start = Instant::now();
+    for trial in 0..trials {
+        let db = TestDb::new(kind).expect("a fresh database");
+        let delay = rng.below(span);
+        let mut child = spawn_long(&db, cwd.path());
+        std::thread::sleep(Duration::from_millis(delay));
+        if child.try_wait().expect("poll the migrator").is_some() {
+            finished_first += 1;
+        }
+        child.kill().expect("SIGKILL the migrator");
+        child.wait().expect("reap the migrator");
+        wait_for_orphans(&db);
+        let context = format!("{name}, trial {trial}, killed after {delay} ms");
+        let k = assert_consistent(&db, &format!("{context}, after the kill"));
+        *landed.entry(k).or_default() += 1;
+
+        let next = run_long(db.url(), &["--lock-timeout", "30s", "upgrade", "head"]);
+        next.expect_code(exit::OK, &format!("{context}: the next run"));
+        assert_eq!(next.runs(), LONG_REVISIONS - k, "{context}\n{next}");
+        assert_eq!(
+            assert_consistent(&db, &format!("{context}, after the next run")),
+            LONG_REVISIONS
+        );
+    }
+    let mid_run: u32 = landed
+        .iter()
+        .filter(|(k, _)| (1..LONG_REVISIONS).contains(*k))
+        .map(|(_, n)| n)
+        .sum();
+    eprintln!(
+        "{name}: {trials} kills in {:?}: {mid_run} mid-run, {} before the first commit, {} after \
+         the last ({finished_first} of them after the process exited); revisions applied at the \
+         kill -> trials: {landed:?}",
+        start.elapsed(),
+        landed.get(&0).copied().unwrap_or(0),
+        landed.get(&LONG_REVISIONS).copied().unwrap_or(0),
+    );
+    if trials >= 20 {
+        assert!(
+            mid_run * 2 >= u32::try_from(trials).unwrap_or(u32::MAX) / 2,
+            "{name}: too few kills landed mid-run ({mid_run} of {trials}): {landed:?}"
+        );
+    }
+}
+
+/// "Killed mid-run": SIGKILL at a seeded random moment of a 40-revision
+/// upgrade, `MIGRATOR_FAULT_TRIALS` times per backend.
+#[test]
+fn killed_mid_run_leaves_a_consistent_database_and_the_next_run_completes() {
+    let trials = env_number("MIGRATOR_FAULT_TRIALS").unwrap_or(5);
+    let seed = env_number("MIGRATOR_FAULT_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    eprintln!("kill test: {trials} trial(s) per backend, MIGRATOR_FAULT_SEED={seed}");
+    let mut rng = SplitMix(seed);
+    for kind in Kind::ALL {
+        kill_trials(kind, trials, &mut rng);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. Load
+// ---------------------------------------------------------------------------
+
+const LOAD_PROCESSES: usize = 16;
+
+/// Sixteen processes started at once against one database: all succeed, one
+/// applies every revision, the audit log has one success per revision.
+#[test]
+fn sixteen_processes_apply_each_revision_once() {
+    migrator_tests::on_each_backend(|db| {
+        let cwd = tempfile::tempdir().expect("a working directory");
+        let start = Instant::now();
+        let children: Vec<Child> = (0..LOAD_PROCESSES)
+            .map(|_| {
+                long_cli(db.url(), cwd.path())
+                    .args(["--lock-timeout", "60s", "upgrade", "head"])
+                    .spawn()
+                    .expect("spawn the long CLI")
+            })
+            .collect();
+        let runs: Vec<Run> = children
+            .into_iter()
+            .map(|child| {
+                let output = child.wait_with_output().expect("wait for the CLI");
+                Run::from_output(output, start.elapsed())
+            })
+            .collect();
+        let all = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("== process {i}\n{r}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (i, run) in runs.iter().enumerate() {
+            run.expect_code(exit::OK, &format!("process {i} of {LOAD_PROCESSES}"));
+        }
+        assert_eq!(
+            runs.iter().map(Run::runs).sum::<usize>(),
+            LONG_REVISIONS,
+            "each revision reported as run once over all processes\n{all}"
+        );
+        let appliers = runs.iter().filter(|r| r.runs() > 0).count();
+        assert_eq!(appliers, 1, "one process applied everything\n{all}");
+        let waited = runs
+            .iter()
+            .filter(|r| r.stdout.contains("Waiting for another migrator"))
+            .count();
+
+        assert_eq!(assert_consistent(db, "after the load"), LONG_REVISIONS);
+        let mut conn = db.connect();
+        let log = audit(&long::MIGRATIONS, &mut conn);
+        let mut per_revision: BTreeMap<&str, usize> = BTreeMap::new();
+        for entry in &log {
+            assert_eq!(
+                (entry.action.as_str(), entry.outcome.as_str()),
+                ("upgrade", "success")
+            );
+            *per_revision.entry(entry.revision.as_str()).or_default() += 1;
+        }
+        assert_eq!(per_revision.len(), LONG_REVISIONS);
+        assert!(per_revision.values().all(|&n| n == 1), "{per_revision:?}");
+        let pids: BTreeSet<i64> = log.iter().map(|e| e.pid).collect();
+        assert_eq!(pids.len(), 1, "{log:#?}");
+        eprintln!(
+            "{}: {LOAD_PROCESSES} processes in {:?}, {waited} waited for the lock",
+            backend_name(db),
+            start.elapsed()
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 3. Revisions that fail halfway
+// ---------------------------------------------------------------------------
+
+/// What "nothing changed" compares: the schema, the tables, their row
+/// counts, the accounts' contents, the version table.
+#[derive(Debug, PartialEq, Eq)]
+struct Picture {
+    tables: Vec<String>,
+    rows: BTreeMap<String, i64>,
+    accounts: Vec<String>,
+    applied: Vec<String>,
+}
+
+fn picture(migrations: &Migrations, conn: &mut AnyConnection) -> (Picture, Snapshot) {
+    let tables = tables(conn);
+    let rows = tables
+        .iter()
+        .filter(|t| t.as_str() != "migrator_audit")
+        .map(|t| {
+            (
+                t.clone(),
+                count(conn, &format!("SELECT COUNT(*) AS n FROM {t}")),
+            )
+        })
+        .collect();
+    let accounts = strings(
+        conn,
+        "SELECT id || ':' || email || ':' || COALESCE(nickname, '-') AS s FROM accounts ORDER BY id",
+    );
+    let applied = applied(migrations, conn);
+    let snapshot = Snapshot::take(conn).expect("snapshot the schema");
+    (
+        Picture {
+            tables,
+            rows,
+            accounts,
+            applied,
+        },
+        snapshot,
+    )
+}
+
+/// Upgrades `migrations` to 001, then to head: 002 must fail with exit
+/// status 4, an error naming it and `needles`, and leave the database as it
+/// was at 001, with one failure more in the audit log. `during` runs the
+/// upgrade it is given (e.g. while holding a lock).
+fn assert_fails_cleanly(
+    db: &TestDb,
+    migrations: &Migrations,
+    file: &str,
+    needles: &[&str],
+    during: impl FnOnce(&mut dyn FnMut()),
+) {
+    let name = backend_name(db);
+    let mut conn = db.connect();
+    let migrator = Migrator::new(migrations);
+    migrator
+        .upgrade(&mut conn, &"001".parse().expect("target"))
+        .expect("upgrade to 001");
+    let (before, schema_before) = picture(migrations, &mut conn);
+    let log_before = audit(migrations, &mut conn);
+
+    let mut outcome: Option<Result<usize, Error>> = None;
+    during(&mut || {
+        outcome = Some(
+            migrator
+                .upgrade(&mut conn, &Target::Head)
+                .map(|r| r.steps.len()),
+        );
+    });
+    let error = match outcome.expect("the upgrade ran") {
+        Ok(steps) => panic!("{name}: {file} succeeded ({steps} step(s))"),
+        Err(error) => error,
+    };
+    let message = error.to_string();
+    assert_eq!(error.exit_code(), exit::REVISION, "{name}: {message}");
+    let named = format!("upgrade of revision 002 ({file})");
+    for needle in std::iter::once(named.as_str()).chain(needles.iter().copied()) {
+        assert!(
+            message.contains(needle),
+            "{name}: no {needle:?} in {message}"
+        );
+    }
+
+    let mut conn = db.connect();
+    let (after, schema_after) = picture(migrations, &mut conn);
+    assert_eq!(after, before, "{name}: {file} changed the database");
+    let diff = SchemaDiff::between(&schema_before, &schema_after, &DiffOptions::default());
+    assert!(
+        diff.is_empty(),
+        "{name}: {file} changed the schema:\n{diff}"
+    );
+    assert_eq!(after.applied, ["001"]);
+    let current = migrator.current(&mut conn).expect("current");
+    assert_eq!(
+        current.iter().map(|r| r.id.as_ref()).collect::<Vec<_>>(),
+        ["001"]
+    );
+    let log = audit(migrations, &mut conn);
+    assert_eq!(log[..log_before.len()], log_before[..], "{log:#?}");
+    let new: Vec<_> = log[log_before.len()..]
+        .iter()
+        .map(|e| (e.revision.as_str(), e.outcome.as_str()))
+        .collect();
+    // The failure is audited (best effort: SQLite's timeout case writes it
+    // while the other session still holds the write lock, and loses it).
+    let expected: &[(&str, &str)] = if new.is_empty() && !is_postgres(db) {
+        &[]
+    } else {
+        &[("002", "failure")]
+    };
+    assert_eq!(
+        new, expected,
+        "{name}: audit log after the failure: {log:#?}"
+    );
+}
+
+/// Runs the upgrade with nothing around it.
+fn plainly(upgrade: &mut dyn FnMut()) {
+    upgrade();
+}
+
+#[test]
+fn bad_sql_halfway_leaves_the_previous_revision() {
+    migrator_tests::on_each_backend(|db| {
+        assert_fails_cleanly(
+            db,
+            &bad_sql::MIGRATIONS,
+            "002_typo.sql",
+            &["syntax error", "TABEL"],
+            plainly,
+        );
+    });
+}
+
+#[test]
+fn a_unique_index_over_duplicate_rows_leaves_the_previous_revision() {
+    migrator_tests::on_each_backend(|db| {
+        let cause = if is_postgres(db) {
+            "could not create unique index"
+        } else {
+            "UNIQUE constraint failed"
+        };
+        assert_fails_cleanly(
+            db,
+            &unique_violation::MIGRATIONS,
+            "002_unique_email.sql",
+            &[cause],
+            plainly,
+        );
+    });
+}
+
+#[test]
+fn not_null_over_null_rows_leaves_the_previous_revision() {
+    migrator_tests::on_each_backend(|db| {
+        let cause = if is_postgres(db) {
+            "contains null values"
+        } else {
+            "NOT NULL constraint failed"
+        };
+        assert_fails_cleanly(
+            db,
+            &not_null_violation::MIGRATIONS,
+            "002_require_nickname.sql",
+            &[cause],
+            plainly,
+        );
+    });
+}
+
+/// PostgreSQL: 002 sleeps past its own `Timeout: 300ms` after four writes.
+/// SQLite (no statement timeout): another session holds the write lock for
+/// longer than 002's timeout.
+#[test]
+fn a_timeout_halfway_leaves_the_previous_revision() {
+    migrator_tests::on_each_backend(|db| {
+        let postgres = is_postgres(db);
+        let cause = if postgres {
+            "canceling statement due to statement timeout"
+        } else {
+            "database is locked"
+        };
+        let start = Instant::now();
+        assert_fails_cleanly(
+            db,
+            &statement_timeout::MIGRATIONS,
+            "002_slow.sql",
+            &["timed out", "300ms", cause],
+            |upgrade| {
+                if postgres {
+                    upgrade();
+                } else {
+                    let mut holder = db.connect();
+                    holder
+                        .batch_execute("BEGIN IMMEDIATE;")
+                        .expect("take the write lock");
+                    upgrade();
+                    holder.batch_execute("ROLLBACK;").expect("release it");
+                }
+            },
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "the timeout did not cut the revision short"
+        );
+    });
+}
+
+/// `--single-transaction` from base: 001 succeeds, 002 fails, and nothing
+/// at all remains (001 included).
+#[test]
+fn a_failure_in_a_single_transaction_run_leaves_base() {
+    migrator_tests::on_each_backend(|db| {
+        let mut conn = db.connect();
+        let migrator = Migrator::with_options(
+            &unique_violation::MIGRATIONS,
+            Options {
+                single_transaction: true,
+                ..Options::default()
+            },
+        );
+        let error = migrator
+            .upgrade(&mut conn, &Target::Head)
+            .expect_err("002 fails");
+        assert_eq!(error.exit_code(), exit::REVISION, "{error}");
+        assert!(error.to_string().contains("revision 002"), "{error}");
+        let user_tables: Vec<String> = tables(&mut conn)
+            .into_iter()
+            .filter(|t| !t.starts_with("migrator_"))
+            .collect();
+        assert!(user_tables.is_empty(), "{user_tables:?}");
+        assert!(applied(&unique_violation::MIGRATIONS, &mut conn).is_empty());
+    });
+}
+
+/// A Rust revision that writes, then panics, under a caller that catches
+/// the panic (a service that survives its migration's bug): the panic
+/// reaches the caller, the lock is released, the database is at 001, and
+/// the caller's connection is usable and not left inside the revision's
+/// transaction.
+#[test]
+#[ignore = "bug: a panic in a Rust revision leaves the caller's connection inside the \
+            revision's open transaction (with_lock catches the unwind, unlocks, re-panics, \
+            but never rolls back): the same connection sees the half-done writes"]
+fn a_panicking_rust_revision_rolls_back() {
+    // Every backend is checked before the test fails, so that the report
+    // names each one that misbehaves.
+    let failures = std::sync::Mutex::new(Vec::new());
+    migrator_tests::on_each_backend(|db| {
+        let name = backend_name(db);
+        let migrations = &rust_panic::MIGRATIONS;
+        let options = Options {
+            lock_timeout: Duration::from_secs(2),
+            ..Options::default()
+        };
+        let migrator = Migrator::with_options(migrations, options.clone());
+        let mut conn = db.connect();
+        migrator
+            .upgrade(&mut conn, &"001".parse().expect("target"))
+            .expect("upgrade to 001");
+        let (before, _) = picture(migrations, &mut conn);
+
+        // (The revision's panic message is printed: expected.)
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            migrator.upgrade(&mut conn, &Target::Head)
+        }));
+        assert!(outcome.is_err(), "{name}: the panic reaches the caller");
+
+        let failed = |what: String| failures.lock().expect("lock").push(what);
+        // Another connection: the database is at 001.
+        let mut other = db.connect();
+        let (seen, _) = picture(migrations, &mut other);
+        if seen != before {
+            failed(format!("{name}: another connection sees {seen:?}"));
+        }
+        drop(other);
+        // The caller's own connection: no half-done revision in sight.
+        let (own, _) = picture(migrations, &mut conn);
+        if own != before {
+            failed(format!(
+                "{name}: the caller's connection still sees the half-done revision: {own:?}"
+            ));
+        }
+        // The lock is free, and the database writable: a downgrade runs
+        // while the caller still holds its connection.
+        if let Err(e) =
+            Migrator::with_options(migrations, options).downgrade(&mut db.connect(), &Target::Base)
+        {
+            failed(format!(
+                "{name}: a downgrade from another connection fails: {e}"
+            ));
+        }
+        drop(conn);
+    });
+    let failures = failures.into_inner().expect("lock");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What holds today after a panicking Rust revision, checked from a fresh
+/// connection once the panicking one is dropped: the database is at 001 and
+/// the lock is free.
+#[test]
+fn a_panicking_rust_revision_leaves_the_previous_revision_once_its_connection_is_gone() {
+    migrator_tests::on_each_backend(|db| {
+        let name = backend_name(db);
+        let migrations = &rust_panic::MIGRATIONS;
+        let options = Options {
+            lock_timeout: Duration::from_secs(5),
+            ..Options::default()
+        };
+        let migrator = Migrator::with_options(migrations, options.clone());
+        let mut conn = db.connect();
+        migrator
+            .upgrade(&mut conn, &"001".parse().expect("target"))
+            .expect("upgrade to 001");
+        let (before, _) = picture(migrations, &mut conn);
+        // (The revision's panic message is printed: expected.)
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            migrator.upgrade(&mut conn, &Target::Head)
+        }));
+        assert!(outcome.is_err(), "{name}: the panic reaches the caller");
+        drop(conn);
+        let mut fresh = db.connect();
+        let (after, _) = picture(migrations, &mut fresh);
+        assert_eq!(after, before, "{name}");
+        Migrator::with_options(migrations, options)
+            .downgrade(&mut fresh, &Target::Base)
+            .unwrap_or_else(|e| panic!("{name}: downgrade after the panic: {e}"));
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 4. Bad input
+// ---------------------------------------------------------------------------
+
+/// URLs that cannot work: each gets its own message and status, no panic,
+/// no password.
+#[test]
+fn bad_urls_get_a_clear_message_and_their_exit_status() {
+    let s = SECRET;
+    let cases: Vec<(String, u8, Vec<&str>)> = vec![
+        // Not a database URL at all.
+        (
+            format!("redis://:{s}@cache/0"),
+            exit::USAGE,
+            vec!["unknown scheme `redis`"],
+        ),
+        (
+            "ftp://example.com/db".into(),
+            exit::USAGE,
+            vec!["unknown scheme `ftp`"],
+        ),
+        ("://nothing".into(), exit::USAGE, vec!["unknown scheme ``"]),
+        ("".into(), exit::USAGE, vec!["no database given"]),
+        ("   ".into(), exit::USAGE, vec!["no database given"]),
+        ("sqlite://".into(), exit::USAGE, vec!["names no file"]),
+        (
+            format!("mysql://app:{s}@db/prod"),
+            exit::USAGE,
+            vec!["supports PostgreSQL and SQLite"],
+        ),
+        // postgres:// garbage: libpq refuses it before any connection.
+        (
+            format!("postgres://app:{s}@127.0.0.1:99999999/db"),
+            exit::CONNECT,
+            vec!["invalid port number"],
+        ),
+        (
+            format!("postgres://app:{s}@[::1/db"),
+            exit::CONNECT,
+            vec!["IPv6"],
+        ),
+        (
+            format!("postgres://app:{s}@h%zz/db"),
+            exit::CONNECT,
+            vec!["percent-encoded"],
+        ),
+        (
+            format!("postgres://app:{s}@127.0.0.1/db?sslmode=bogus"),
+            exit::CONNECT,
+            vec!["sslmode"],
+        ),
+        (
+            format!("postgres://app:{s}@127.0.0.1/db?nosuchoption=1"),
+            exit::CONNECT,
+            vec!["nosuchoption"],
+        ),
+        (
+            format!("postgres://app:{s}@no-such-host.invalid/db"),
+            exit::CONNECT,
+            vec!["no-such-host.invalid"],
+        ),
+        (
+            format!("postgres://127.0.0.1:1/db?user=app&password={s}"),
+            exit::CONNECT,
+            vec!["Connection refused"],
+        ),
+        // A SQLite file in a directory that does not exist.
+        (
+            "sqlite:///nonexistent-dir/for/sure/x.db".into(),
+            exit::CONNECT,
+            vec!["unable to open database file"],
+        ),
+    ];
+    for (url, code, needles) in &cases {
+        let run = run_long(url, &["upgrade", "head"]);
+        run.expect_failure(*code, needles, &format!("URL {url:?}"));
+    }
+    // The same through --database-url, for two of them.
+    let cwd = tempfile::tempdir().expect("a working directory");
+    for (url, code) in [
+        ("ftp://x".to_owned(), exit::USAGE),
+        (format!("postgres://a:{s}@127.0.0.1:1/x"), exit::CONNECT),
+    ] {
+        let start = Instant::now();
+        let output = long_cli("", cwd.path())
+            .env_remove("DATABASE_URL")
+            .args(["--database-url", &url, "upgrade", "head"])
+            .output()
+            .expect("run the CLI");
+        Run::from_output(output, start.elapsed()).expect_failure(code, &[], &url);
+    }
+}
+
+/// "An unreachable server (port 1)": exit 3, the URL without its password,
+/// the driver's reason.
+#[test]
+fn an_unreachable_server_exits_3() {
+    let url = format!("postgres://app:{SECRET}@127.0.0.1:1/factory");
+    for args in [
+        &["upgrade", "head"][..],
+        &["current"],
+        &["check"],
+        &["downgrade", "base"],
+    ] {
+        let run = run_long(&url, args);
+        run.expect_failure(
+            exit::CONNECT,
+            &[
+                "could not connect to `postgres://app:***@127.0.0.1:1/factory`",
+                "Connection refused",
+            ],
+            &format!("{args:?}"),
+        );
+    }
+}
+
+/// The server at MIGRATOR_TEST_POSTGRES_URL: `host:port` (None when it is
+/// unreachable outside CI: the test is skipped).
+fn postgres_server() -> Option<String> {
+    let admin = postgres_admin_url();
+    if PgConnection::establish(&admin).is_err() {
+        assert!(
+            !migrator_runtime::testing::in_ci(),
+            "PostgreSQL is required in CI"
+        );
+        eprintln!("\n!!! SKIPPED: PostgreSQL unreachable\n");
+        return None;
+    }
+    let rest = admin.split_once("://").map_or(admin.as_str(), |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    Some(rest.split('/').next().unwrap_or(rest).to_owned())
+}
+
+/// A role that does not exist: under the test server's trust
+/// authentication, the closest thing to a wrong password (which trust never
+/// checks). Exit 3, the server's reason, no password.
+#[test]
+fn a_nonexistent_role_exits_3() {
+    let Some(server) = postgres_server() else {
+        return;
+    };
+    let url = format!("postgres://nosuchrole:{SECRET}@{server}/postgres");
+    let run = run_long(&url, &["upgrade", "head"]);
+    run.expect_failure(
+        exit::CONNECT,
+        &[
+            &format!("could not connect to `postgres://nosuchrole:***@{server}/postgres`"),
+            "role \"nosuchrole\" does not exist",
+        ],
+        "an unknown role",
+    );
+}
+
+/// A login role created for one test, dropped after its database.
+struct Role {
+    name: String,
+}
+
+impl Role {
+    fn create() -> Role {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "migrator_fault_role_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::establish(&postgres_admin_url()).expect("connect as admin");
+        admin
+            .batch_execute(&format!(
+                "DROP ROLE IF EXISTS {name}; CREATE ROLE {name} LOGIN;"
+            ))
+            .expect("create the role");
+        Role { name }
+    }
+
+    /// `db`'s URL, connecting as this role (with a password trust ignores).
+    fn url(&self, db: &TestDb) -> String {
+        let (_, rest) = db
+            .url()
+            .rsplit_once('@')
+            .expect("user@host in the test URL");
+        format!("postgres://{}:{SECRET}@{rest}", self.name)
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&postgres_admin_url()) {
+            let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.name));
+        }
+    }
+}
+
+/// Grants `role` what a migrator needs on its own tables (rows and the
+/// audit log's sequence), not DDL.
+fn grant_bookkeeping(conn: &mut AnyConnection, role: &Role) {
+    conn.batch_execute(&format!(
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON migrator_version, migrator_audit TO {r}; \
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r};",
+        r = role.name
+    ))
+    .expect("grant the bookkeeping rights");
+}
+
+/// A role without CREATE on the public schema, on a fresh database: the run
+/// stops before any revision, creating the version table, with exit 7 and
+/// the server's reason; nothing is created.
+#[test]
+fn a_role_without_create_rights_stops_before_anything_is_applied() {
+    let Some(_) = postgres_server() else { return };
+    let role = Role::create();
+    let db = TestDb::postgres().expect("a PostgreSQL database");
+    let mut admin = db.connect();
+    admin
+        .batch_execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC;")
+        .expect("revoke CREATE");
+    let run = run_long(&role.url(&db), &["upgrade", "head"]);
+    run.expect_failure(
+        exit::OTHER,
+        &[
+            "creating the version table and audit log",
+            "permission denied for schema public",
+        ],
+        "a role without CREATE",
+    );
+    assert_eq!(run.runs(), 0, "{run}");
+    assert!(tables(&mut admin).is_empty(), "{:?}", tables(&mut admin));
+    drop(db);
+}
+
+/// A role that may create tables but does not own the one revision 004
+/// alters: 004 fails naming itself (exit 4); the database stays at 003.
+#[test]
+fn a_role_without_rights_on_a_table_fails_naming_the_revision() {
+    let Some(_) = postgres_server() else { return };
+    let role = Role::create();
+    let db = TestDb::postgres().expect("a PostgreSQL database");
+    let mut admin = db.connect();
+    Migrator::new(&long::MIGRATIONS)
+        .upgrade(&mut admin, &"003".parse().expect("target"))
+        .expect("upgrade to 003 as the owner");
+    admin
+        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO {};", role.name))
+        .expect("grant CREATE");
+    grant_bookkeeping(&mut admin, &role);
+    let (before, schema_before) = (
+        tables(&mut admin),
+        Snapshot::take(&mut admin).expect("snapshot"),
+    );
+
+    let run = run_long(&role.url(&db), &["upgrade", "head"]);
+    run.expect_failure(
+        exit::REVISION,
+        &[
+            "upgrade of revision 004 (004_add_c004.sql) failed",
+            "must be owner of table t003",
+        ],
+        "a role that does not own t003",
+    );
+    assert_eq!(
+        applied(&long::MIGRATIONS, &mut admin),
+        ["001", "002", "003"]
+    );
+    assert_eq!(tables(&mut admin), before);
+    let diff = SchemaDiff::between(
+        &schema_before,
+        &Snapshot::take(&mut admin).expect("snapshot"),
+        &DiffOptions::default(),
+    );
+    assert!(diff.is_empty(), "{diff}");
+    let last = audit(&long::MIGRATIONS, &mut admin)
+        .pop()
+        .expect("an audit entry");
+    assert_eq!(
+        (last.revision.as_str(), last.outcome.as_str()),
+        ("004", "failure")
+    );
+    drop(db);
+}
+
+/// A role without CREATE, once an owner has created the version tables and
+/// granted it their rows: the run should reach the first revision and fail
+/// naming it (exit 4). Today every locked run sends `CREATE TABLE IF NOT
+/// EXISTS` for the version table and audit log, which PostgreSQL refuses
+/// without CREATE on the schema even when both exist: the run stops with
+/// exit 7 before any revision, so a DML-only role can run no revision at all.
+#[test]
+#[ignore = "bug: CREATE TABLE IF NOT EXISTS for existing version tables needs CREATE on the \
+            schema: a role without it fails with exit 7 before naming any revision"]
+fn a_role_without_create_rights_fails_naming_the_revision() {
+    let Some(_) = postgres_server() else { return };
+    let role = Role::create();
+    let db = TestDb::postgres().expect("a PostgreSQL database");
+    let mut admin = db.connect();
+    admin
+        .batch_execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC;")
+        .expect("revoke CREATE");
+    Migrator::new(&long::MIGRATIONS)
+        .upgrade(&mut admin, &"001".parse().expect("target"))
+        .expect("upgrade to 001 as the owner");
+    grant_bookkeeping(&mut admin, &role);
+    let run = run_long(&role.url(&db), &["upgrade", "head"]);
+    run.expect_failure(
+        exit::REVISION,
+        &[
+            "upgrade of revision 002 (002_create_t002.sql) failed",
+            "permission denied for schema public",
+        ],
+        "a role without CREATE, version tables present",
+    );
+    assert_eq!(applied(&long::MIGRATIONS, &mut admin), ["001"]);
+    drop(db);
+}
+
+/// A SQLite database opened read-only through a URI
+/// (`sqlite://file:/path?mode=ro`, passed through to SQLite): at 001, the
+/// upgrade fails at 002 naming it (exit 4); at base, creating the version
+/// table fails (exit 7); read-only commands work; nothing changes.
+#[test]
+fn a_read_only_sqlite_database_gets_a_clear_message() {
+    let db = TestDb::sqlite();
+    let path = db
+        .url()
+        .strip_prefix("sqlite://")
+        .expect("a SQLite URL")
+        .to_owned();
+    let read_only = format!("sqlite://file:{path}?mode=ro");
+
+    // An empty database file, read-only.
+    std::fs::File::create(&path).expect("create an empty database file");
+    let run = run_long(&read_only, &["upgrade", "head"]);
+    run.expect_failure(
+        exit::OTHER,
+        &["creating the version table", "readonly database"],
+        "read-only, at base",
+    );
+    assert!(tables(&mut db.connect()).is_empty());
+
+    // At 001.
+    Migrator::new(&long::MIGRATIONS)
+        .upgrade(&mut db.connect(), &"001".parse().expect("target"))
+        .expect("upgrade to 001");
+    let before = std::fs::read(&path).expect("read the database file");
+    let run = run_long(&read_only, &["upgrade", "head"]);
+    run.expect_failure(
+        exit::REVISION,
+        &[
+            "upgrade of revision 002 (002_create_t002.sql) failed",
+            "attempt to write a readonly database",
+        ],
+        "read-only, at 001",
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("read the database file"),
+        before,
+        "the read-only database file changed"
+    );
+    let current = run_long(&read_only, &["current"]);
+    current.expect_code(exit::OK, "current on a read-only database");
+    assert_eq!(current.stdout.trim(), "001", "{current}");
+    run_long(&read_only, &["check"]).expect_code(exit::PENDING, "check: 39 pending");
+    assert_eq!(applied(&long::MIGRATIONS, &mut db.connect()), ["001"]);
+
+    // Read-only and missing: cannot open.
+    let missing = format!("sqlite://file:{path}.missing?mode=ro");
+    run_long(&missing, &["upgrade", "head"]).expect_failure(
+        exit::CONNECT,
+        &["could not connect", "unable to open database file"],
+        "read-only, missing",
+    );
+}
+
+/// A file that is not a SQLite database: exit 7 naming what was being done
+/// and SQLite's reason; the file is left alone.
+#[test]
+fn a_file_that_is_not_a_database_is_left_alone() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("garbage.db");
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&path, &garbage).expect("write garbage");
+    for url in [
+        path.display().to_string(),
+        format!("sqlite://{}", path.display()),
+    ] {
+        let run = run_long(&url, &["upgrade", "head"]);
+        run.expect_failure(
+            exit::OTHER,
+            &["reading the version table", "file is not a database"],
+            &url,
+        );
+    }
+    assert_eq!(std::fs::read(&path).expect("read it back"), garbage);
+}
+
+/// A target that does not exist, and a bad duration: usage errors (exit 2).
+#[test]
+fn bad_targets_and_options_are_usage_errors() {
+    let db = TestDb::sqlite();
+    for (args, needle) in [
+        (&["upgrade", "nosuchrevision"][..], "nosuchrevision"),
+        (&["upgrade", "+999"], "999"),
+        (&["downgrade", "head+3"], "head+3"),
+    ] {
+        run_long(db.url(), args).expect_failure(exit::USAGE, &[needle], &format!("{args:?}"));
+    }
+    let run = run_long(db.url(), &["--lock-timeout", "soon", "upgrade", "head"]);
+    run.expect_code(exit::USAGE, "a bad duration");
+    assert!(run.stderr.contains("250ms"), "{run}");
+    let mut conn = db.connect();
+    assert!(applied(&long::MIGRATIONS, &mut conn).is_empty());
+}
+
+/// A password containing an unescaped `@`: the URL printed is redacted, but
+/// libpq splits the authority at the first `@` and its message names the
+/// "host" `Secret@127.0.0.1`, which is the end of the password.
+#[test]
+#[ignore = "bug: with an unescaped `@` in the password, libpq's error (`could not translate \
+            host name \"Secret@127.0.0.1\"`) prints the part of the password after the `@`; \
+            redact() splits at the last `@`, libpq at the first"]
+fn an_at_sign_in_the_password_is_never_printed() {
+    let run = run_long(
+        "postgres://app:Hunter2@Secret@127.0.0.1:1/db",
+        &["upgrade", "head"],
+    );
+    run.expect_failure(exit::CONNECT, &["could not connect"], "`@` in the password");
+}
+
+/// `POSTGRES://…`: the product classifies schemes case-insensitively, but
+/// hands the URL to libpq as written, which only knows lower-case
+/// `postgres://` and reads the rest as a `key=value` string: the message
+/// (`missing "=" after …`) says nothing about the real problem.
+#[test]
+#[ignore = "bug: an upper-case scheme is accepted as PostgreSQL but given to libpq as is: \
+            `missing \"=\" after \"POSTGRES://…\" in connection info string`"]
+fn an_upper_case_scheme_works_like_a_lower_case_one() {
+    let run = run_long("POSTGRES://app@127.0.0.1:1/db", &["upgrade", "head"]);
+    run.expect_failure(exit::CONNECT, &["Connection refused"], "POSTGRES://");
+}
+
+/// A libpq `key=value` connection string (`host=… password=…`) has no
+/// `://`, so it is taken for a SQLite file path: the run creates an empty
+/// SQLite database named after the string (password included) in the working
+/// directory, migrates it, and exits 0. It should be refused (or reach
+/// PostgreSQL), and never become a file name.
+#[test]
+#[ignore = "bug: a libpq key=value connection string is taken for a SQLite path: the upgrade \
+            migrates a new file named `host=… password=…` in the working directory and exits 0"]
+fn a_key_value_connection_string_is_not_a_sqlite_path() {
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let url = format!("host=127.0.0.1 port=1 user=app password={SECRET} dbname=factory");
+    let start = Instant::now();
+    let output = long_cli(&url, cwd.path())
+        .args(["upgrade", "head"])
+        .output()
+        .expect("run the CLI");
+    let run = Run::from_output(output, start.elapsed());
+    let created: Vec<_> = std::fs::read_dir(cwd.path())
+        .expect("list the working directory")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    assert!(created.is_empty(), "files created: {created:?}\n{run}");
+    assert!(
+        matches!(run.code, Some(2 | 3)),
+        "a key=value string must be refused (exit 2) or reach PostgreSQL (exit 3)\n{run}"
+    );
+    assert_no_secret(&run, "key=value");
+}
