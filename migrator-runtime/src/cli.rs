@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::backend::{AnyConnection, DatabaseUrl, connect};
+use crate::backend::{AnyConnection, DatabaseUrl, connect_url};
 use crate::config::Config;
 use crate::error::{Error, Result, exit};
 use crate::graph::Graph;
@@ -326,7 +326,7 @@ pub fn execute(
         _ => {}
     }
 
-    let conn = &mut connect_to(&url()?)?;
+    let conn = &mut connect_url(&url()?)?;
     match command {
         Command::Upgrade { target, .. }
         | Command::Downgrade { target, .. }
@@ -389,18 +389,6 @@ pub fn execute(
         | Command::Merge { .. } => {}
     }
     Ok(exit::OK)
-}
-
-/// Connects, with the URL already checked.
-fn connect_to(url: &DatabaseUrl) -> Result<AnyConnection> {
-    connect(url.connect_str()).map_err(|error| match error {
-        // `connect` names what it was given; name the URL as the user wrote it.
-        Error::Connect { source, .. } => Error::Connect {
-            url: url.redacted(),
-            source,
-        },
-        other => other,
-    })
 }
 
 /// Output for people: `line` always, `note` and progress unless quiet.

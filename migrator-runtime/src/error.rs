@@ -47,13 +47,12 @@ pub enum Error {
     },
 
     /// The database could not be reached or refused the connection.
-    #[error("could not connect to `{url}`: {}", redact_error(source))]
+    #[error("could not connect to `{url}`: {reason}")]
     Connect {
         /// The URL, password replaced by `***`.
         url: String,
-        /// The driver's error.
-        #[source]
-        source: diesel::ConnectionError,
+        /// The driver's message, with any piece of the password replaced.
+        reason: String,
     },
 
     /// A target could not be resolved or reached.
@@ -294,10 +293,4 @@ impl Error {
     pub fn database(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
         move |source| Error::Database { action, source }
     }
-}
-
-/// libpq quotes the connection string in some of its messages; take no
-/// chance with passwords.
-fn redact_error(error: &diesel::ConnectionError) -> String {
-    crate::backend::redact(error.to_string().trim_end())
 }

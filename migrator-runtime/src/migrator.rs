@@ -561,9 +561,25 @@ impl<'m> Migrator<'m> {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let backend = conn.backend();
             let d = backend.dialect();
-            backend
-                .execute(&self.store.create_sql(d))
-                .map_err(Error::database("creating the version table and audit log"))?;
+            // Created only when missing: `CREATE TABLE IF NOT EXISTS` needs
+            // the right to create tables even when they exist, which a role
+            // that only migrates data may lack.
+            match backend.execute(&self.store.probe_sql(d)) {
+                Ok(()) => {}
+                Err(diesel::result::Error::DatabaseError(_, info))
+                    if d.is_missing_table(info.message()) =>
+                {
+                    backend
+                        .execute(&self.store.create_sql(d))
+                        .map_err(Error::database("creating the version table and audit log"))?;
+                }
+                Err(source) => {
+                    return Err(Error::Database {
+                        action: "looking for the version table and audit log",
+                        source,
+                    });
+                }
+            }
             body(conn, progress)
         }));
         let backend = conn.backend();
@@ -902,12 +918,25 @@ impl Sink for AnyConnection {
         self.backend().execute(sql)
     }
 
+    /// A panic in the revision becomes its error, so that its transaction
+    /// is rolled back and the failure audited like any other.
     fn run_rust(
         &mut self,
         function: crate::context::RevisionFn,
         revision: &Revision,
     ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        function(&mut MigrationContext::new(self, revision))
+        let mut context = MigrationContext::new(self, revision);
+        match catch_unwind(AssertUnwindSafe(|| function(&mut context))) {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                Err(format!("the Rust revision panicked: {message}").into())
+            }
+        }
     }
 }
 

@@ -141,6 +141,16 @@ impl Store {
         )
     }
 
+    /// Fails with the dialect's missing-table error when the version table
+    /// or the audit log does not exist; reads no row.
+    pub fn probe_sql(&self, d: &dyn Dialect) -> String {
+        format!(
+            "SELECT revision FROM {} WHERE 1 = 0; SELECT id FROM {} WHERE 1 = 0;",
+            d.quote_ident(&self.table),
+            d.quote_ident(&self.audit_table)
+        )
+    }
+
     /// Reads every row, in the order of application.
     pub fn select_sql(&self, d: &dyn Dialect) -> String {
         format!(

@@ -762,14 +762,11 @@ fn a_failure_in_a_single_transaction_run_leaves_base() {
 }
 
 /// A Rust revision that writes, then panics, under a caller that catches
-/// the panic (a service that survives its migration's bug): the panic
-/// reaches the caller, the lock is released, the database is at 001, and
+/// the panic: the panic becomes the revision's error (it does not unwind
+/// into the caller), the lock is released, the database is at 001, and
 /// the caller's connection is usable and not left inside the revision's
 /// transaction.
 #[test]
-#[ignore = "bug: a panic in a Rust revision leaves the caller's connection inside the \
-            revision's open transaction (with_lock catches the unwind, unlocks, re-panics, \
-            but never rolls back): the same connection sees the half-done writes"]
 fn a_panicking_rust_revision_rolls_back() {
     // Every backend is checked before the test fails, so that the report
     // names each one that misbehaves.
@@ -788,11 +785,17 @@ fn a_panicking_rust_revision_rolls_back() {
             .expect("upgrade to 001");
         let (before, _) = picture(migrations, &mut conn);
 
-        // (The revision's panic message is printed: expected.)
+        // (The revision's panic message is printed: expected.) The panic
+        // becomes the revision's error; the caller does not unwind.
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             migrator.upgrade(&mut conn, &Target::Head)
         }));
-        assert!(outcome.is_err(), "{name}: the panic reaches the caller");
+        match outcome {
+            Ok(Err(error @ Error::Revision { .. })) => {
+                assert!(error.to_string().contains("panicked"), "{name}: {error}");
+            }
+            other => panic!("{name}: expected the revision's error, got {other:?}"),
+        }
 
         let failed = |what: String| failures.lock().expect("lock").push(what);
         // Another connection: the database is at 001.
@@ -824,7 +827,7 @@ fn a_panicking_rust_revision_rolls_back() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// What holds today after a panicking Rust revision, checked from a fresh
+/// After a panicking Rust revision, checked from a fresh
 /// connection once the panicking one is dropped: the database is at 001 and
 /// the lock is free.
 #[test]
@@ -842,11 +845,17 @@ fn a_panicking_rust_revision_leaves_the_previous_revision_once_its_connection_is
             .upgrade(&mut conn, &"001".parse().expect("target"))
             .expect("upgrade to 001");
         let (before, _) = picture(migrations, &mut conn);
-        // (The revision's panic message is printed: expected.)
+        // (The revision's panic message is printed: expected.) The panic
+        // becomes the revision's error; the caller does not unwind.
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             migrator.upgrade(&mut conn, &Target::Head)
         }));
-        assert!(outcome.is_err(), "{name}: the panic reaches the caller");
+        match outcome {
+            Ok(Err(error @ Error::Revision { .. })) => {
+                assert!(error.to_string().contains("panicked"), "{name}: {error}");
+            }
+            other => panic!("{name}: expected the revision's error, got {other:?}"),
+        }
         drop(conn);
         let mut fresh = db.connect();
         let (after, _) = picture(migrations, &mut fresh);
@@ -1138,14 +1147,11 @@ fn a_role_without_rights_on_a_table_fails_naming_the_revision() {
 }
 
 /// A role without CREATE, once an owner has created the version tables and
-/// granted it their rows: the run should reach the first revision and fail
-/// naming it (exit 4). Today every locked run sends `CREATE TABLE IF NOT
-/// EXISTS` for the version table and audit log, which PostgreSQL refuses
-/// without CREATE on the schema even when both exist: the run stops with
-/// exit 7 before any revision, so a DML-only role can run no revision at all.
+/// granted it their rows: the run reaches the first revision and fails
+/// naming it (exit 4). (The bookkeeping tables are created only when
+/// missing: `CREATE TABLE IF NOT EXISTS` would need CREATE even when they
+/// exist.)
 #[test]
-#[ignore = "bug: CREATE TABLE IF NOT EXISTS for existing version tables needs CREATE on the \
-            schema: a role without it fails with exit 7 before naming any revision"]
 fn a_role_without_create_rights_fails_naming_the_revision() {
     let Some(_) = postgres_server() else { return };
     let role = Role::create();
@@ -1271,11 +1277,9 @@ fn bad_targets_and_options_are_usage_errors() {
 
 /// A password containing an unescaped `@`: the URL printed is redacted, but
 /// libpq splits the authority at the first `@` and its message names the
-/// "host" `Secret@127.0.0.1`, which is the end of the password.
+/// "host" `Secret@127.0.0.1`, which is the end of the password: the message
+/// is scrubbed of every piece of the password.
 #[test]
-#[ignore = "bug: with an unescaped `@` in the password, libpq's error (`could not translate \
-            host name \"Secret@127.0.0.1\"`) prints the part of the password after the `@`; \
-            redact() splits at the last `@`, libpq at the first"]
 fn an_at_sign_in_the_password_is_never_printed() {
     let run = run_long(
         "postgres://app:Hunter2@Secret@127.0.0.1:1/db",
@@ -1284,26 +1288,18 @@ fn an_at_sign_in_the_password_is_never_printed() {
     run.expect_failure(exit::CONNECT, &["could not connect"], "`@` in the password");
 }
 
-/// `POSTGRES://…`: the product classifies schemes case-insensitively, but
-/// hands the URL to libpq as written, which only knows lower-case
-/// `postgres://` and reads the rest as a `key=value` string: the message
-/// (`missing "=" after …`) says nothing about the real problem.
+/// `POSTGRES://…`: schemes are case-insensitive; libpq, which only knows
+/// lower-case `postgres://`, is given the lower-case form.
 #[test]
-#[ignore = "bug: an upper-case scheme is accepted as PostgreSQL but given to libpq as is: \
-            `missing \"=\" after \"POSTGRES://…\" in connection info string`"]
 fn an_upper_case_scheme_works_like_a_lower_case_one() {
     let run = run_long("POSTGRES://app@127.0.0.1:1/db", &["upgrade", "head"]);
     run.expect_failure(exit::CONNECT, &["Connection refused"], "POSTGRES://");
 }
 
 /// A libpq `key=value` connection string (`host=… password=…`) has no
-/// `://`, so it is taken for a SQLite file path: the run creates an empty
-/// SQLite database named after the string (password included) in the working
-/// directory, migrates it, and exits 0. It should be refused (or reach
-/// PostgreSQL), and never become a file name.
+/// `://`, yet it is not a SQLite file path: it reaches PostgreSQL, and never
+/// becomes a file name.
 #[test]
-#[ignore = "bug: a libpq key=value connection string is taken for a SQLite path: the upgrade \
-            migrates a new file named `host=… password=…` in the working directory and exits 0"]
 fn a_key_value_connection_string_is_not_a_sqlite_path() {
     let cwd = tempfile::tempdir().expect("a working directory");
     let url = format!("host=127.0.0.1 port=1 user=app password={SECRET} dbname=factory");

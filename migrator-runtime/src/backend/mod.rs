@@ -77,26 +77,31 @@ impl std::fmt::Debug for AnyConnection {
     }
 }
 
-/// Opens a connection from a URL: `postgres://…` or `postgresql://…`,
-/// `sqlite://path`, `sqlite::memory:`, or a bare file path (SQLite).
+/// Opens a connection from a URL: `postgres://…` or `postgresql://…`, a
+/// libpq `key=value` string, `sqlite://path`, `sqlite::memory:`, or a bare
+/// file path (SQLite).
 ///
 /// Errors say which URL failed with its password replaced by `***`.
 pub fn connect(url: &str) -> Result<AnyConnection, Error> {
-    let parsed = DatabaseUrl::parse(url)?;
-    let connection = match parsed.kind() {
+    connect_url(&DatabaseUrl::parse(url)?)
+}
+
+/// [`connect`], for a URL already parsed.
+pub fn connect_url(url: &DatabaseUrl) -> Result<AnyConnection, Error> {
+    let connection = match url.kind() {
         BackendKind::Postgres => {
-            PgConnection::establish(parsed.connect_str()).map(AnyConnection::Postgres)
+            PgConnection::establish(url.connect_str()).map(AnyConnection::Postgres)
         }
-        BackendKind::Sqlite => sqlite::establish(parsed.connect_str()).map(AnyConnection::Sqlite),
+        BackendKind::Sqlite => sqlite::establish(url.connect_str()).map(AnyConnection::Sqlite),
         BackendKind::Mysql => {
             return Err(Error::UnsupportedBackend {
-                url: parsed.redacted(),
+                url: url.redacted(),
             });
         }
     };
-    connection.map_err(|source| Error::Connect {
-        url: parsed.redacted(),
-        source,
+    connection.map_err(|error| Error::Connect {
+        url: url.redacted(),
+        reason: url.scrub(error.to_string().trim_end()),
     })
 }
 

@@ -33,16 +33,19 @@ impl DatabaseUrl {
         }
         let (kind, connect) = match url.split_once("://") {
             Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
-                "postgres" | "postgresql" => (BackendKind::Postgres, url.to_owned()),
+                // libpq knows only the lower-case schemes.
+                "postgres" | "postgresql" => (BackendKind::Postgres, format!("postgres://{rest}")),
                 "sqlite" if rest.is_empty() => return Err(bad("the SQLite URL names no file")),
                 "sqlite" => (BackendKind::Sqlite, rest.to_owned()),
-                "mysql" | "mariadb" => (BackendKind::Mysql, url.to_owned()),
+                "mysql" | "mariadb" => (BackendKind::Mysql, format!("mysql://{rest}")),
                 other => {
                     return Err(bad(&format!(
                         "unknown scheme `{other}`; use postgres://, sqlite:// or a file path"
                     )));
                 }
             },
+            // A libpq connection string (`host=… dbname=…`), not a file name.
+            None if is_key_value(url) => (BackendKind::Postgres, url.to_owned()),
             None => match url.strip_prefix("sqlite:") {
                 Some(":memory:") => (BackendKind::Sqlite, ":memory:".to_owned()),
                 Some(path) if !path.is_empty() => (BackendKind::Sqlite, path.to_owned()),
@@ -70,6 +73,23 @@ impl DatabaseUrl {
     pub fn redacted(&self) -> String {
         redact(&self.original)
     }
+
+    /// `text` (a driver's message about this URL) with every piece of the
+    /// URL's password replaced by `***`. libpq splits a URL whose password
+    /// holds an unescaped `@` at the first `@`, and may quote the rest as a
+    /// host name.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut text = redact(text);
+        if let Some(password) = password(&self.original) {
+            let mut pieces: Vec<&str> = password.split('@').filter(|p| p.len() >= 2).collect();
+            pieces.push(password);
+            pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            for piece in pieces {
+                text = text.replace(piece, "***");
+            }
+        }
+        text
+    }
 }
 
 impl std::fmt::Debug for DatabaseUrl {
@@ -85,6 +105,34 @@ impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.redacted())
     }
+}
+
+/// The password of `scheme://user:password@host…` or of a `password=`
+/// parameter, if any.
+fn password(url: &str) -> Option<&str> {
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if let Some((userinfo, _)) = rest[..authority_end].rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            return Some(password);
+        }
+    }
+    let start = url.to_ascii_lowercase().find("password=")? + "password=".len();
+    let value = &url[start..];
+    Some(&value[..value.find(['&', ' ', ';']).unwrap_or(value.len())])
+}
+
+/// True for a libpq `key=value` connection string.
+fn is_key_value(url: &str) -> bool {
+    url.split_whitespace().any(|pair| {
+        pair.split_once('=').is_some_and(|(key, _)| {
+            matches!(
+                key,
+                "host" | "hostaddr" | "dbname" | "user" | "port" | "password" | "sslmode"
+            )
+        })
+    })
 }
 
 /// Replaces the password of a URL (`scheme://user:password@host`) and any
@@ -144,6 +192,14 @@ mod tests {
             kind("./local.db").ok(),
             Some((BackendKind::Sqlite, "./local.db".into()))
         );
+        assert_eq!(
+            kind("POSTGRES://u@h/db").ok(),
+            Some((BackendKind::Postgres, "postgres://u@h/db".into()))
+        );
+        assert_eq!(
+            kind("host=h dbname=db").ok(),
+            Some((BackendKind::Postgres, "host=h dbname=db".into()))
+        );
         assert!(kind("").is_err());
         assert!(kind("sqlite://").is_err());
         let err = kind("redis://:secret@host").err().map(|e| e.to_string());
@@ -170,5 +226,10 @@ mod tests {
             "host=db user=a password=*** dbname=x"
         );
         assert_eq!(redact("postgres://a:p@ss@h/db"), "postgres://a:***@h/db");
+        let url = DatabaseUrl::parse("postgres://a:Hunter2@Secret@h/db").expect("parse");
+        assert_eq!(
+            url.scrub("could not translate host name \"Secret@h\""),
+            "could not translate host name \"***@h\""
+        );
     }
 }
