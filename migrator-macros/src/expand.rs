@@ -90,6 +90,12 @@ fn stubs(revisions: &[Revision]) -> TokenStream {
 
 /// Everything, for a directory that passed every check.
 fn generate(revisions: &[Revision], dir: &Path) -> TokenStream {
+    // One `const` per revision: the compiler type-checks many small items
+    // much faster than one `static` holding them all (5 s of a 6 s rebuild
+    // at 1000 revisions went to that one static).
+    let consts: Vec<_> = (0..revisions.len())
+        .map(|i| format_ident!("R{}", i))
+        .collect();
     let literals = revisions.iter().map(revision_literal);
     let names = revision_names(revisions);
     let mut rust_modules = Vec::new();
@@ -128,9 +134,13 @@ fn generate(revisions: &[Revision], dir: &Path) -> TokenStream {
         /// at build time. Pass it to `migrator_runtime::Migrator::new`.
         pub static MIGRATIONS: ::migrator_runtime::__private::Migrations =
             ::migrator_runtime::__private::Migrations::__new(
-                &[#(#literals),*],
+                &[#(__migrator_embedded::#consts),*],
                 &[#(#rust_entries),*],
             );
+        #[doc(hidden)]
+        mod __migrator_embedded {
+            #(pub(super) const #consts: ::migrator_runtime::__private::Revision = #literals;)*
+        }
         const _: &[&str] = &[#(#tracked),*];
         #(#rust_modules)*
         #names

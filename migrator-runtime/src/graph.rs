@@ -15,6 +15,8 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
+use rustc_hash::FxHashMap;
+
 use crate::model::suggest::edit_distance;
 use crate::model::{Diagnostics, Parsed, Revision, Rule};
 
@@ -296,13 +298,21 @@ struct Index {
 impl Index {
     fn new(revisions: &[Revision]) -> Index {
         let n = revisions.len();
-        let mut by_id: Vec<usize> = (0..n).collect();
-        // Stable: duplicate IDs keep their file order.
-        by_id.sort_by(|&a, &b| revisions[a].id.cmp(&revisions[b].id));
+        // Sorting (ID, index) pairs compares the strings in place (no
+        // indirection through `revisions`), and the index keeps duplicate IDs
+        // in their file order.
+        let mut pairs: Vec<(&str, usize)> = revisions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_ref(), i))
+            .collect();
+        pairs.sort_unstable();
+        let by_id: Vec<usize> = pairs.into_iter().map(|(_, i)| i).collect();
 
         // Resolving links through a map is several times faster than binary
         // searches through `by_id` (which chase a pointer per comparison).
-        let mut first: HashMap<&str, usize> = HashMap::with_capacity(n);
+        let mut first: FxHashMap<&str, usize> =
+            FxHashMap::with_capacity_and_hasher(n, Default::default());
         for (i, r) in revisions.iter().enumerate() {
             first.entry(r.id.as_ref()).or_insert(i);
         }

@@ -141,6 +141,13 @@ pub struct State {
     pub applied: Vec<AppliedRevision>,
 }
 
+impl State {
+    /// The sequence number the next applied revision gets.
+    fn next_seq(&self) -> i64 {
+        self.applied.iter().map(|a| a.seq).max().unwrap_or(0) + 1
+    }
+}
+
 /// A disagreement between the database and this build, found by
 /// [`Migrator::verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -432,7 +439,7 @@ impl<'m> Migrator<'m> {
                     elapsed: Duration::ZERO,
                 });
             }
-            let planned = self.execute(conn, &plan, Mode::Record, progress)?;
+            let planned = self.execute(conn, &plan, Mode::Record, state.next_seq(), progress)?;
             report.steps.extend(planned.steps);
             Ok(report)
         })
@@ -492,7 +499,8 @@ impl<'m> Migrator<'m> {
         script
             .execute(&create)
             .map_err(Error::database("rendering"))?;
-        self.execute(&mut script, &plan, Mode::Run, &mut |_| {})?;
+        let next_seq = i64::try_from(applied.len()).unwrap_or(i64::MAX - 1) + 1;
+        self.execute(&mut script, &plan, Mode::Run, next_seq, &mut |_| {})?;
         Ok(script.text)
     }
 
@@ -506,7 +514,7 @@ impl<'m> Migrator<'m> {
         make_plan: impl Fn(&Graph, &[usize]) -> std::result::Result<Plan, PlanError>,
     ) -> Result<Report> {
         let graph = self.graph();
-        let plan_now = |conn: &mut AnyConnection| -> Result<Plan> {
+        let plan_now = |conn: &mut AnyConnection| -> Result<(Plan, i64)> {
             let state = self.state(conn)?;
             let applied = self.applied_indices(&state)?;
             if !self.options.ignore_checksums
@@ -514,15 +522,15 @@ impl<'m> Migrator<'m> {
             {
                 return Err(problem.into_error());
             }
-            Ok(make_plan(graph, &applied)?)
+            Ok((make_plan(graph, &applied)?, state.next_seq()))
         };
         // The fast path: nothing to do costs one query and no lock.
-        if plan_now(conn)?.is_empty() {
+        if plan_now(conn)?.0.is_empty() {
             return Ok(Report::default());
         }
         self.with_lock(conn, progress, |conn, progress| {
-            let plan = plan_now(conn)?;
-            self.execute(conn, &plan, mode, progress)
+            let (plan, next_seq) = plan_now(conn)?;
+            self.execute(conn, &plan, mode, next_seq, progress)
         })
     }
 
@@ -600,11 +608,14 @@ impl<'m> Migrator<'m> {
 
     /// Executes `plan` into `sink`, one transaction per revision (or one for
     /// all).
+    /// `next_seq` is the version-table sequence number of the first revision
+    /// it applies (the state was read under the lock, so it is not raced).
     fn execute(
         &self,
         sink: &mut dyn Sink,
         plan: &Plan,
         mode: Mode,
+        mut next_seq: i64,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
         let graph = self.graph();
@@ -634,13 +645,16 @@ impl<'m> Migrator<'m> {
                 direction,
             });
             let start = Instant::now();
-            if let Err(error) = self.step(sink, revision, direction, mode, single) {
+            if let Err(error) = self.step(sink, revision, direction, mode, single, next_seq) {
                 if single {
                     sink.rollback();
                 }
                 tracing::error!(revision = %revision.id, %direction, %error, "failed");
                 self.audit_failure(sink, revision, direction, mode, start, &error);
                 return Err(error);
+            }
+            if direction == Direction::Upgrade {
+                next_seq += 1;
             }
             let elapsed = start.elapsed();
             tracing::info!(revision = %revision.id, %direction, elapsed_ms = elapsed.as_millis() as u64, "done");
@@ -672,6 +686,7 @@ impl<'m> Migrator<'m> {
         direction: Direction,
         mode: Mode,
         single: bool,
+        seq: i64,
     ) -> Result<()> {
         let start = Instant::now();
         let own_transaction = !single && (revision.transactional || mode == Mode::Record);
@@ -688,35 +703,51 @@ impl<'m> Migrator<'m> {
                 Some(limit) => (Some(limit), limit),
                 None => (self.options.statement_timeout, self.options.lock_timeout),
             };
-            if let Some(sql) = d.timeouts_sql(statement, lock, in_transaction) {
-                sink.execute(&sql).map_err(|e| fail(e.into()))?;
-            }
-            if mode == Mode::Run {
-                match &revision.body {
-                    Body::Sql(_) => {
-                        let sql = revision.sql(direction, d.kind()).ok_or_else(|| {
-                            Error::NoSqlForBackend {
-                                revision: revision.id.to_string(),
-                                file: revision.file_name.to_string(),
-                                direction,
-                                backend: d.kind(),
-                            }
-                        })?;
-                        if !sql.trim().is_empty() {
-                            sink.execute(sql).map_err(|e| fail(e.into()))?;
+            // Inside a transaction the timeouts go in the same round trip as
+            // the revision's SQL.
+            let timeouts = match mode {
+                Mode::Run => d.timeouts_sql(statement, lock, in_transaction),
+                Mode::Record => None,
+            };
+            match (&revision.body, mode) {
+                (_, Mode::Record) => {}
+                (Body::Sql(_), Mode::Run) => {
+                    let sql = revision.sql(direction, d.kind()).ok_or_else(|| {
+                        Error::NoSqlForBackend {
+                            revision: revision.id.to_string(),
+                            file: revision.file_name.to_string(),
+                            direction,
+                            backend: d.kind(),
                         }
+                    })?;
+                    // Not outside a transaction: PostgreSQL runs a string of
+                    // several statements as one implicit transaction, which
+                    // `CREATE INDEX CONCURRENTLY` refuses.
+                    let batch = match timeouts {
+                        Some(timeouts) if in_transaction => format!("{timeouts}\n{sql}"),
+                        Some(timeouts) => {
+                            sink.execute(&timeouts).map_err(|e| fail(e.into()))?;
+                            sql.to_owned()
+                        }
+                        None => sql.to_owned(),
+                    };
+                    if !batch.trim().is_empty() {
+                        sink.execute(&batch).map_err(|e| fail(e.into()))?;
                     }
-                    Body::Rust => {
-                        let functions =
-                            self.migrations.rust_revision(&revision.id).ok_or_else(|| {
-                                fail("the Rust revision was not compiled into this build".into())
-                            })?;
-                        let function = match direction {
-                            Direction::Upgrade => functions.upgrade,
-                            Direction::Downgrade => functions.downgrade,
-                        };
-                        sink.run_rust(function, revision).map_err(fail)?;
+                }
+                (Body::Rust, Mode::Run) => {
+                    if let Some(timeouts) = timeouts {
+                        sink.execute(&timeouts).map_err(|e| fail(e.into()))?;
                     }
+                    let functions =
+                        self.migrations.rust_revision(&revision.id).ok_or_else(|| {
+                            fail("the Rust revision was not compiled into this build".into())
+                        })?;
+                    let function = match direction {
+                        Direction::Upgrade => functions.upgrade,
+                        Direction::Downgrade => functions.downgrade,
+                    };
+                    sink.run_rust(function, revision).map_err(fail)?;
                 }
             }
             let now = Utc::now().naive_utc();
@@ -724,7 +755,7 @@ impl<'m> Migrator<'m> {
             let record = match direction {
                 Direction::Upgrade => {
                     self.store
-                        .insert_sql(d, &revision.id, &revision.checksum, now, elapsed_ms)
+                        .insert_sql(d, &revision.id, &revision.checksum, now, elapsed_ms, seq)
                 }
                 Direction::Downgrade => self.store.delete_sql(d, &revision.id),
             };

@@ -167,7 +167,8 @@ impl Store {
         )
     }
 
-    /// Records `revision` as applied, after all rows already there.
+    /// Records `revision` as applied, with sequence number `seq` (one more
+    /// than the last applied; the caller holds the run lock).
     pub fn insert_sql(
         &self,
         d: &dyn Dialect,
@@ -175,11 +176,12 @@ impl Store {
         checksum: &str,
         applied_at: NaiveDateTime,
         execution_ms: i64,
+        seq: i64,
     ) -> String {
-        let table = d.quote_ident(&self.table);
         format!(
-            "INSERT INTO {table} (revision, checksum, applied_at, execution_ms, seq) \
-             SELECT {}, {}, {}, {execution_ms}, COALESCE(MAX(seq), 0) + 1 FROM {table};",
+            "INSERT INTO {} (revision, checksum, applied_at, execution_ms, seq) \
+             VALUES ({}, {}, {}, {execution_ms}, {seq});",
+            d.quote_ident(&self.table),
             d.quote_str(revision),
             d.quote_str(checksum),
             timestamp(d, applied_at),
@@ -225,7 +227,7 @@ impl Store {
             d.quote_str(revision),
             d.quote_str(action.as_str()),
             d.quote_str(if success { "success" } else { "failure" }),
-            d.quote_str(&host()),
+            d.quote_str(host()),
             std::process::id(),
             d.quote_str(detail),
         )
@@ -243,13 +245,16 @@ fn timestamp(d: &dyn Dialect, at: NaiveDateTime) -> String {
     d.quote_str(&at.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
 }
 
-/// This machine's host name, for the audit log.
-fn host() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
+/// This machine's host name, for the audit log (read once).
+fn host() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unknown".to_owned())
+    })
 }
