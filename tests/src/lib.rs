@@ -19,3 +19,35 @@ pub mod branchy {
 }
 
 pub use migrator_runtime::testing::{Kind, TestDb, on_each_backend, postgres_admin_url, tables};
+
+/// The `BIGINT` column `n` of the first row `sql` returns, e.g.
+/// `SELECT COUNT(*) AS n FROM widgets`.
+pub fn count(conn: &mut migrator_runtime::AnyConnection, sql: &str) -> i64 {
+    use migrator_runtime::AnyConnection;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let rows: Vec<N> = match conn {
+        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.first()
+        .map_or_else(|| panic!("{sql}: no row"), |row| row.n)
+}
+
+/// The applied revision IDs, in the order they were applied.
+pub fn applied_ids(
+    migrator: &migrator_runtime::Migrator<'_>,
+    conn: &mut migrator_runtime::AnyConnection,
+) -> Vec<String> {
+    migrator
+        .state(conn)
+        .expect("read the version table")
+        .applied
+        .into_iter()
+        .map(|row| row.revision)
+        .collect()
+}

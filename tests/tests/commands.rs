@@ -16,7 +16,7 @@ use migrator_runtime::graph::ResolveError;
 use migrator_runtime::model::BackendKind;
 use migrator_runtime::plan::PlanError;
 use migrator_runtime::{AnyConnection, Error, Migrator, Options, Problem, Target, exit};
-use migrator_tests::{TestDb, branchy, on_each_backend, tables};
+use migrator_tests::{TestDb, applied_ids, branchy, count, on_each_backend, tables};
 
 mod failing {
     migrator_macros::embed_migrations!("fixtures/failing");
@@ -59,13 +59,7 @@ fn sorted_tables(conn: &mut AnyConnection) -> Vec<String> {
 }
 
 fn applied_with(migrator: &Migrator<'_>, conn: &mut AnyConnection) -> Vec<String> {
-    migrator
-        .state(conn)
-        .expect("read the version table")
-        .applied
-        .into_iter()
-        .map(|a| a.revision)
-        .collect()
+    applied_ids(migrator, conn)
 }
 
 fn applied(conn: &mut AnyConnection) -> Vec<String> {
@@ -79,20 +73,6 @@ fn current(conn: &mut AnyConnection) -> Vec<String> {
         .iter()
         .map(|r| r.id.to_string())
         .collect()
-}
-
-fn count(conn: &mut AnyConnection, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let rows: Vec<N> = match conn {
-        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
-        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
-    }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows[0].n
 }
 
 /// 1 when 006's index on left_t exists, 0 otherwise.

@@ -17,7 +17,7 @@ use diesel::{Connection, PgConnection};
 use migrator_runtime::store::AuditEntry;
 use migrator_runtime::{AnyConnection, Event, Migrator, Target};
 use migrator_tests::branchy::MIGRATIONS;
-use migrator_tests::{TestDb, on_each_backend, tables};
+use migrator_tests::{TestDb, applied_ids, count, on_each_backend, tables};
 
 /// Every revision of the fixture, in the order they are applied.
 const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
@@ -115,33 +115,13 @@ fn run(db: &TestDb, args: &[&str]) -> Run {
 
 /// The version table's revisions, in the order of application.
 fn applied(conn: &mut AnyConnection) -> Vec<String> {
-    Migrator::new(&MIGRATIONS)
-        .state(conn)
-        .expect("read the version table")
-        .applied
-        .into_iter()
-        .map(|row| row.revision)
-        .collect()
+    applied_ids(&Migrator::new(&MIGRATIONS), conn)
 }
 
 fn audit(conn: &mut AnyConnection) -> Vec<AuditEntry> {
     Migrator::new(&MIGRATIONS)
         .audit_log(conn)
         .expect("read the audit log")
-}
-
-fn count(conn: &mut AnyConnection, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let rows: Vec<N> = match conn {
-        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
-        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
-    }
-    .expect("count query");
-    rows[0].n
 }
 
 /// How many times the row `id = 5` (inserted by the Rust revision 005) is in

@@ -27,7 +27,7 @@ use diesel::{Connection, PgConnection};
 use migrator_runtime::store::AuditEntry;
 use migrator_runtime::testing::{DiffOptions, SchemaDiff, Snapshot};
 use migrator_runtime::{AnyConnection, Error, Migrations, Migrator, Options, Target, exit};
-use migrator_tests::{Kind, TestDb, postgres_admin_url, tables};
+use migrator_tests::{Kind, TestDb, applied_ids, count, postgres_admin_url, tables};
 
 mod long {
     migrator_macros::embed_migrations!("fixtures/long");
@@ -187,20 +187,6 @@ fn strings(conn: &mut AnyConnection, sql: &str) -> Vec<String> {
     rows.into_iter().map(|r| r.s).collect()
 }
 
-fn count(conn: &mut AnyConnection, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let rows: Vec<N> = match conn {
-        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
-        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
-    }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows[0].n
-}
-
 /// Every `table.column` of the schema.
 fn columns(conn: &mut AnyConnection) -> BTreeSet<String> {
     let sql = match conn {
@@ -217,13 +203,7 @@ fn columns(conn: &mut AnyConnection) -> BTreeSet<String> {
 }
 
 fn applied(migrations: &Migrations, conn: &mut AnyConnection) -> Vec<String> {
-    Migrator::new(migrations)
-        .state(conn)
-        .expect("read the version table")
-        .applied
-        .into_iter()
-        .map(|row| row.revision)
-        .collect()
+    applied_ids(&Migrator::new(migrations), conn)
 }
 
 fn audit(migrations: &Migrations, conn: &mut AnyConnection) -> Vec<AuditEntry> {

@@ -3,7 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 use migrator_runtime::{AnyConnection, Error, Migrator, Target};
-use migrator_tests::{on_each_backend, tables};
+use migrator_tests::{applied_ids, count, on_each_backend, tables};
 
 mod linear {
     migrator_macros::embed_migrations!("fixtures/linear");
@@ -18,27 +18,7 @@ fn ids(revisions: &[&migrator_runtime::model::Revision]) -> Vec<String> {
 }
 
 fn applied(migrator: &Migrator<'_>, conn: &mut AnyConnection) -> Vec<String> {
-    migrator
-        .state(conn)
-        .expect("read state")
-        .applied
-        .into_iter()
-        .map(|a| a.revision)
-        .collect()
-}
-
-fn count(conn: &mut AnyConnection, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let rows: Vec<N> = match conn {
-        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
-        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
-    }
-    .expect("count query");
-    rows[0].n
+    applied_ids(migrator, conn)
 }
 
 #[test]

@@ -48,12 +48,14 @@
 
 mod db;
 mod diff;
+mod drift;
 mod snapshot;
 
 use std::collections::BTreeMap;
 
 pub use db::{Kind, POSTGRES_URL_VAR, TestDb, in_ci, on_each_backend, postgres_admin_url, tables};
 pub use diff::{DiffLine, DiffOptions, SchemaDiff, Side};
+pub use drift::{diesel_columns, schema_drift};
 pub use snapshot::{Column, ForeignKey, Index, Sequence, Snapshot, Table, Trigger, View};
 
 use crate::backend::AnyConnection;
