@@ -51,3 +51,68 @@ pub fn applied_ids(
         .map(|row| row.revision)
         .collect()
 }
+
+/// A migrator CLI binary (`exe`, e.g. `env!("CARGO_BIN_EXE_branchy")`)
+/// against `url`, run in `cwd`, its output captured, with nothing from the
+/// environment or a configuration file leaking in.
+pub fn cli_command(exe: &str, url: &str, cwd: &std::path::Path) -> std::process::Command {
+    use std::process::Stdio;
+    let mut command = std::process::Command::new(exe);
+    command
+        .env("DATABASE_URL", url)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "MIGRATOR_CONFIG",
+        "MIGRATOR_VERSION_TABLE",
+        "MIGRATOR_AUDIT_TABLE",
+        "MIGRATOR_LOCK_TIMEOUT",
+        "MIGRATOR_STATEMENT_TIMEOUT",
+        "RUST_BACKTRACE",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// What one CLI run did.
+pub struct Run {
+    /// The exit status (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+    /// How long it took.
+    pub elapsed: std::time::Duration,
+}
+
+impl Run {
+    /// The run of a finished process.
+    pub fn from_output(output: std::process::Output, elapsed: std::time::Duration) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    /// Panics, showing the run, unless it exited with `code`.
+    pub fn expect_code(&self, code: u8, what: &str) -> &Run {
+        assert_eq!(self.code, Some(i32::from(code)), "{what}\n{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}---",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}

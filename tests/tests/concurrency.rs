@@ -8,7 +8,7 @@
 //! at least as long as it was told to".
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use diesel::{Connection, PgConnection};
 use migrator_runtime::store::AuditEntry;
 use migrator_runtime::{AnyConnection, Event, Migrator, Target};
 use migrator_tests::branchy::MIGRATIONS;
-use migrator_tests::{TestDb, applied_ids, count, on_each_backend, tables};
+use migrator_tests::{Run, TestDb, applied_ids, cli_command, count, on_each_backend, tables};
 
 /// Every revision of the fixture, in the order they are applied.
 const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
@@ -49,61 +49,13 @@ fn sqlite_lock_path(db: &TestDb) -> String {
     format!("{}.migrator_version.lock", sqlite_path(db))
 }
 
-/// The `branchy` CLI against `db`, with nothing from the environment or a
-/// configuration file leaking in.
+/// The `branchy` CLI against `db`.
 fn branchy(db: &TestDb) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_branchy"));
-    command
-        .env("DATABASE_URL", db.url())
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for var in [
-        "MIGRATOR_CONFIG",
-        "MIGRATOR_VERSION_TABLE",
-        "MIGRATOR_AUDIT_TABLE",
-        "MIGRATOR_LOCK_TIMEOUT",
-        "MIGRATOR_STATEMENT_TIMEOUT",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
-
-/// What one CLI run did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn from_output(output: Output, elapsed: Duration) -> Run {
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed,
-        }
-    }
-
-    /// Panics, showing the run, unless it exited with `code`.
-    fn expect_code(&self, code: i32, what: &str) -> &Run {
-        assert_eq!(self.code, Some(code), "{what}\n{self}");
-        self
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}---",
-            self.code, self.elapsed, self.stdout, self.stderr
-        )
-    }
+    cli_command(
+        env!("CARGO_BIN_EXE_branchy"),
+        db.url(),
+        &std::env::temp_dir(),
+    )
 }
 
 /// Runs `branchy ARGS` against `db` and waits for it.

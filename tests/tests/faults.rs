@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,9 @@ use diesel::{Connection, PgConnection};
 use migrator_runtime::store::AuditEntry;
 use migrator_runtime::testing::{DiffOptions, SchemaDiff, Snapshot};
 use migrator_runtime::{AnyConnection, Error, Migrations, Migrator, Options, Target, exit};
-use migrator_tests::{Kind, TestDb, applied_ids, count, postgres_admin_url, tables};
+use migrator_tests::{
+    Kind, Run, TestDb, applied_ids, cli_command, count, postgres_admin_url, tables,
+};
 
 mod long {
     migrator_macros::embed_migrations!("fixtures/long");
@@ -67,55 +69,23 @@ fn backend_name(db: &TestDb) -> &'static str {
     db.kind().name()
 }
 
-/// The `long` CLI with nothing from the environment or a configuration file
-/// leaking in, run in `cwd` (a bare path must not land in the repository).
+/// The `long` CLI against `url`, run in `cwd` (a bare path must not land
+/// in the repository).
 fn long_cli(url: &str, cwd: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_long"));
-    command
-        .env("DATABASE_URL", url)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for var in [
-        "MIGRATOR_CONFIG",
-        "MIGRATOR_VERSION_TABLE",
-        "MIGRATOR_AUDIT_TABLE",
-        "MIGRATOR_LOCK_TIMEOUT",
-        "MIGRATOR_STATEMENT_TIMEOUT",
-        "RUST_BACKTRACE",
-    ] {
-        command.env_remove(var);
-    }
-    command
+    cli_command(env!("CARGO_BIN_EXE_long"), url, cwd)
 }
 
-/// What one CLI run did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn from_output(output: Output, elapsed: Duration) -> Run {
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed,
-        }
-    }
-
-    fn expect_code(&self, code: u8, what: &str) -> &Run {
-        assert_eq!(self.code, Some(i32::from(code)), "{what}\n{self}");
-        self
-    }
-
+/// What these tests check of a run, beyond its exit status.
+trait RunExt {
     /// A failure as the CLI should report one: the documented status, one
     /// `error:` message containing every needle, no panic, no secret, and
     /// nothing run.
+    fn expect_failure(&self, code: u8, needles: &[&str], what: &str);
+    /// How many revisions it ran.
+    fn runs(&self) -> usize;
+}
+
+impl RunExt for Run {
     fn expect_failure(&self, code: u8, needles: &[&str], what: &str) {
         self.expect_code(code, what);
         assert!(
@@ -140,16 +110,6 @@ impl Run {
             .lines()
             .filter(|l| l.starts_with("Running upgrade"))
             .count()
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}---",
-            self.code, self.elapsed, self.stdout, self.stderr
-        )
     }
 }
 
