@@ -482,9 +482,10 @@ fn history(
                     "`-r {range}`: write a range as FROM:TO, e.g. `001:head`"
                 ))
             })?;
-            let position = |spec: &str, base: usize| -> Result<usize> {
+            // The end (exclusive) in `order` of the range up to `spec`.
+            let end = |spec: &str| -> Result<usize> {
                 match spec {
-                    "" | "base" => Ok(base),
+                    "base" => Ok(0),
                     "head" => Ok(order.len()),
                     spec => Ok(graph
                         .position(graph.resolve(spec).map_err(crate::plan::PlanError::from)?)
@@ -492,11 +493,14 @@ fn history(
                 }
             };
             let first = match from {
-                "" | "base" => 0,
-                spec => position(spec, 0)? - 1,
+                "" => 0,
+                spec => end(spec)?.saturating_sub(1),
             };
-            let last = position(to, 0)?;
-            if last < first + 1 {
+            let last = match to {
+                "" => order.len(),
+                spec => end(spec)?,
+            };
+            if last < first {
                 return Err(Error::Usage(format!(
                     "`-r {range}`: {from} comes after {to}; write the older revision first"
                 )));
@@ -505,7 +509,7 @@ fn history(
         }
     };
     let head = graph.head();
-    for &i in order[first..last.max(first)].iter().rev() {
+    for &i in order[first..last].iter().rev() {
         let revision = graph.revision(i);
         let mut marks = Vec::new();
         if Some(i) == head {

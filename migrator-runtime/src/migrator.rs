@@ -270,37 +270,21 @@ impl<'m> Migrator<'m> {
     /// Reads the version table (empty when it does not exist yet). One query.
     pub fn state(&self, conn: &mut AnyConnection) -> Result<State> {
         let backend = conn.backend();
-        let d = backend.dialect();
-        match backend.load_versions(&self.store.select_sql(d)) {
-            Ok(applied) => Ok(State { applied }),
-            Err(diesel::result::Error::DatabaseError(_, info))
-                if d.is_missing_table(info.message()) =>
-            {
-                Ok(State::default())
-            }
-            Err(source) => Err(Error::Database {
-                action: "reading the version table",
-                source,
-            }),
-        }
+        let sql = self.store.select_sql(backend.dialect());
+        let applied = unless_missing(backend, &[self.store.table()], |b| b.load_versions(&sql))
+            .map_err(Error::database("reading the version table"))?;
+        Ok(State {
+            applied: applied.unwrap_or_default(),
+        })
     }
 
     /// The audit log, oldest entry first (empty before the first run).
     pub fn audit_log(&self, conn: &mut AnyConnection) -> Result<Vec<AuditEntry>> {
         let backend = conn.backend();
-        let d = backend.dialect();
-        match backend.load_audit(&self.store.select_audit_sql(d)) {
-            Ok(entries) => Ok(entries),
-            Err(diesel::result::Error::DatabaseError(_, info))
-                if d.is_missing_table(info.message()) =>
-            {
-                Ok(Vec::new())
-            }
-            Err(source) => Err(Error::Database {
-                action: "reading the audit log",
-                source,
-            }),
-        }
+        let sql = self.store.select_audit_sql(backend.dialect());
+        let entries = unless_missing(backend, &[self.store.audit_table()], |b| b.load_audit(&sql))
+            .map_err(Error::database("reading the audit log"))?;
+        Ok(entries.unwrap_or_default())
     }
 
     /// The revisions the database is at: the applied revisions that no
@@ -572,21 +556,15 @@ impl<'m> Migrator<'m> {
             // Created only when missing: `CREATE TABLE IF NOT EXISTS` needs
             // the right to create tables even when they exist, which a role
             // that only migrates data may lack.
-            match backend.execute(&self.store.probe_sql(d)) {
-                Ok(()) => {}
-                Err(diesel::result::Error::DatabaseError(_, info))
-                    if d.is_missing_table(info.message()) =>
-                {
-                    backend
-                        .execute(&self.store.create_sql(d))
-                        .map_err(Error::database("creating the version table and audit log"))?;
-                }
-                Err(source) => {
-                    return Err(Error::Database {
-                        action: "looking for the version table and audit log",
-                        source,
-                    });
-                }
+            let tables = [self.store.table(), self.store.audit_table()];
+            let probe = self.store.probe_sql(d);
+            let found = unless_missing(backend, &tables, |b| b.execute(&probe)).map_err(
+                Error::database("looking for the version table and audit log"),
+            )?;
+            if found.is_none() {
+                backend
+                    .execute(&self.store.create_sql(d))
+                    .map_err(Error::database("creating the version table and audit log"))?;
             }
             body(conn, progress)
         }));
@@ -620,18 +598,20 @@ impl<'m> Migrator<'m> {
     ) -> Result<Report> {
         let graph = self.graph();
         let single = self.options.single_transaction;
-        if single {
-            if let Some(step) = plan
+        if single
+            && let Some(step) = plan
                 .steps
                 .iter()
                 .find(|s| !graph.revision(s.revision).transactional && mode == Mode::Run)
-            {
-                let revision = graph.revision(step.revision);
-                return Err(Error::NotInSingleTransaction {
-                    revision: revision.id.to_string(),
-                    file: revision.file_name.to_string(),
-                });
-            }
+        {
+            let revision = graph.revision(step.revision);
+            return Err(Error::NotInSingleTransaction {
+                revision: revision.id.to_string(),
+                file: revision.file_name.to_string(),
+            });
+        }
+        let outer_depth = sink.depth();
+        if single {
             sink.begin()
                 .map_err(Error::database("opening the run's transaction"))?;
         }
@@ -646,9 +626,7 @@ impl<'m> Migrator<'m> {
             });
             let start = Instant::now();
             if let Err(error) = self.step(sink, revision, direction, mode, single, next_seq) {
-                if single {
-                    sink.rollback();
-                }
+                sink.rollback_to(outer_depth);
                 tracing::error!(revision = %revision.id, %direction, %error, "failed");
                 self.audit_failure(sink, revision, direction, mode, start, &error);
                 return Err(error);
@@ -695,6 +673,7 @@ impl<'m> Migrator<'m> {
         let fail = |source: Box<dyn std::error::Error + Send + Sync>| {
             self.failure(d, revision, direction, in_transaction, source)
         };
+        let outer_depth = sink.depth();
         if own_transaction {
             sink.begin().map_err(|e| fail(e.into()))?;
         }
@@ -771,7 +750,7 @@ impl<'m> Migrator<'m> {
             Ok(())
         })();
         if outcome.is_err() && own_transaction {
-            sink.rollback();
+            sink.rollback_to(outer_depth);
         }
         if !in_transaction {
             // A `Transaction: false` revision set session timeouts.
@@ -817,7 +796,9 @@ impl<'m> Migrator<'m> {
     ) -> Error {
         let revision_id = revision.id.to_string();
         let file = revision.file_name.to_string();
-        if d.is_timeout(&source.to_string()) {
+        // Outside a transaction nothing is rolled back, timeout or not: the
+        // partial-effects warning matters more than the cause.
+        if in_transaction && d.is_timeout(&source.to_string()) {
             let limit = revision.timeout.unwrap_or(self.options.lock_timeout);
             let statement_limit = revision.timeout.or(self.options.statement_timeout);
             return Error::Timeout {
@@ -898,6 +879,27 @@ impl<'m> Migrator<'m> {
     }
 }
 
+/// Runs `read`; when it fails because one of `tables` does not exist (as
+/// the catalogue, not the error's wording, says), `Ok(None)`. When they all
+/// exist by the time the catalogue is asked (another migrator just created
+/// them), `read` runs again.
+fn unless_missing<T>(
+    backend: &mut dyn crate::backend::Backend,
+    tables: &[&str],
+    mut read: impl FnMut(&mut dyn crate::backend::Backend) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<Option<T>> {
+    if let Ok(value) = read(backend) {
+        return Ok(Some(value));
+    }
+    let d = backend.dialect();
+    for table in tables {
+        if backend.count(&d.table_exists_sql(table)) == Ok(0) {
+            return Ok(None);
+        }
+    }
+    read(backend).map(Some)
+}
+
 /// The audit action of a step.
 fn action(mode: Mode, direction: Direction) -> Action {
     match (mode, direction) {
@@ -918,6 +920,19 @@ trait Sink {
     fn commit(&mut self) -> diesel::QueryResult<()>;
     /// Rolls it back (best effort: the failure that caused it is reported).
     fn rollback(&mut self);
+    /// How many transactions and savepoints are open.
+    fn depth(&mut self) -> u32;
+    /// Rolls back until `depth` are open: also the savepoints a Rust
+    /// revision's own `transaction()` left open when it panicked.
+    fn rollback_to(&mut self, depth: u32) {
+        while self.depth() > depth {
+            let before = self.depth();
+            self.rollback();
+            if self.depth() >= before {
+                break;
+            }
+        }
+    }
     /// Runs (or writes) a batch of statements.
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()>;
     /// Runs a Rust revision's function.
@@ -943,6 +958,10 @@ impl Sink for AnyConnection {
 
     fn rollback(&mut self) {
         let _ = self.backend().rollback();
+    }
+
+    fn depth(&mut self) -> u32 {
+        self.backend().transaction_depth()
     }
 
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
@@ -1008,10 +1027,18 @@ impl Sink for Script {
 
     fn rollback(&mut self) {}
 
+    fn depth(&mut self) -> u32 {
+        0
+    }
+
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
         let sql = sql.trim_end();
         if sql.ends_with(';') {
             self.line(sql);
+        } else if sql.lines().last().is_some_and(|l| l.contains("--")) {
+            // A `;` after a trailing comment would be part of the comment.
+            self.line(sql);
+            self.line(";");
         } else {
             self.line(&format!("{sql};"));
         }

@@ -32,8 +32,12 @@ pub enum ScaffoldError {
     /// `merge heads` in a directory with one head (or none).
     #[error("there is nothing to merge: the migrations directory has {0} head(s)")]
     NothingToMerge(usize),
-    /// The message gives no usable file name.
-    #[error("the message `{0}` has no letter or digit to make a file name from")]
+    /// The message gives no usable file name, spans lines, or reads as a
+    /// header field.
+    #[error(
+        "the message `{0}` cannot be a revision's first header line: write one line with a \
+         letter or digit, not a `Key: value` field"
+    )]
     BadMessage(String),
     /// The ID is taken, or the file exists.
     #[error("`{0}` already exists; nothing was written")]
@@ -117,6 +121,14 @@ fn write(
     parents: &[String],
     kind: Kind,
 ) -> Result<PathBuf, ScaffoldError> {
+    // The message is the header's first line: one line, and not a field
+    // (`-m "Allow: destructive"` must not set one).
+    let is_field = message
+        .split_once(':')
+        .is_some_and(|(key, _)| model::is_field_key(key));
+    if message.contains(['\n', '\r']) || is_field {
+        return Err(ScaffoldError::BadMessage(message.to_owned()));
+    }
     let slug = slug(message).ok_or_else(|| ScaffoldError::BadMessage(message.to_owned()))?;
     let id = if parsed.is_empty() {
         "001".to_owned()

@@ -115,6 +115,11 @@ impl Store {
         &self.table
     }
 
+    /// The audit log's name.
+    pub fn audit_table(&self) -> &str {
+        &self.audit_table
+    }
+
     /// Creates the version table and the audit log when they do not exist.
     pub fn create_sql(&self, d: &dyn Dialect) -> String {
         format!(

@@ -129,8 +129,11 @@ pub trait Dialect: Sync {
     /// The column definition of an auto-incremented primary key.
     fn serial_primary_key(&self) -> &'static str;
 
-    /// True when `message` is the database's error for a missing table.
-    fn is_missing_table(&self, message: &str) -> bool;
+    /// A query returning one row with a `BIGINT` column `n`: 1 if `table`
+    /// exists (where an unqualified name would find it), else 0. Asked of the
+    /// catalogue, never read from an error message, which the server may
+    /// word in another language.
+    fn table_exists_sql(&self, table: &str) -> String;
 
     /// The statements that set the statement timeout (`None`: no limit) and
     /// the lock timeout, for the current transaction when `local`, else for
@@ -190,8 +193,12 @@ pub(crate) trait Backend {
     fn commit(&mut self) -> QueryResult<()>;
     /// Rolls back the innermost transaction.
     fn rollback(&mut self) -> QueryResult<()>;
+    /// How many transactions and savepoints are open (0 outside any).
+    fn transaction_depth(&mut self) -> u32;
     /// Runs a query that returns version-table rows.
     fn load_versions(&mut self, sql: &str) -> QueryResult<Vec<AppliedRevision>>;
+    /// Runs a query that returns one row with a `BIGINT` column `n`.
+    fn count(&mut self, sql: &str) -> QueryResult<i64>;
     /// Runs a query that returns audit log entries.
     fn load_audit(&mut self, sql: &str) -> QueryResult<Vec<AuditEntry>>;
     /// Tries once to take the run lock named `name` (the version table's
@@ -217,6 +224,18 @@ pub(crate) fn commit<C: Connection>(conn: &mut C) -> QueryResult<()> {
 
 pub(crate) fn rollback<C: Connection>(conn: &mut C) -> QueryResult<()> {
     C::TransactionManager::rollback_transaction(conn)
+}
+
+pub(crate) fn transaction_depth<C>(conn: &mut C) -> u32
+where
+    C: Connection<TransactionManager = diesel::connection::AnsiTransactionManager>,
+{
+    use diesel::connection::TransactionManager as _;
+    diesel::connection::AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .map_or(0, std::num::NonZeroU32::get)
 }
 
 pub(crate) fn load<C, T>(conn: &mut C, sql: &str) -> QueryResult<Vec<T>>
@@ -256,6 +275,12 @@ macro_rules! common_backend_methods {
             sql: &str,
         ) -> diesel::QueryResult<Vec<crate::store::AppliedRevision>> {
             super::load(self, sql)
+        }
+        fn count(&mut self, sql: &str) -> diesel::QueryResult<i64> {
+            super::count(self, sql)
+        }
+        fn transaction_depth(&mut self) -> u32 {
+            super::transaction_depth(self)
         }
         fn load_audit(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::AuditEntry>> {
             super::load(self, sql)

@@ -31,8 +31,12 @@ impl Dialect for Mysql {
         "BIGINT AUTO_INCREMENT PRIMARY KEY"
     }
 
-    fn is_missing_table(&self, message: &str) -> bool {
-        message.starts_with("Table ") && message.ends_with("doesn't exist")
+    fn table_exists_sql(&self, table: &str) -> String {
+        format!(
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = {}",
+            self.quote_str(table)
+        )
     }
 
     /// MySQL has no transaction-local settings: session ones are set either

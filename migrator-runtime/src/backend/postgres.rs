@@ -21,8 +21,11 @@ impl Dialect for Postgres {
         "BIGSERIAL PRIMARY KEY"
     }
 
-    fn is_missing_table(&self, message: &str) -> bool {
-        message.starts_with("relation ") && message.contains("does not exist")
+    fn table_exists_sql(&self, table: &str) -> String {
+        format!(
+            "SELECT CASE WHEN to_regclass({}) IS NULL THEN 0 ELSE 1 END::BIGINT AS n",
+            self.quote_str(&self.quote_ident(table))
+        )
     }
 
     fn timeouts_sql(

@@ -26,8 +26,11 @@ impl Dialect for Sqlite {
         "INTEGER PRIMARY KEY AUTOINCREMENT"
     }
 
-    fn is_missing_table(&self, message: &str) -> bool {
-        message.starts_with("no such table")
+    fn table_exists_sql(&self, table: &str) -> String {
+        format!(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = {}",
+            self.quote_str(table)
+        )
     }
 
     /// SQLite cannot limit a statement's time; the lock timeout is its busy

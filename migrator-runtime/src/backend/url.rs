@@ -110,17 +110,46 @@ impl std::fmt::Display for DatabaseUrl {
 /// The password of `scheme://user:password@host…` or of a `password=`
 /// parameter, if any.
 fn password(url: &str) -> Option<&str> {
-    if let Some((_, rest)) = url.split_once("://") {
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        if let Some((userinfo, _)) = rest[..authority_end].rsplit_once('@')
-            && let Some((_, password)) = userinfo.split_once(':')
-        {
-            return Some(password);
-        }
+    match url
+        .split_once("://")
+        .and_then(|(_, rest)| split_userinfo(rest))
+    {
+        Some((_, password, _)) => Some(password),
+        None => key_value_password(url).map(|range| &url[range]),
     }
-    let start = url.to_ascii_lowercase().find("password=")? + "password=".len();
+}
+
+/// `user:password@host/db` → (`user`, `password`, `host/db`). The userinfo
+/// ends at the last `@`: a password may hold `/`, `?`, `#` and `@`, a host
+/// holds none of them.
+fn split_userinfo(rest: &str) -> Option<(&str, &str, &str)> {
+    let (userinfo, host) = rest.rsplit_once('@')?;
+    let (user, password) = userinfo.split_once(':')?;
+    // A `/` before the `:` means the `@` was in the path, not a userinfo.
+    (!user.contains('/')).then_some((user, password, host))
+}
+
+/// Where the value of a `password=` parameter (`password = 'a b'`,
+/// `password=pw&…`) is, in a query string or a libpq `key=value` string.
+fn key_value_password(url: &str) -> Option<std::ops::Range<usize>> {
+    let lower = url.to_ascii_lowercase();
+    let key = lower.find("password")? + "password".len();
+    let after_key = &url[key..];
+    let equals = after_key.find(|c: char| !c.is_whitespace())?;
+    if !after_key[equals..].starts_with('=') {
+        return None;
+    }
+    let value_start = key + equals + 1;
+    let value = &url[value_start..];
+    let skipped = value.len() - value.trim_start().len();
+    let start = value_start + skipped;
     let value = &url[start..];
-    Some(&value[..value.find(['&', ' ', ';']).unwrap_or(value.len())])
+    let len = if let Some(quoted) = value.strip_prefix('\'') {
+        quoted.find('\'').map_or(value.len(), |end| end + 2)
+    } else {
+        value.find(['&', ' ', ';']).unwrap_or(value.len())
+    };
+    Some(start..start + len)
 }
 
 /// True for a libpq `key=value` connection string.
@@ -140,27 +169,15 @@ fn is_key_value(url: &str) -> bool {
 /// unchanged.
 pub fn redact(url: &str) -> String {
     let mut out = match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            let (authority, tail) = rest.split_at(authority_end);
-            match authority.rsplit_once('@') {
-                Some((userinfo, host)) => match userinfo.split_once(':') {
-                    Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-                    None => url.to_owned(),
-                },
-                None => url.to_owned(),
-            }
-        }
+        Some((scheme, rest)) => match split_userinfo(rest) {
+            Some((user, _password, host)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
         None => url.to_owned(),
     };
     // Query parameters and key=value connection strings.
-    let lower = out.to_ascii_lowercase();
-    if let Some(start) = lower.find("password=") {
-        let value_start = start + "password=".len();
-        let value_end = out[value_start..]
-            .find(['&', ' ', ';'])
-            .map_or(out.len(), |i| value_start + i);
-        out.replace_range(value_start..value_end, "***");
+    if let Some(range) = key_value_password(&out) {
+        out.replace_range(range, "***");
     }
     out
 }
@@ -226,6 +243,18 @@ mod tests {
             "host=db user=a password=*** dbname=x"
         );
         assert_eq!(redact("postgres://a:p@ss@h/db"), "postgres://a:***@h/db");
+        assert_eq!(
+            redact("postgres://a:pa?s#s/x@h/db?x=1"),
+            "postgres://a:***@h/db?x=1"
+        );
+        assert_eq!(
+            redact("postgres://h/db?email=a@b"),
+            "postgres://h/db?email=a@b"
+        );
+        assert_eq!(
+            redact("host=h password = 'a b' dbname=x"),
+            "host=h password = *** dbname=x"
+        );
         let url = DatabaseUrl::parse("postgres://a:Hunter2@Secret@h/db").expect("parse");
         assert_eq!(
             url.scrub("could not translate host name \"Secret@h\""),

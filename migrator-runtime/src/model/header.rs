@@ -98,6 +98,12 @@ enum KeyMatch {
     Text,
 }
 
+/// True when `key` (the part before the `:` of a header line) is a header
+/// field's key or a near miss of one: such a line is never a message.
+pub fn is_field_key(key: &str) -> bool {
+    !matches!(match_key(key), KeyMatch::Text)
+}
+
 fn match_key(key: &str) -> KeyMatch {
     let words: Vec<&str> = key.split_whitespace().collect();
     let normalised = words.join(" ");

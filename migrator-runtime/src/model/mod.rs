@@ -30,7 +30,7 @@ pub use checksum::checksum;
 pub use diagnostics::{Diagnostic, Diagnostics, Rule};
 pub use discover::{load_revisions, normalise};
 pub use file::parse_file;
-pub use header::parse_duration;
+pub use header::{is_field_key, parse_duration};
 
 use crate::graph::Graph;
 
