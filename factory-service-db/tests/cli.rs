@@ -256,3 +256,18 @@ fn revision_and_merge_heads_write_files() {
     let head = graph.head().map(|h| graph.revision(h).id.to_string());
     assert_eq!(head.as_deref(), Some("010"));
 }
+
+#[test]
+fn history_ranges_open_and_reversed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("h.db").display());
+    let out = stdout(&run(dir.path(), Some(&url), &["history", "-r", "008:"]));
+    // From 008 to head: 009, then 008 (the merge of 006 and 007).
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("008 -> 009 (head),"), "{out}");
+    assert!(lines[1].starts_with("006, 007 -> 008,"), "{out}");
+    let output = run(dir.path(), Some(&url), &["history", "-r", "004:002"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("004 comes after 002"));
+}
