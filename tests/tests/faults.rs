@@ -701,6 +701,31 @@ fn a_failure_in_a_single_transaction_run_leaves_base() {
     });
 }
 
+/// Migrates `db` to 001 of `rust_panic`, then upgrades into its revision that
+/// writes and panics, which must come back as that revision's error (the
+/// caller does not unwind). The caller's connection, and the picture at 001.
+fn run_into_the_panic(db: &TestDb, options: &Options) -> (AnyConnection, Picture) {
+    let name = backend_name(db);
+    let migrations = &rust_panic::MIGRATIONS;
+    let migrator = Migrator::with_options(migrations, options.clone());
+    let mut conn = db.connect();
+    migrator
+        .upgrade(&mut conn, &"001".parse().expect("target"))
+        .expect("upgrade to 001");
+    let (before, _) = picture(migrations, &mut conn);
+    // (The revision's panic message is printed: expected.)
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        migrator.upgrade(&mut conn, &Target::Head)
+    }));
+    match outcome {
+        Ok(Err(error @ Error::Revision { .. })) => {
+            assert!(error.to_string().contains("panicked"), "{name}: {error}");
+        }
+        other => panic!("{name}: expected the revision's error, got {other:?}"),
+    }
+    (conn, before)
+}
+
 /// A Rust revision that writes, then panics, under a caller that catches
 /// the panic: the panic becomes the revision's error (it does not unwind
 /// into the caller), the lock is released, the database is at 001, and
@@ -718,24 +743,7 @@ fn a_panicking_rust_revision_rolls_back() {
             lock_timeout: Duration::from_secs(2),
             ..Options::default()
         };
-        let migrator = Migrator::with_options(migrations, options.clone());
-        let mut conn = db.connect();
-        migrator
-            .upgrade(&mut conn, &"001".parse().expect("target"))
-            .expect("upgrade to 001");
-        let (before, _) = picture(migrations, &mut conn);
-
-        // (The revision's panic message is printed: expected.) The panic
-        // becomes the revision's error; the caller does not unwind.
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            migrator.upgrade(&mut conn, &Target::Head)
-        }));
-        match outcome {
-            Ok(Err(error @ Error::Revision { .. })) => {
-                assert!(error.to_string().contains("panicked"), "{name}: {error}");
-            }
-            other => panic!("{name}: expected the revision's error, got {other:?}"),
-        }
+        let (mut conn, before) = run_into_the_panic(db, &options);
 
         let failed = |what: String| failures.lock().expect("lock").push(what);
         // Another connection: the database is at 001.
@@ -779,23 +787,7 @@ fn a_panicking_rust_revision_leaves_the_previous_revision_once_its_connection_is
             lock_timeout: Duration::from_secs(5),
             ..Options::default()
         };
-        let migrator = Migrator::with_options(migrations, options.clone());
-        let mut conn = db.connect();
-        migrator
-            .upgrade(&mut conn, &"001".parse().expect("target"))
-            .expect("upgrade to 001");
-        let (before, _) = picture(migrations, &mut conn);
-        // (The revision's panic message is printed: expected.) The panic
-        // becomes the revision's error; the caller does not unwind.
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            migrator.upgrade(&mut conn, &Target::Head)
-        }));
-        match outcome {
-            Ok(Err(error @ Error::Revision { .. })) => {
-                assert!(error.to_string().contains("panicked"), "{name}: {error}");
-            }
-            other => panic!("{name}: expected the revision's error, got {other:?}"),
-        }
+        let (conn, before) = run_into_the_panic(db, &options);
         drop(conn);
         let mut fresh = db.connect();
         let (after, _) = picture(migrations, &mut fresh);
