@@ -218,9 +218,11 @@ pub enum PlanError {
         /// How many revisions are applied.
         applied: usize,
     },
-    /// `stamp +N` / `stamp -N`.
+    /// `stamp +N`, `--sql --from -N`: a point of the graph is needed, not
+    /// a step from a state that is not known there.
     #[error(
-        "`stamp` needs a revision, `head` or `base`, but `{target}` counts from the current state"
+        "`{target}` counts from the current state, which is not used here: name a revision, \
+         `head` or `base` (stamp and `--sql --from` need a point of the graph)"
     )]
     RelativeStamp {
         /// The target as written.
@@ -794,7 +796,7 @@ mod tests {
         let err = plan_stamp(&g, &[], &Target::Relative(1)).expect_err("relative");
         assert_eq!(
             err.to_string(),
-            "`stamp` needs a revision, `head` or `base`, but `+1` counts from the current state"
+            "`+1` counts from the current state, which is not used here: name a revision, `head` or `base` (stamp and `--sql --from` need a point of the graph)"
         );
     }
 
