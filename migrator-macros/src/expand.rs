@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use migrator_runtime::model::{self, Body, Diagnostics, Parsed, Revision, Section};
+use migrator_runtime::model::{self, Diagnostics, Parsed, Revision};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::LitStr;
+use syn::{LitByteStr, LitStr};
 
 /// The whole expansion. Never panics: every failure becomes a
 /// `compile_error!` next to stub items.
@@ -80,23 +80,39 @@ fn failure(diagnostics: &Diagnostics, dir: &Path, display: &str, span: Span) -> 
 /// The items with no revision data: an empty set, and the typed names.
 fn stubs(revisions: &[Revision]) -> TokenStream {
     let names = revision_names(revisions);
+    let migrations = migrations_static(&[], Vec::new());
     quote! {
-        /// The embedded migrations (empty: the directory has errors).
-        pub static MIGRATIONS: ::migrator_runtime::__private::Migrations =
-            ::migrator_runtime::__private::Migrations::__new(&[], &[]);
+        #migrations
         #names
+    }
+}
+
+/// `pub static MIGRATIONS`, holding `revisions` in the compact form (two
+/// literals: the compiler checks them in constant time, whatever their
+/// number) and the functions of the Rust revisions.
+fn migrations_static(revisions: &[Revision], rust_entries: Vec<TokenStream>) -> TokenStream {
+    let (text, data) = model::compact::encode(revisions);
+    let text = LitStr::new(&text, Span::call_site());
+    let data = LitByteStr::new(&data, Span::call_site());
+    let doc = if revisions.is_empty() {
+        "The embedded migrations (none: the directory is empty or has errors)."
+    } else {
+        "The embedded migrations: every revision of the directory, checked at \
+         build time. Pass it to `migrator_runtime::Migrator::new`."
+    };
+    quote! {
+        #[doc = #doc]
+        pub static MIGRATIONS: ::migrator_runtime::__private::Migrations =
+            ::migrator_runtime::__private::Migrations::__new(
+                #text,
+                #data,
+                &[#(#rust_entries),*],
+            );
     }
 }
 
 /// Everything, for a directory that passed every check.
 fn generate(revisions: &[Revision], dir: &Path) -> TokenStream {
-    // One `const` per revision: the compiler type-checks many small items
-    // much faster than one `static` holding them all (5 s of a 6 s rebuild
-    // at 1000 revisions went to that one static).
-    let consts: Vec<_> = (0..revisions.len())
-        .map(|i| format_ident!("R{}", i))
-        .collect();
-    let literals = revisions.iter().map(revision_literal);
     let names = revision_names(revisions);
     let mut rust_modules = Vec::new();
     let mut rust_entries = Vec::new();
@@ -129,18 +145,9 @@ fn generate(revisions: &[Revision], dir: &Path) -> TokenStream {
             tracked.push(quote!(::core::include_str!(#path)));
         }
     }
+    let migrations = migrations_static(revisions, rust_entries);
     quote! {
-        /// The embedded migrations: every revision of the directory, checked
-        /// at build time. Pass it to `migrator_runtime::Migrator::new`.
-        pub static MIGRATIONS: ::migrator_runtime::__private::Migrations =
-            ::migrator_runtime::__private::Migrations::__new(
-                &[#(__migrator_embedded::#consts),*],
-                &[#(#rust_entries),*],
-            );
-        #[doc(hidden)]
-        mod __migrator_embedded {
-            #(pub(super) const #consts: ::migrator_runtime::__private::Revision = #literals;)*
-        }
+        #migrations
         const _: &[&str] = &[#(#tracked),*];
         #(#rust_modules)*
         #names
@@ -176,85 +183,6 @@ fn revision_names(revisions: &[Revision]) -> TokenStream {
         #[allow(dead_code)]
         pub mod revisions {
             #(#constants)*
-        }
-    }
-}
-
-/// A `Revision { … }` literal with borrowed `'static` data.
-fn revision_literal(revision: &Revision) -> TokenStream {
-    let p = quote!(::migrator_runtime::__private);
-    let id = revision.id.as_ref();
-    let slug = revision.slug.as_ref();
-    let file_name = revision.file_name.as_ref();
-    let message = revision.message.as_ref();
-    let description = revision.description.as_ref();
-    let revises = revision.parents();
-    let create_date = match &revision.create_date {
-        Some(date) => {
-            let date = date.as_ref();
-            quote!(#p::Some(#p::Cow::Borrowed(#date)))
-        }
-        None => quote!(#p::None),
-    };
-    let transactional = revision.transactional;
-    let timeout = match revision.timeout {
-        Some(t) => {
-            let millis = u64::try_from(t.as_millis()).unwrap_or(u64::MAX);
-            quote!(#p::Some(#p::Duration::from_millis(#millis)))
-        }
-        None => quote!(#p::None),
-    };
-    let allow_destructive = revision.allow_destructive;
-    let body = match &revision.body {
-        Body::Sql(sections) => {
-            let sections = sections.iter().map(section_literal);
-            quote!(#p::Body::Sql(#p::Cow::Borrowed(&[#(#sections),*])))
-        }
-        Body::Rust => quote!(#p::Body::Rust),
-    };
-    let checksum = revision.checksum.as_ref();
-    quote! {
-        #p::Revision {
-            id: #p::Cow::Borrowed(#id),
-            slug: #p::Cow::Borrowed(#slug),
-            file_name: #p::Cow::Borrowed(#file_name),
-            message: #p::Cow::Borrowed(#message),
-            description: #p::Cow::Borrowed(#description),
-            revises: #p::Cow::Borrowed(&[#(#p::Cow::Borrowed(#revises)),*]),
-            create_date: #create_date,
-            transactional: #transactional,
-            timeout: #timeout,
-            allow_destructive: #allow_destructive,
-            body: #body,
-            checksum: #p::Cow::Borrowed(#checksum),
-        }
-    }
-}
-
-/// A `Section { … }` literal.
-fn section_literal(section: &Section) -> TokenStream {
-    let p = quote!(::migrator_runtime::__private);
-    let direction = match section.direction {
-        model::Direction::Upgrade => quote!(#p::Direction::Upgrade),
-        model::Direction::Downgrade => quote!(#p::Direction::Downgrade),
-    };
-    let backend = match section.backend {
-        Some(backend) => {
-            let variant = format_ident!("{}", format!("{backend:?}"));
-            quote!(#p::Some(#p::BackendKind::#variant))
-        }
-        None => quote!(#p::None),
-    };
-    let sql = section.sql.as_ref();
-    let noop = section.noop;
-    let line = section.line;
-    quote! {
-        #p::Section {
-            direction: #direction,
-            backend: #backend,
-            sql: #p::Cow::Borrowed(#sql),
-            noop: #noop,
-            line: #line,
         }
     }
 }

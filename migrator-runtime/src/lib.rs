@@ -71,8 +71,4 @@ pub use plan::Target;
 #[cfg(feature = "runtime")]
 pub mod __private {
     pub use crate::migrations::{Migrations, RevisionId, RustRevision};
-    pub use crate::model::{BackendKind, Body, Direction, Revision, Section};
-    pub use std::borrow::Cow;
-    pub use std::option::Option::{None, Some};
-    pub use std::time::Duration;
 }

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use crate::context::RevisionFn;
 use crate::graph::Graph;
-use crate::model::Revision;
+use crate::model::compact;
 
 /// The upgrade and downgrade of a Rust revision, compiled into the binary.
 #[derive(Debug, Clone, Copy)]
@@ -19,21 +19,28 @@ pub struct RustRevision {
 
 /// Every revision of a migrations directory, checked at build time.
 ///
-/// Made by `embed_migrations!` as a `static`; the graph is built on first use
-/// from the static data, without allocation per revision and without
-/// re-checking what the build checked.
+/// Made by `embed_migrations!` as a `static` holding the revisions in a
+/// compact form (`model::compact`); the graph is decoded and built on first
+/// use, borrowing the static text, without re-checking what the build
+/// checked.
 #[derive(Debug)]
 pub struct Migrations {
-    revisions: &'static [Revision],
+    text: &'static str,
+    data: &'static [u8],
     rust: &'static [RustRevision],
     graph: OnceLock<Graph>,
 }
 
 impl Migrations {
     #[doc(hidden)]
-    pub const fn __new(revisions: &'static [Revision], rust: &'static [RustRevision]) -> Self {
+    pub const fn __new(
+        text: &'static str,
+        data: &'static [u8],
+        rust: &'static [RustRevision],
+    ) -> Self {
         Migrations {
-            revisions,
+            text,
+            data,
             rust,
             graph: OnceLock::new(),
         }
@@ -42,7 +49,7 @@ impl Migrations {
     /// The revision graph.
     pub fn graph(&self) -> &Graph {
         self.graph
-            .get_or_init(|| Graph::from_static(self.revisions))
+            .get_or_init(|| Graph::from_checked(compact::decode(self.text, self.data)))
     }
 
     /// The compiled functions of the Rust revision `id`, if it is one.

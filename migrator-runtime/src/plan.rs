@@ -822,7 +822,7 @@ mod tests {
 
     #[test]
     fn large_graph_plans() {
-        let g = Graph::from_static(Vec::leak(large(100_000)));
+        let g = Graph::from_checked(large(100_000));
         let plan = plan_upgrade(&g, &[], &Target::Head).expect("upgrade");
         assert_eq!(plan.steps.len(), 100_000);
         let applied: Vec<usize> = plan.steps.iter().map(|s| s.revision).collect();

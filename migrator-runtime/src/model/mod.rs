@@ -10,6 +10,7 @@
 //! (borrowed from `static` data, no allocation at startup).
 
 mod checksum;
+pub mod compact;
 mod destructive;
 mod diagnostics;
 mod discover;
