@@ -21,6 +21,9 @@ use migrator_tests::{TestDb, applied_ids, branchy, count, on_each_backend, table
 mod failing {
     migrator_macros::embed_migrations!("fixtures/failing");
 }
+mod trailing_comment {
+    migrator_macros::embed_migrations!("fixtures/trailing_comment");
+}
 
 const BRANCHY: &str = env!("CARGO_BIN_EXE_branchy");
 
@@ -1278,6 +1281,38 @@ fn library_upgrade_sql_is_runnable_as_is() {
             .downgrade_sql(kind(db), &Target::Head, &Target::Base)
             .expect_err("005 is Rust");
         assert!(error.to_string().contains("005_sleepy.rs"), "{error}");
+    });
+}
+
+/// Guards where `--sql` puts the `;` it adds after a section: 001 of
+/// `trailing_comment` ends with a statement without `;` and then a comment
+/// line (002, a comment on the statement's own line). Appended to the
+/// comment, the `;` would be commented out and the revision's statement
+/// glued to the version-table row after it; the script must run as is.
+#[test]
+fn library_upgrade_sql_after_a_trailing_comment_is_runnable_as_is() {
+    on_each_backend(|db| {
+        let m = Migrator::new(&trailing_comment::MIGRATIONS);
+        let script = m
+            .upgrade_sql(kind(db), &Target::Base, &Target::Head)
+            .expect("render");
+        assert!(
+            script.contains("-- the last line of the section is this comment"),
+            "{script}"
+        );
+        let mut conn = db.connect();
+        conn.batch_execute(&script)
+            .unwrap_or_else(|e| panic!("the script must run as is: {e}\n{script}"));
+        assert_eq!(
+            sorted_tables(&mut conn),
+            ["gadgets", "migrator_audit", "migrator_version", "widgets"]
+        );
+        assert_eq!(applied_with(&m, &mut conn), ["001", "002"]);
+        assert!(m.verify(&mut conn).expect("verify").is_empty());
+        assert_eq!(
+            audit(&m, &mut conn),
+            entries(&["001", "002"], "upgrade", "success")
+        );
     });
 }
 

@@ -49,6 +49,12 @@ mod statement_timeout {
 mod rust_panic {
     migrator_macros::embed_migrations!("fixtures/rust_panic");
 }
+mod rust_nested_panic {
+    migrator_macros::embed_migrations!("fixtures/rust_nested_panic");
+}
+mod nontransactional_timeout {
+    migrator_macros::embed_migrations!("fixtures/nontransactional_timeout");
+}
 
 /// The revisions of `fixtures/long`.
 const LONG_REVISIONS: usize = 40;
@@ -510,14 +516,15 @@ fn picture(migrations: &Migrations, conn: &mut AnyConnection) -> (Picture, Snaps
 /// Upgrades `migrations` to 001, then to head: 002 must fail with exit
 /// status 4, an error naming it and `needles`, and leave the database as it
 /// was at 001, with one failure more in the audit log. `during` runs the
-/// upgrade it is given (e.g. while holding a lock).
+/// upgrade it is given (e.g. while holding a lock). The error, for checks
+/// of its own.
 fn assert_fails_cleanly(
     db: &TestDb,
     migrations: &Migrations,
     file: &str,
     needles: &[&str],
     during: impl FnOnce(&mut dyn FnMut()),
-) {
+) -> Error {
     let name = backend_name(db);
     let mut conn = db.connect();
     let migrator = Migrator::new(migrations);
@@ -580,6 +587,7 @@ fn assert_fails_cleanly(
         new, expected,
         "{name}: audit log after the failure: {log:#?}"
     );
+    error
 }
 
 /// Runs the upgrade with nothing around it.
@@ -636,40 +644,89 @@ fn not_null_over_null_rows_leaves_the_previous_revision() {
     });
 }
 
+/// The database's reason when a revision outruns its `Timeout:`: the
+/// statement timeout on PostgreSQL, the busy timeout on SQLite (see
+/// [`past_the_timeout`]).
+fn timeout_cause(db: &TestDb) -> &'static str {
+    if is_postgres(db) {
+        "canceling statement due to statement timeout"
+    } else {
+        "database is locked"
+    }
+}
+
+/// Runs the upgrade so that a revision's first slow statement outlasts its
+/// `Timeout:`. PostgreSQL: as is (the fixture sleeps). SQLite, which has no
+/// statement timeout: while another session holds the write lock.
+fn past_the_timeout(db: &TestDb) -> impl FnOnce(&mut dyn FnMut()) + '_ {
+    move |upgrade| {
+        if is_postgres(db) {
+            upgrade();
+        } else {
+            let mut holder = db.connect();
+            holder
+                .batch_execute("BEGIN IMMEDIATE;")
+                .expect("take the write lock");
+            upgrade();
+            holder.batch_execute("ROLLBACK;").expect("release it");
+        }
+    }
+}
+
 /// PostgreSQL: 002 sleeps past its own `Timeout: 300ms` after four writes.
 /// SQLite (no statement timeout): another session holds the write lock for
 /// longer than 002's timeout.
 #[test]
 fn a_timeout_halfway_leaves_the_previous_revision() {
     migrator_tests::on_each_backend(|db| {
-        let postgres = is_postgres(db);
-        let cause = if postgres {
-            "canceling statement due to statement timeout"
-        } else {
-            "database is locked"
-        };
         let start = Instant::now();
         assert_fails_cleanly(
             db,
             &statement_timeout::MIGRATIONS,
             "002_slow.sql",
-            &["timed out", "300ms", cause],
-            |upgrade| {
-                if postgres {
-                    upgrade();
-                } else {
-                    let mut holder = db.connect();
-                    holder
-                        .batch_execute("BEGIN IMMEDIATE;")
-                        .expect("take the write lock");
-                    upgrade();
-                    holder.batch_execute("ROLLBACK;").expect("release it");
-                }
-            },
+            &["timed out", "300ms", timeout_cause(db)],
+            past_the_timeout(db),
         );
         assert!(
             start.elapsed() < Duration::from_secs(4),
             "the timeout did not cut the revision short"
+        );
+    });
+}
+
+/// Guards the classification of a timeout in a `Transaction: false`
+/// revision (002 of `nontransactional_timeout`, `Timeout: 300ms`): nothing
+/// is rolled back outside a transaction, so the error must be the
+/// partial-effects one (`Error::NonTransactional`, which tells to check the
+/// schema and `stamp`), with the timeout as its cause, and not
+/// `Error::Timeout`, which stands for a timeout whose transaction was
+/// rolled back.
+#[test]
+fn a_timeout_outside_a_transaction_reports_possible_partial_effects() {
+    migrator_tests::on_each_backend(|db| {
+        let name = backend_name(db);
+        let start = Instant::now();
+        let error = assert_fails_cleanly(
+            db,
+            &nontransactional_timeout::MIGRATIONS,
+            "002_slow_outside_a_transaction.sql",
+            &[
+                "it runs outside a transaction",
+                "stamp 002",
+                timeout_cause(db),
+            ],
+            past_the_timeout(db),
+        );
+        assert!(
+            matches!(&error, Error::NonTransactional { revision, .. } if revision == "002"),
+            "{name}: expected the partial-effects error, got {error:?}"
+        );
+        // (Not timed on SQLite: there the best-effort audit entry of the
+        // failure waits out the default busy timeout, 5 s, behind the lock
+        // holder, once the revision's session timeout is reset.)
+        assert!(
+            !is_postgres(db) || start.elapsed() < Duration::from_secs(4),
+            "{name}: the timeout did not cut the revision short"
         );
     });
 }
@@ -701,12 +758,16 @@ fn a_failure_in_a_single_transaction_run_leaves_base() {
     });
 }
 
-/// Migrates `db` to 001 of `rust_panic`, then upgrades into its revision that
-/// writes and panics, which must come back as that revision's error (the
-/// caller does not unwind). The caller's connection, and the picture at 001.
-fn run_into_the_panic(db: &TestDb, options: &Options) -> (AnyConnection, Picture) {
+/// Migrates `db` to 001 of `migrations` (`rust_panic` or
+/// `rust_nested_panic`), then upgrades into its revision that writes and
+/// panics, which must come back as that revision's error (the caller does
+/// not unwind). The caller's connection, and the picture at 001.
+fn run_into_the_panic(
+    db: &TestDb,
+    migrations: &Migrations,
+    options: &Options,
+) -> (AnyConnection, Picture) {
     let name = backend_name(db);
-    let migrations = &rust_panic::MIGRATIONS;
     let migrator = Migrator::with_options(migrations, options.clone());
     let mut conn = db.connect();
     migrator
@@ -719,31 +780,32 @@ fn run_into_the_panic(db: &TestDb, options: &Options) -> (AnyConnection, Picture
     }));
     match outcome {
         Ok(Err(error @ Error::Revision { .. })) => {
-            assert!(error.to_string().contains("panicked"), "{name}: {error}");
+            let message = error.to_string();
+            assert!(message.contains("revision 002"), "{name}: {message}");
+            assert!(message.contains("panicked"), "{name}: {message}");
         }
         other => panic!("{name}: expected the revision's error, got {other:?}"),
     }
     (conn, before)
 }
 
-/// A Rust revision that writes, then panics, under a caller that catches
-/// the panic: the panic becomes the revision's error (it does not unwind
-/// into the caller), the lock is released, the database is at 001, and
-/// the caller's connection is usable and not left inside the revision's
-/// transaction.
-#[test]
-fn a_panicking_rust_revision_rolls_back() {
+/// Runs `migrations` into its panicking revision (see
+/// [`run_into_the_panic`]), under a caller that catches the panic, and
+/// checks that the lock is released, the database is at 001, and the
+/// caller's connection is usable and not left inside the revision's
+/// transaction: it sees 001, and a command run on it takes effect for
+/// everyone.
+fn assert_the_panic_rolls_back(migrations: &Migrations) {
     // Every backend is checked before the test fails, so that the report
     // names each one that misbehaves.
     let failures = std::sync::Mutex::new(Vec::new());
     migrator_tests::on_each_backend(|db| {
         let name = backend_name(db);
-        let migrations = &rust_panic::MIGRATIONS;
         let options = Options {
             lock_timeout: Duration::from_secs(2),
             ..Options::default()
         };
-        let (mut conn, before) = run_into_the_panic(db, &options);
+        let (mut conn, before) = run_into_the_panic(db, migrations, &options);
 
         let failed = |what: String| failures.lock().expect("lock").push(what);
         // Another connection: the database is at 001.
@@ -762,17 +824,47 @@ fn a_panicking_rust_revision_rolls_back() {
         }
         // The lock is free, and the database writable: a downgrade runs
         // while the caller still holds its connection.
-        if let Err(e) =
-            Migrator::with_options(migrations, options).downgrade(&mut db.connect(), &Target::Base)
-        {
+        let migrator = Migrator::with_options(migrations, options);
+        if let Err(e) = migrator.downgrade(&mut db.connect(), &Target::Base) {
             failed(format!(
                 "{name}: a downgrade from another connection fails: {e}"
             ));
         }
+        // The caller's connection runs the next command, and it is
+        // committed: another connection sees 001 again.
+        if let Err(e) = migrator.upgrade(&mut conn, &"001".parse().expect("target")) {
+            failed(format!(
+                "{name}: an upgrade on the caller's connection fails: {e}"
+            ));
+        }
         drop(conn);
+        let seen = applied(migrations, &mut db.connect());
+        if seen != ["001"] {
+            failed(format!(
+                "{name}: after an upgrade to 001 on the caller's connection, another sees {seen:?}"
+            ));
+        }
     });
     let failures = failures.into_inner().expect("lock");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A Rust revision that writes, then panics: the panic becomes the
+/// revision's error and its transaction is rolled back.
+#[test]
+fn a_panicking_rust_revision_rolls_back() {
+    assert_the_panic_rolls_back(&rust_panic::MIGRATIONS);
+}
+
+/// Guards the rollback of savepoints a Rust revision leaves open: 002 of
+/// `rust_nested_panic` writes, then panics inside its own
+/// `conn.transaction(..)`, which leaves its savepoint open. Rolling back
+/// once would only undo the savepoint and leave the revision's transaction
+/// (and its first write) open on the caller's connection; everything down to
+/// the depth before the revision must be rolled back.
+#[test]
+fn a_rust_revision_panicking_in_its_own_transaction_rolls_back() {
+    assert_the_panic_rolls_back(&rust_nested_panic::MIGRATIONS);
 }
 
 /// After a panicking Rust revision, checked from a fresh
@@ -787,7 +879,7 @@ fn a_panicking_rust_revision_leaves_the_previous_revision_once_its_connection_is
             lock_timeout: Duration::from_secs(5),
             ..Options::default()
         };
-        let (conn, before) = run_into_the_panic(db, &options);
+        let (conn, before) = run_into_the_panic(db, migrations, &options);
         drop(conn);
         let mut fresh = db.connect();
         let (after, _) = picture(migrations, &mut fresh);
