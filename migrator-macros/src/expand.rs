@@ -92,6 +92,13 @@ fn stubs(revisions: &[Revision]) -> TokenStream {
 /// number) and the functions of the Rust revisions.
 fn migrations_static(revisions: &[Revision], rust_entries: Vec<TokenStream>) -> TokenStream {
     let (text, data) = model::compact::encode(revisions);
+    // What the version table's digest is once every revision is applied.
+    let head_state = model::StateDigest::of(
+        revisions
+            .iter()
+            .map(|r| (r.id.as_ref(), r.checksum.as_ref())),
+    )
+    .to_string();
     let text = LitStr::new(&text, Span::call_site());
     let data = LitByteStr::new(&data, Span::call_site());
     let doc = if revisions.is_empty() {
@@ -106,6 +113,7 @@ fn migrations_static(revisions: &[Revision], rust_entries: Vec<TokenStream>) -> 
             ::migrator_runtime::__private::Migrations::__new(
                 #text,
                 #data,
+                #head_state,
                 &[#(#rust_entries),*],
             );
     }

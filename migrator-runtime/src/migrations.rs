@@ -27,6 +27,7 @@ pub struct RustRevision {
 pub struct Migrations {
     text: &'static str,
     data: &'static [u8],
+    head_state: &'static str,
     rust: &'static [RustRevision],
     graph: OnceLock<Graph>,
 }
@@ -36,11 +37,13 @@ impl Migrations {
     pub const fn __new(
         text: &'static str,
         data: &'static [u8],
+        head_state: &'static str,
         rust: &'static [RustRevision],
     ) -> Self {
         Migrations {
             text,
             data,
+            head_state,
             rust,
             graph: OnceLock::new(),
         }
@@ -50,6 +53,13 @@ impl Migrations {
     pub fn graph(&self) -> &Graph {
         self.graph
             .get_or_init(|| Graph::from_checked(compact::decode(self.text, self.data)))
+    }
+
+    /// The digest of the version table with every revision applied
+    /// ([`crate::model::StateDigest`]), computed at build time: the startup
+    /// check compares it with the database's without building the graph.
+    pub(crate) fn head_state(&self) -> &'static str {
+        self.head_state
     }
 
     /// The compiled functions of the Rust revision `id`, if it is one.

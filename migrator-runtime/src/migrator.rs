@@ -35,7 +35,19 @@
 //! exclusive lock on a file beside a SQLite database), then reads the state
 //! again, so a replica that waited sees its peer's work and applies nothing
 //! twice. The wait is bounded by [`Options::lock_timeout`]. A run with nothing
-//! to do takes no lock and sends one query.
+//! to do takes no lock.
+//!
+//! # Startup
+//!
+//! `upgrade head` on a database already at head reads one short row: the
+//! digest of the version table kept in its state table (see [`Store`]),
+//! compared with the digest `embed_migrations!` computed for "every revision
+//! applied, with this build's checksums". Equal means nothing to do, nothing
+//! edited, nothing unknown. Otherwise (a state table emptied by a foreign
+//! write, an older database, anything pending) the run reads the whole
+//! version table and checks it, as every other command does; a database
+//! found at head that way gets its digest written back, when the lock is
+//! free, so the next start is one row again.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::{Duration, Instant};
@@ -47,7 +59,7 @@ use crate::context::MigrationContext;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::migrations::Migrations;
-use crate::model::{BackendKind, Body, Direction, Revision};
+use crate::model::{BackendKind, Body, Direction, Revision, StateDigest};
 use crate::plan::{self, Plan, PlanError, Target};
 use crate::store::{
     Action, AppliedRevision, AuditEntry, DEFAULT_AUDIT_TABLE, DEFAULT_VERSION_TABLE, Store,
@@ -141,10 +153,65 @@ pub struct State {
     pub applied: Vec<AppliedRevision>,
 }
 
-impl State {
-    /// The sequence number the next applied revision gets.
-    fn next_seq(&self) -> i64 {
-        self.applied.iter().map(|a| a.seq).max().unwrap_or(0) + 1
+/// The version table as a run changes it: the next sequence number, each
+/// row's recorded checksum, and the digest the state table gets at the end.
+#[derive(Debug, Default)]
+struct Ledger {
+    next_seq: i64,
+    checksums: std::collections::HashMap<String, String>,
+    digest: StateDigest,
+    /// A row was written: the state table was emptied by its trigger.
+    changed: bool,
+}
+
+impl Ledger {
+    /// The ledger of the rows read from the database (under the lock).
+    fn read(state: &State) -> Ledger {
+        let rows = state.applied.iter();
+        Ledger {
+            next_seq: rows.clone().map(|a| a.seq).max().unwrap_or(0) + 1,
+            checksums: rows
+                .clone()
+                .map(|a| (a.revision.clone(), a.checksum.clone()))
+                .collect(),
+            digest: StateDigest::of(rows.map(|a| (a.revision.as_str(), a.checksum.as_str()))),
+            changed: false,
+        }
+    }
+
+    /// The ledger of a database assumed to have `applied` recorded with this
+    /// build's checksums (offline scripts).
+    fn assumed(graph: &Graph, applied: &[usize]) -> Ledger {
+        let mut ledger = Ledger {
+            next_seq: 1,
+            ..Ledger::default()
+        };
+        for &i in applied {
+            let revision = graph.revision(i);
+            ledger.record(Direction::Upgrade, &revision.id, &revision.checksum);
+        }
+        ledger.changed = false;
+        ledger
+    }
+
+    /// Records that `revision`'s row now holds `checksum` (upgrade, or a
+    /// re-recorded checksum) or is gone (downgrade); committed.
+    fn record(&mut self, direction: Direction, revision: &str, checksum: &str) {
+        self.changed = true;
+        let old = match direction {
+            Direction::Upgrade => self
+                .checksums
+                .insert(revision.to_owned(), checksum.to_owned()),
+            Direction::Downgrade => self.checksums.remove(revision),
+        };
+        match &old {
+            Some(old) => self.digest.remove(revision, old),
+            None if direction == Direction::Upgrade => self.next_seq += 1,
+            None => {}
+        }
+        if direction == Direction::Upgrade {
+            self.digest.insert(revision, checksum);
+        }
     }
 }
 
@@ -331,7 +398,8 @@ impl<'m> Migrator<'m> {
         target: &Target,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
-        self.run(conn, Mode::Run, progress, |graph, applied| {
+        let to_head = *target == Target::Head;
+        self.run(conn, to_head, progress, |graph, applied| {
             plan::plan_upgrade(graph, applied, target)
         })
     }
@@ -348,7 +416,7 @@ impl<'m> Migrator<'m> {
         target: &Target,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
-        self.run(conn, Mode::Run, progress, |graph, applied| {
+        self.run(conn, false, progress, |graph, applied| {
             plan::plan_downgrade(graph, applied, target)
         })
     }
@@ -370,63 +438,76 @@ impl<'m> Migrator<'m> {
         target: &Target,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
-        self.with_lock(conn, progress, |conn, progress| {
-            let state = self.state(conn)?;
-            let graph = self.graph();
-            let applied: Vec<usize> = state
-                .applied
-                .iter()
-                .filter_map(|row| graph.index_of(&row.revision))
-                .collect();
-            let plan = plan::plan_stamp(graph, &applied, target)?;
-            let keep = self.applied_mask(&plan::stamped_set(graph, target)?);
-            // Rows the plan does not cover: unknown revisions go, edited
-            // ones get their new checksum; each is reported and audited
-            // like any stamp step.
-            let mut report = Report::default();
-            let d = conn.backend().dialect();
-            let now = Utc::now().naive_utc();
-            for row in &state.applied {
-                let (fix, direction, known) = match graph.index_of(&row.revision) {
-                    None => (
-                        self.store.delete_sql(d, &row.revision),
-                        Direction::Downgrade,
-                        None,
-                    ),
-                    Some(i) if keep[i] && graph.revision(i).checksum != row.checksum => (
-                        self.store.update_checksum_sql(
-                            d,
-                            &row.revision,
-                            &graph.revision(i).checksum,
+        self.with_lock(
+            conn,
+            self.options.lock_timeout,
+            progress,
+            |conn, progress| {
+                let state = self.state(conn)?;
+                let graph = self.graph();
+                let applied: Vec<usize> = state
+                    .applied
+                    .iter()
+                    .filter_map(|row| graph.index_of(&row.revision))
+                    .collect();
+                let plan = plan::plan_stamp(graph, &applied, target)?;
+                let keep = self.applied_mask(&plan::stamped_set(graph, target)?);
+                // Rows the plan does not cover: unknown revisions go, edited
+                // ones get their new checksum; each is reported and audited
+                // like any stamp step.
+                let mut report = Report::default();
+                let d = conn.backend().dialect();
+                let now = Utc::now().naive_utc();
+                let mut ledger = Ledger::read(&state);
+                for row in &state.applied {
+                    let (fix, direction, known) = match graph.index_of(&row.revision) {
+                        None => (
+                            self.store.delete_sql(d, &row.revision),
+                            Direction::Downgrade,
+                            None,
                         ),
-                        Direction::Upgrade,
-                        Some(graph.revision(i)),
-                    ),
-                    Some(_) => continue,
-                };
-                let audit = self
-                    .store
-                    .audit_sql(d, now, &row.revision, Action::Stamp, 0, true, "");
-                conn.backend()
-                    .execute(&format!("{fix}\n{audit}"))
-                    .map_err(Error::database("re-recording the version table"))?;
-                if let Some(revision) = known {
-                    progress(Event::Finished {
-                        revision,
+                        Some(i) if keep[i] && graph.revision(i).checksum != row.checksum => (
+                            self.store.update_checksum_sql(
+                                d,
+                                &row.revision,
+                                &graph.revision(i).checksum,
+                            ),
+                            Direction::Upgrade,
+                            Some(graph.revision(i)),
+                        ),
+                        Some(_) => continue,
+                    };
+                    let audit =
+                        self.store
+                            .audit_sql(d, now, &row.revision, Action::Stamp, 0, true, "");
+                    let fixed = conn
+                        .backend()
+                        .execute(&format!("{fix}\n{audit}"))
+                        .map_err(Error::database("re-recording the version table"));
+                    if let Err(error) = fixed {
+                        self.write_state(conn, &ledger);
+                        return Err(error);
+                    }
+                    ledger.record(direction, &row.revision, known.map_or("", |r| &r.checksum));
+                    if let Some(revision) = known {
+                        progress(Event::Finished {
+                            revision,
+                            direction,
+                            elapsed: Duration::ZERO,
+                        });
+                    }
+                    report.steps.push(StepReport {
+                        revision: row.revision.clone(),
                         direction,
                         elapsed: Duration::ZERO,
                     });
                 }
-                report.steps.push(StepReport {
-                    revision: row.revision.clone(),
-                    direction,
-                    elapsed: Duration::ZERO,
-                });
-            }
-            let planned = self.execute(conn, &plan, Mode::Record, state.next_seq(), progress)?;
-            report.steps.extend(planned.steps);
-            Ok(report)
-        })
+                let planned = self.execute(conn, &plan, Mode::Record, &mut ledger, progress);
+                self.write_state(conn, &ledger);
+                report.steps.extend(planned?.steps);
+                Ok(report)
+            },
+        )
     }
 
     /// The SQL script an upgrade from `from` (the database's assumed state:
@@ -483,22 +564,31 @@ impl<'m> Migrator<'m> {
         script
             .execute(&create)
             .map_err(Error::database("rendering"))?;
-        let next_seq = i64::try_from(applied.len()).unwrap_or(i64::MAX - 1) + 1;
-        self.execute(&mut script, &plan, Mode::Run, next_seq, &mut |_| {})?;
+        let state = self.store.create_state_sql(script.dialect);
+        script
+            .execute(&state)
+            .map_err(Error::database("rendering"))?;
+        let mut ledger = Ledger::assumed(graph, &applied);
+        self.execute(&mut script, &plan, Mode::Run, &mut ledger, &mut |_| {})?;
+        self.write_state(&mut script, &ledger);
         Ok(script.text)
     }
 
     /// Reads and verifies the state and plans; with something to do, takes
-    /// the lock, reads, verifies and plans again, and executes.
+    /// the lock, reads, verifies and plans again, and executes. `to_head`:
+    /// the target is head, which the state table can confirm in one row.
     fn run(
         &self,
         conn: &mut AnyConnection,
-        mode: Mode,
+        to_head: bool,
         progress: &mut dyn FnMut(Event<'_>),
         make_plan: impl Fn(&Graph, &[usize]) -> std::result::Result<Plan, PlanError>,
     ) -> Result<Report> {
+        if to_head && self.state_is_head(conn) {
+            return Ok(Report::default());
+        }
         let graph = self.graph();
-        let plan_now = |conn: &mut AnyConnection| -> Result<(Plan, i64)> {
+        let plan_now = |conn: &mut AnyConnection| -> Result<(Plan, State)> {
             let state = self.state(conn)?;
             let applied = self.applied_indices(&state)?;
             if !self.options.ignore_checksums
@@ -506,16 +596,82 @@ impl<'m> Migrator<'m> {
             {
                 return Err(problem.into_error());
             }
-            Ok((make_plan(graph, &applied)?, state.next_seq()))
+            Ok((make_plan(graph, &applied)?, state))
         };
-        // The fast path: nothing to do costs one query and no lock.
-        if plan_now(conn)?.0.is_empty() {
+        // Nothing to do costs one query and no lock.
+        let (plan, state) = plan_now(conn)?;
+        if plan.is_empty() {
+            if to_head && !graph.is_empty() {
+                self.refresh_state(conn, &state);
+            }
             return Ok(Report::default());
         }
-        self.with_lock(conn, progress, |conn, progress| {
-            let (plan, next_seq) = plan_now(conn)?;
-            self.execute(conn, &plan, mode, next_seq, progress)
-        })
+        self.with_lock(
+            conn,
+            self.options.lock_timeout,
+            progress,
+            |conn, progress| {
+                let (plan, state) = plan_now(conn)?;
+                let mut ledger = Ledger::read(&state);
+                let report = self.execute(conn, &plan, Mode::Run, &mut ledger, progress);
+                self.write_state(conn, &ledger);
+                report
+            },
+        )
+    }
+
+    /// True when the state table's row is the digest of every revision
+    /// applied with this build's checksums: one short query. False on any
+    /// doubt (no state table, an emptied one, an error): the caller then
+    /// reads the whole version table.
+    fn state_is_head(&self, conn: &mut AnyConnection) -> bool {
+        let backend = conn.backend();
+        let sql = self.store.select_state_sql(backend.dialect());
+        match backend.load_state(&sql).as_deref() {
+            Ok([row]) => row.state == self.migrations.head_state(),
+            _ => false,
+        }
+    }
+
+    /// Writes the state table's row for a database found at head by reading
+    /// the whole version table (its state table was new, or emptied by a
+    /// foreign write), so that the next start reads one row. Best effort and
+    /// without waiting: a role without write rights, or a lock held by
+    /// another run, only means the next start reads the whole table again.
+    fn refresh_state(&self, conn: &mut AnyConnection, state: &State) {
+        let head = self.migrations.head_state();
+        let digest = Ledger::read(state).digest;
+        if digest.to_string() != head {
+            // Recorded checksums differ (`--ignore-checksums`): no digest of
+            // this state can match.
+            return;
+        }
+        let outcome = self.with_lock(conn, Duration::ZERO, &mut |_| {}, |conn, _| {
+            // Read again under the lock: another run may have changed it.
+            let mut ledger = Ledger::read(&self.state(conn)?);
+            if ledger.digest == digest {
+                ledger.changed = true;
+                self.write_state(conn, &ledger);
+            }
+            Ok(())
+        });
+        if let Err(error) = outcome {
+            tracing::debug!(%error, "the state table was not refreshed");
+        }
+    }
+
+    /// Writes the ledger's digest into the state table after a run that
+    /// changed the version table (also after a failed one: the steps before
+    /// the failure committed). Best effort: without it the state table stays
+    /// empty, which only costs the next start a full read.
+    fn write_state(&self, sink: &mut dyn Sink, ledger: &Ledger) {
+        if !ledger.changed {
+            return;
+        }
+        let sql = self.store.write_state_sql(sink.dialect(), &ledger.digest);
+        if let Err(error) = sink.execute(&sql) {
+            tracing::debug!(%error, "the state table was not written");
+        }
     }
 
     /// Takes the run lock (waiting up to the lock timeout), makes sure the
@@ -524,6 +680,7 @@ impl<'m> Migrator<'m> {
     fn with_lock<T>(
         &self,
         conn: &mut AnyConnection,
+        wait: Duration,
         progress: &mut dyn FnMut(Event<'_>),
         body: impl FnOnce(&mut AnyConnection, &mut dyn FnMut(Event<'_>)) -> Result<T>,
     ) -> Result<T> {
@@ -534,7 +691,7 @@ impl<'m> Migrator<'m> {
             if let Some(handle) = conn.backend().try_lock(&name)? {
                 break handle;
             }
-            if start.elapsed() >= self.options.lock_timeout {
+            if start.elapsed() >= wait {
                 return Err(Error::LockTimeout {
                     waited: start.elapsed(),
                 });
@@ -566,6 +723,7 @@ impl<'m> Migrator<'m> {
                     .execute(&self.store.create_sql(d))
                     .map_err(Error::database("creating the version table and audit log"))?;
             }
+            self.ensure_state_table(backend);
             body(conn, progress)
         }));
         let backend = conn.backend();
@@ -584,16 +742,44 @@ impl<'m> Migrator<'m> {
         }
     }
 
+    /// Creates the state table and its trigger when missing, in one
+    /// transaction. Best effort: a role without the right to create it
+    /// migrates without it (every start then reads the whole version table).
+    fn ensure_state_table(&self, backend: &mut dyn crate::backend::Backend) {
+        let d = backend.dialect();
+        let probe = self.store.probe_state_sql(d);
+        let state_table = [self.store.state_table()];
+        if let Ok(Some(())) = unless_missing(backend, &state_table, |b| b.execute(&probe)) {
+            return;
+        }
+        let created =
+            backend.begin().and_then(
+                |()| match backend.execute(&self.store.create_state_sql(d)) {
+                    Ok(()) => backend.commit(),
+                    Err(error) => {
+                        let _ = backend.rollback();
+                        Err(error)
+                    }
+                },
+            );
+        if let Err(error) = created {
+            tracing::warn!(
+                %error,
+                "cannot create the state table: every start reads the whole version table"
+            );
+        }
+    }
+
     /// Executes `plan` into `sink`, one transaction per revision (or one for
     /// all).
-    /// `next_seq` is the version-table sequence number of the first revision
-    /// it applies (the state was read under the lock, so it is not raced).
+    /// `ledger` is the version table before the run (read under the lock,
+    /// so it is not raced); it follows each committed step.
     fn execute(
         &self,
         sink: &mut dyn Sink,
         plan: &Plan,
         mode: Mode,
-        mut next_seq: i64,
+        ledger: &mut Ledger,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
         let graph = self.graph();
@@ -625,15 +811,13 @@ impl<'m> Migrator<'m> {
                 direction,
             });
             let start = Instant::now();
-            if let Err(error) = self.step(sink, revision, direction, mode, single, next_seq) {
+            if let Err(error) = self.step(sink, revision, direction, mode, single, ledger) {
                 sink.rollback_to(outer_depth);
                 tracing::error!(revision = %revision.id, %direction, %error, "failed");
                 self.audit_failure(sink, revision, direction, mode, start, &error);
                 return Err(error);
             }
-            if direction == Direction::Upgrade {
-                next_seq += 1;
-            }
+            ledger.record(direction, &revision.id, &revision.checksum);
             let elapsed = start.elapsed();
             tracing::info!(revision = %revision.id, %direction, elapsed_ms = elapsed.as_millis() as u64, "done");
             progress(Event::Finished {
@@ -664,7 +848,7 @@ impl<'m> Migrator<'m> {
         direction: Direction,
         mode: Mode,
         single: bool,
-        seq: i64,
+        ledger: &Ledger,
     ) -> Result<()> {
         let start = Instant::now();
         let own_transaction = !single && (revision.transactional || mode == Mode::Record);
@@ -732,10 +916,14 @@ impl<'m> Migrator<'m> {
             let now = Utc::now().naive_utc();
             let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
             let record = match direction {
-                Direction::Upgrade => {
-                    self.store
-                        .insert_sql(d, &revision.id, &revision.checksum, now, elapsed_ms, seq)
-                }
+                Direction::Upgrade => self.store.insert_sql(
+                    d,
+                    &revision.id,
+                    &revision.checksum,
+                    now,
+                    elapsed_ms,
+                    ledger.next_seq,
+                ),
                 Direction::Downgrade => self.store.delete_sql(d, &revision.id),
             };
             let action = action(mode, direction);

@@ -9,6 +9,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use crate::backend::Dialect;
+use crate::model::StateDigest;
 
 /// The default name of the version table.
 pub const DEFAULT_VERSION_TABLE: &str = "migrator_version";
@@ -31,6 +32,13 @@ pub struct AppliedRevision {
     /// Its place in the order of application (1 for the first one applied).
     #[diesel(sql_type = BigInt)]
     pub seq: i64,
+}
+
+/// The row of the state table.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct StoredState {
+    #[diesel(sql_type = Text)]
+    pub(crate) state: String,
 }
 
 /// The result of [`Dialect::table_exists_sql`] and other counting queries.
@@ -94,18 +102,31 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// The version table's and the audit log's statements.
+/// The statements of the version table, of its state table and of the
+/// audit log.
+///
+/// The state table (`<version table>_state`) holds at most one row: the
+/// [`StateDigest`] of the version table, so that startup reads one short row
+/// instead of the whole version table. A trigger on the version table
+/// empties it on every write (a run's own, an older migrator's, a
+/// hand-written `DELETE`); a run writes the digest back once it is done.
+/// An empty state table only means that the next run reads the whole
+/// version table, so the state table is optional: a role that may not
+/// create or write it still migrates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
     table: String,
+    state_table: String,
     audit_table: String,
 }
 
 impl Store {
     /// A store over the version table `table` and the audit log `audit_table`.
     pub fn new(table: impl Into<String>, audit_table: impl Into<String>) -> Self {
+        let table = table.into();
         Store {
-            table: table.into(),
+            state_table: format!("{table}_state"),
+            table,
             audit_table: audit_table.into(),
         }
     }
@@ -113,6 +134,17 @@ impl Store {
     /// The version table's name.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The state table's name: the version table's, with `_state`.
+    pub fn state_table(&self) -> &str {
+        &self.state_table
+    }
+
+    /// The names of the objects besides tables that the store creates (on
+    /// PostgreSQL, the trigger's function, as `name()`).
+    pub fn functions(&self) -> [String; 1] {
+        [format!("{}_reset()", self.state_table)]
     }
 
     /// The audit log's name.
@@ -146,6 +178,16 @@ impl Store {
         )
     }
 
+    /// Creates the state table and the trigger that empties it (run in a
+    /// transaction: one without the other is never left behind).
+    pub fn create_state_sql(&self, d: &dyn Dialect) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (state VARCHAR(100) NOT NULL);\n{}",
+            d.quote_ident(&self.state_table),
+            d.state_trigger_sql(&self.table, &self.state_table)
+        )
+    }
+
     /// Fails with the dialect's missing-table error when the version table
     /// or the audit log does not exist; reads no row.
     pub fn probe_sql(&self, d: &dyn Dialect) -> String {
@@ -153,6 +195,30 @@ impl Store {
             "SELECT revision FROM {} WHERE 1 = 0; SELECT id FROM {} WHERE 1 = 0;",
             d.quote_ident(&self.table),
             d.quote_ident(&self.audit_table)
+        )
+    }
+
+    /// Fails with the dialect's missing-table error when the state table
+    /// does not exist; reads no row.
+    pub fn probe_state_sql(&self, d: &dyn Dialect) -> String {
+        format!(
+            "SELECT state FROM {} WHERE 1 = 0;",
+            d.quote_ident(&self.state_table)
+        )
+    }
+
+    /// Reads the state table's row.
+    pub fn select_state_sql(&self, d: &dyn Dialect) -> String {
+        format!("SELECT state FROM {}", d.quote_ident(&self.state_table))
+    }
+
+    /// Replaces the state table's row with `digest`: after the statements
+    /// that changed the version table (each emptied the state table).
+    pub fn write_state_sql(&self, d: &dyn Dialect, digest: &StateDigest) -> String {
+        let table = d.quote_ident(&self.state_table);
+        format!(
+            "DELETE FROM {table};\nINSERT INTO {table} (state) VALUES ({});",
+            d.quote_str(&digest.to_string())
         )
     }
 

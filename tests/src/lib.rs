@@ -116,3 +116,47 @@ impl std::fmt::Display for Run {
         )
     }
 }
+
+/// The rows of the state table (`migrator_version_state`): the digest the
+/// startup check reads.
+pub fn state_rows(conn: &mut migrator_runtime::AnyConnection) -> Vec<String> {
+    use migrator_runtime::AnyConnection;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    let sql = "SELECT state FROM migrator_version_state";
+    let rows: Vec<Row> = match conn {
+        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter().map(|r| r.state).collect()
+}
+
+/// Checks that the state table is empty (a run was cut short, a foreign
+/// write emptied it) or holds exactly the digest of the version table's
+/// rows; never a stale digest. Returns whether it holds one.
+pub fn assert_state_agrees(
+    migrator: &migrator_runtime::Migrator<'_>,
+    conn: &mut migrator_runtime::AnyConnection,
+    context: &str,
+) -> bool {
+    let rows = migrator
+        .state(conn)
+        .expect("read the version table")
+        .applied;
+    let digest = migrator_runtime::model::StateDigest::of(
+        rows.iter()
+            .map(|r| (r.revision.as_str(), r.checksum.as_str())),
+    );
+    match state_rows(conn).as_slice() {
+        [] => false,
+        [state] => {
+            assert_eq!(*state, digest.to_string(), "{context}: a stale digest");
+            true
+        }
+        more => panic!("{context}: {} rows in the state table", more.len()),
+    }
+}

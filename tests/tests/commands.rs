@@ -28,14 +28,19 @@ mod trailing_comment {
 const BRANCHY: &str = env!("CARGO_BIN_EXE_branchy");
 
 /// The bookkeeping tables alone.
-const BOOKKEEPING: [&str; 2] = ["migrator_audit", "migrator_version"];
+const BOOKKEEPING: [&str; 3] = [
+    "migrator_audit",
+    "migrator_version",
+    "migrator_version_state",
+];
 
 /// The tables at head (and at 004, 005).
-const AT_HEAD: [&str; 5] = [
+const AT_HEAD: [&str; 6] = [
     "base_t",
     "left_t",
     "migrator_audit",
     "migrator_version",
+    "migrator_version_state",
     "right_t",
 ];
 
@@ -430,7 +435,13 @@ fn cli_upgrade_relative_targets() {
         assert_eq!(applied(&mut conn), ["001", "002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            ["base_t", "left_t", "migrator_audit", "migrator_version"]
+            [
+                "base_t",
+                "left_t",
+                "migrator_audit",
+                "migrator_version",
+                "migrator_version_state"
+            ]
         );
         cli(db, &["upgrade", "+1"]).ok().stdout_has("001 -> 003");
         assert_eq!(applied(&mut conn), ["001", "002", "003"]);
@@ -458,7 +469,13 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
         assert_eq!(current(&mut conn), ["002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            ["base_t", "left_t", "migrator_audit", "migrator_version"]
+            [
+                "base_t",
+                "left_t",
+                "migrator_audit",
+                "migrator_version",
+                "migrator_version_state"
+            ]
         );
 
         let report = m.upgrade(&mut conn, &target("003")).expect("upgrade 003");
@@ -473,6 +490,7 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
+                "migrator_version_state",
                 "right_t"
             ]
         );
@@ -520,6 +538,7 @@ fn cli_partial_upgrade_of_one_branch_then_the_other() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
+                "migrator_version_state",
                 "right_t"
             ]
         );
@@ -574,6 +593,7 @@ fn library_downgrade_minus_one_and_below_the_merge() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
+                "migrator_version_state",
                 "right_t"
             ]
         );
@@ -583,7 +603,13 @@ fn library_downgrade_minus_one_and_below_the_merge() {
         assert_eq!(current(&mut conn), ["002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            ["base_t", "left_t", "migrator_audit", "migrator_version"]
+            [
+                "base_t",
+                "left_t",
+                "migrator_audit",
+                "migrator_version",
+                "migrator_version_state"
+            ]
         );
 
         let error = m.downgrade(&mut conn, &target("-5")).expect_err("-5");
@@ -656,6 +682,7 @@ fn library_downgrade_to_a_branch_tip_keeps_the_other_branch() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
+                "migrator_version_state",
                 "right_t"
             ]
         );
@@ -1305,7 +1332,13 @@ fn library_upgrade_sql_after_a_trailing_comment_is_runnable_as_is() {
             .unwrap_or_else(|e| panic!("the script must run as is: {e}\n{script}"));
         assert_eq!(
             sorted_tables(&mut conn),
-            ["gadgets", "migrator_audit", "migrator_version", "widgets"]
+            [
+                "gadgets",
+                "migrator_audit",
+                "migrator_version",
+                "migrator_version_state",
+                "widgets"
+            ]
         );
         assert_eq!(applied_with(&m, &mut conn), ["001", "002"]);
         assert!(m.verify(&mut conn).expect("verify").is_empty());
@@ -1545,7 +1578,14 @@ fn library_custom_table_names() {
         m.upgrade(&mut conn, &target("004")).expect("upgrade");
         assert_eq!(
             sorted_tables(&mut conn),
-            ["base_t", "left_t", "my_audit", "my_versions", "right_t"]
+            [
+                "base_t",
+                "left_t",
+                "my_audit",
+                "my_versions",
+                "my_versions_state",
+                "right_t"
+            ]
         );
         assert_eq!(applied_with(&m, &mut conn), ["001", "002", "003", "004"]);
         assert_eq!(audit(&m, &mut conn).len(), 4);
@@ -1572,7 +1612,13 @@ fn cli_custom_table_names_and_config_file() {
         .ok();
         assert_eq!(
             sorted_tables(&mut conn),
-            ["base_t", "left_t", "my_audit", "my_versions"]
+            [
+                "base_t",
+                "left_t",
+                "my_audit",
+                "my_versions",
+                "my_versions_state"
+            ]
         );
         let custom = Migrator::with_options(
             &branchy::MIGRATIONS,

@@ -27,7 +27,7 @@ pub use url::{DatabaseUrl, redact};
 
 use crate::error::Error;
 use crate::model::BackendKind;
-use crate::store::{AppliedRevision, AuditEntry, Count};
+use crate::store::{AppliedRevision, AuditEntry, Count, StoredState};
 
 /// The connection enum and the Diesel backend its derive generates
 /// (`MultiBackend`, `MultiRawValue`…), which services need to implement
@@ -151,6 +151,34 @@ pub trait Dialect: Sync {
     /// True when `message` is the database's error for a statement or lock
     /// timeout.
     fn is_timeout(&self, message: &str) -> bool;
+
+    /// Creates (or replaces) the trigger that empties `state_table` whenever
+    /// a statement inserts, updates or deletes rows of `table`, so that a
+    /// change made by anything but this runtime invalidates the digest.
+    fn state_trigger_sql(&self, table: &str, state_table: &str) -> String;
+}
+
+/// `CREATE TRIGGER IF NOT EXISTS` for each of `INSERT`, `UPDATE` and
+/// `DELETE` on `table`, running `body` (with `{state}` replaced by the
+/// quoted `state_table`), for the backends whose triggers are per row.
+pub(crate) fn row_triggers(
+    d: &dyn Dialect,
+    table: &str,
+    state_table: &str,
+    for_each: &str,
+    body: &str,
+) -> String {
+    let body = body.replace("{state}", &d.quote_ident(state_table));
+    ["insert", "update", "delete"]
+        .map(|event| {
+            let name = d.quote_ident(&format!("{state_table}_reset_{event}"));
+            format!(
+                "CREATE TRIGGER IF NOT EXISTS {name} AFTER {} ON {} {for_each}{body};",
+                event.to_uppercase(),
+                d.quote_ident(table)
+            )
+        })
+        .join("\n")
 }
 
 /// Milliseconds as SQL wants them: whole, at least 1, saturating.
@@ -201,6 +229,8 @@ pub(crate) trait Backend {
     fn count(&mut self, sql: &str) -> QueryResult<i64>;
     /// Runs a query that returns audit log entries.
     fn load_audit(&mut self, sql: &str) -> QueryResult<Vec<AuditEntry>>;
+    /// Runs `sql`, which selects the state table's `state` column.
+    fn load_state(&mut self, sql: &str) -> QueryResult<Vec<StoredState>>;
     /// Tries once to take the run lock named `name` (the version table's
     /// name), across processes; `None` when another holder has it.
     fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error>;
@@ -283,6 +313,9 @@ macro_rules! common_backend_methods {
             super::transaction_depth(self)
         }
         fn load_audit(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::AuditEntry>> {
+            super::load(self, sql)
+        }
+        fn load_state(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::StoredState>> {
             super::load(self, sql)
         }
     };

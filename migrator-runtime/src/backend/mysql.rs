@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Dialect, millis};
+use super::{Dialect, millis, row_triggers};
 use crate::model::BackendKind;
 
 /// MySQL's SQL dialect.
@@ -62,5 +62,16 @@ impl Dialect for Mysql {
     fn is_timeout(&self, message: &str) -> bool {
         message.contains("maximum statement execution time exceeded")
             || message.contains("Lock wait timeout exceeded")
+    }
+
+    /// MySQL triggers are per row: one for each kind of change.
+    fn state_trigger_sql(&self, table: &str, state_table: &str) -> String {
+        row_triggers(
+            self,
+            table,
+            state_table,
+            "FOR EACH ROW ",
+            "DELETE FROM {state}",
+        )
     }
 }

@@ -50,6 +50,29 @@ impl Dialect for Postgres {
         message.contains("canceling statement due to statement timeout")
             || message.contains("canceling statement due to lock timeout")
     }
+
+    /// A statement-level trigger (also on `TRUNCATE`). Its function finds
+    /// the state table in the version table's schema, whatever the
+    /// `search_path` of the session that fires it, and runs with its
+    /// creator's rights: a role that may write the version table but not
+    /// the state table still can.
+    fn state_trigger_sql(&self, table: &str, state_table: &str) -> String {
+        let function = self.quote_ident(&format!("{state_table}_reset"));
+        let table = self.quote_ident(table);
+        let state_table = self.quote_str(state_table);
+        format!(
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql\n    \
+             SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $migrator$\n\
+             BEGIN\n    \
+             EXECUTE format('DELETE FROM %I.%I', TG_TABLE_SCHEMA, {state_table});\n    \
+             RETURN NULL;\n\
+             END\n\
+             $migrator$;\n\
+             DROP TRIGGER IF EXISTS {function} ON {table};\n\
+             CREATE TRIGGER {function} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}\n    \
+             FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
+        )
+    }
 }
 
 /// The advisory lock's two keys: a constant that says "migrator" and a hash

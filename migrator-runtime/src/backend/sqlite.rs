@@ -7,7 +7,7 @@ use diesel::result::QueryResult;
 use diesel::sql_types::Text;
 use diesel::{Connection, ConnectionResult, QueryableByName, SqliteConnection};
 
-use super::{Backend, Dialect, LockHandle, common_backend_methods, millis};
+use super::{Backend, Dialect, LockHandle, common_backend_methods, millis, row_triggers};
 use crate::error::Error;
 use crate::model::BackendKind;
 
@@ -50,6 +50,17 @@ impl Dialect for Sqlite {
 
     fn is_timeout(&self, message: &str) -> bool {
         message.contains("database is locked")
+    }
+
+    /// SQLite triggers are per row: one for each kind of change.
+    fn state_trigger_sql(&self, table: &str, state_table: &str) -> String {
+        row_triggers(
+            self,
+            table,
+            state_table,
+            "",
+            "BEGIN DELETE FROM {state}; END",
+        )
     }
 }
 

@@ -13,6 +13,7 @@ mod checksum;
 pub mod compact;
 mod destructive;
 mod diagnostics;
+mod digest;
 mod discover;
 mod file;
 mod header;
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 pub use checksum::checksum;
 pub use diagnostics::{Diagnostic, Diagnostics, Rule};
+pub use digest::StateDigest;
 pub use discover::{load_revisions, normalise};
 pub use file::parse_file;
 pub use header::{is_field_key, parse_duration};

@@ -9,6 +9,7 @@ use crate::backend::{AnyConnection, load};
 use crate::error::{Error, Result};
 use crate::migrator::Options;
 use crate::model::BackendKind;
+use crate::store::Store;
 
 /// The schema of a database at one moment: its tables (columns, primary key,
 /// indexes, unique, foreign-key and check constraints), views, triggers, and
@@ -299,16 +300,27 @@ impl std::fmt::Display for Snapshot {
     }
 }
 
-/// The tables a snapshot leaves out.
+/// The tables and functions a snapshot leaves out: migrator's own.
 struct Excluded {
     tables: Vec<String>,
+    functions: Vec<String>,
 }
 
 impl Excluded {
     fn new(options: &Options) -> Excluded {
+        let store = Store::new(&options.version_table, &options.audit_table);
         Excluded {
-            tables: vec![options.version_table.clone(), options.audit_table.clone()],
+            tables: vec![
+                store.table().to_owned(),
+                store.audit_table().to_owned(),
+                store.state_table().to_owned(),
+            ],
+            functions: store.functions().to_vec(),
         }
+    }
+
+    fn function(&self, name: &str) -> bool {
+        self.functions.iter().any(|f| f == name)
     }
 
     fn table(&self, name: &str) -> bool {
@@ -631,6 +643,9 @@ fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult
         );
     }
     for f in load::<_, Named>(conn, PG_FUNCTIONS)? {
+        if excluded.function(&f.name) {
+            continue;
+        }
         snapshot.functions.insert(f.name, collapse(&f.definition));
     }
     for s in load::<_, PgSequence>(conn, PG_SEQUENCES)? {
