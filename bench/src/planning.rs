@@ -198,7 +198,7 @@ fn parts(revisions: &'static [Revision], reps: usize) -> Vec<(&'static str, f64)
         rows.push((name, v));
     };
     time(
-        "as in graph.rs: sort indices by ID (`sort_by`, through `&Revision`)",
+        "before 2026-11-24: sort indices by ID (`sort_by`, through `&Revision`)",
         &mut || {
             let mut by_id: Vec<usize> = (0..n).collect();
             by_id.sort_by(|&a, &b| revisions[a].id.cmp(&revisions[b].id));
@@ -206,7 +206,7 @@ fn parts(revisions: &'static [Revision], reps: usize) -> Vec<(&'static str, f64)
         },
     );
     time(
-        "alternative: sort `(&str, index)` keys (`sort_unstable`)",
+        "as in graph.rs now: sort `(&str, index)` keys (`sort_unstable`)",
         &mut || {
             let mut keys: Vec<(&str, usize)> = revisions
                 .iter()
@@ -218,7 +218,7 @@ fn parts(revisions: &'static [Revision], reps: usize) -> Vec<(&'static str, f64)
         },
     );
     time(
-        "as in graph.rs: `HashMap<&str, usize>` (SipHash) of IDs + parent lookups",
+        "before 2026-11-24: `HashMap<&str, usize>` (SipHash) of IDs + parent lookups (now FxHash)",
         &mut || {
             let mut first: HashMap<&str, usize> = HashMap::with_capacity(n);
             for (i, r) in revisions.iter().enumerate() {

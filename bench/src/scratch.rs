@@ -380,6 +380,15 @@ fn main() {
                 report.steps.len()
             );
         }
+                // The floor of any startup check that reads a table: the state
+        // table's one row as the first query on a fresh connection (simple
+        // protocol, nothing decoded).
+        "floor" => {
+            let t = Instant::now();
+            conn.batch_execute("SELECT state FROM migrator_version_state")
+                .expect("the state row");
+            println!("elapsed_us={:.1} steps=0", us(t));
+        }
         other => panic!("unknown mode {other}"),
     }
 }

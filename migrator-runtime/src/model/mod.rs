@@ -7,7 +7,8 @@
 //!
 //! Strings are `Cow<'static, str>` so that the same [`Revision`] type is built
 //! by the parser (owned) and by the code that `embed_migrations!` generates
-//! (borrowed from `static` data, no allocation at startup).
+//! (decoded once from its compact form, [`compact`], borrowing the static
+//! text).
 
 mod checksum;
 pub mod compact;
