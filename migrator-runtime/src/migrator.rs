@@ -35,7 +35,8 @@
 //! exclusive lock on a file beside a SQLite database), then reads the state
 //! again, so a replica that waited sees its peer's work and applies nothing
 //! twice. The wait is bounded by [`Options::lock_timeout`]. A run with nothing
-//! to do takes no lock.
+//! to do takes no lock, except to write back the startup digest of a
+//! database found at head by a full read, and then without waiting.
 //!
 //! # Startup
 //!
@@ -43,11 +44,13 @@
 //! digest of the version table kept in its state table (see [`Store`]),
 //! compared with the digest `embed_migrations!` computed for "every revision
 //! applied, with this build's checksums". Equal means nothing to do, nothing
-//! edited, nothing unknown. Otherwise (a state table emptied by a foreign
-//! write, an older database, anything pending) the run reads the whole
-//! version table and checks it, as every other command does; a database
-//! found at head that way gets its digest written back, when the lock is
-//! free, so the next start is one row again.
+//! edited, nothing unknown; the row also names the version table it was
+//! computed from, so a version table replaced or restored since does not
+//! match. Otherwise (a state table emptied by a foreign write, an older
+//! database, anything pending) the run reads the whole version table and
+//! checks it, as every other command does; a database found at head that
+//! way gets its digest written back, when the lock is free, so the next
+//! start is one row again.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::{Duration, Instant};
@@ -153,64 +156,39 @@ pub struct State {
     pub applied: Vec<AppliedRevision>,
 }
 
-/// The version table as a run changes it: the next sequence number, each
-/// row's recorded checksum, and the digest the state table gets at the end.
+/// The version table as a run changes it.
 #[derive(Debug, Default)]
 struct Ledger {
+    /// The sequence number of the next applied revision.
     next_seq: i64,
-    checksums: std::collections::HashMap<String, String>,
-    digest: StateDigest,
-    /// A row was written: the state table was emptied by its trigger.
+    /// A row was written: the trigger emptied the state table, which the
+    /// run writes again at its end.
     changed: bool,
 }
 
 impl Ledger {
     /// The ledger of the rows read from the database (under the lock).
     fn read(state: &State) -> Ledger {
-        let rows = state.applied.iter();
         Ledger {
-            next_seq: rows.clone().map(|a| a.seq).max().unwrap_or(0) + 1,
-            checksums: rows
-                .clone()
-                .map(|a| (a.revision.clone(), a.checksum.clone()))
-                .collect(),
-            digest: StateDigest::of(rows.map(|a| (a.revision.as_str(), a.checksum.as_str()))),
+            next_seq: state.applied.iter().map(|a| a.seq).max().unwrap_or(0) + 1,
             changed: false,
         }
     }
 
-    /// The ledger of a database assumed to have `applied` recorded with this
-    /// build's checksums (offline scripts).
-    fn assumed(graph: &Graph, applied: &[usize]) -> Ledger {
-        let mut ledger = Ledger {
-            next_seq: 1,
-            ..Ledger::default()
-        };
-        for &i in applied {
-            let revision = graph.revision(i);
-            ledger.record(Direction::Upgrade, &revision.id, &revision.checksum);
+    /// The ledger of a database assumed to have `applied` recorded
+    /// (offline scripts).
+    fn assumed(applied: &[usize]) -> Ledger {
+        Ledger {
+            next_seq: i64::try_from(applied.len()).unwrap_or(i64::MAX - 1) + 1,
+            changed: false,
         }
-        ledger.changed = false;
-        ledger
     }
 
-    /// Records that `revision`'s row now holds `checksum` (upgrade, or a
-    /// re-recorded checksum) or is gone (downgrade); committed.
-    fn record(&mut self, direction: Direction, revision: &str, checksum: &str) {
+    /// Records a committed step.
+    fn record(&mut self, direction: Direction) {
         self.changed = true;
-        let old = match direction {
-            Direction::Upgrade => self
-                .checksums
-                .insert(revision.to_owned(), checksum.to_owned()),
-            Direction::Downgrade => self.checksums.remove(revision),
-        };
-        match &old {
-            Some(old) => self.digest.remove(revision, old),
-            None if direction == Direction::Upgrade => self.next_seq += 1,
-            None => {}
-        }
         if direction == Direction::Upgrade {
-            self.digest.insert(revision, checksum);
+            self.next_seq += 1;
         }
     }
 }
@@ -484,11 +462,11 @@ impl<'m> Migrator<'m> {
                         .backend()
                         .execute(&format!("{fix}\n{audit}"))
                         .map_err(Error::database("re-recording the version table"));
+                    ledger.changed = true;
                     if let Err(error) = fixed {
-                        self.write_state(conn, &ledger);
+                        self.write_state(conn);
                         return Err(error);
                     }
-                    ledger.record(direction, &row.revision, known.map_or("", |r| &r.checksum));
                     if let Some(revision) = known {
                         progress(Event::Finished {
                             revision,
@@ -503,7 +481,9 @@ impl<'m> Migrator<'m> {
                     });
                 }
                 let planned = self.execute(conn, &plan, Mode::Record, &mut ledger, progress);
-                self.write_state(conn, &ledger);
+                if ledger.changed {
+                    self.write_state(conn);
+                }
                 report.steps.extend(planned?.steps);
                 Ok(report)
             },
@@ -564,13 +544,18 @@ impl<'m> Migrator<'m> {
         script
             .execute(&create)
             .map_err(Error::database("rendering"))?;
+        // The state table is created (with its trigger, in a transaction)
+        // and left empty: the script cannot know what the database really
+        // holds, so the first live start reads the version table and writes
+        // the digest.
         let state = self.store.create_state_sql(script.dialect);
-        script
-            .execute(&state)
-            .map_err(Error::database("rendering"))?;
-        let mut ledger = Ledger::assumed(graph, &applied);
+        let rendered = script
+            .begin()
+            .and_then(|()| script.execute(&state))
+            .and_then(|()| script.commit());
+        rendered.map_err(Error::database("rendering"))?;
+        let mut ledger = Ledger::assumed(&applied);
         self.execute(&mut script, &plan, Mode::Run, &mut ledger, &mut |_| {})?;
-        self.write_state(&mut script, &ledger);
         Ok(script.text)
     }
 
@@ -614,7 +599,9 @@ impl<'m> Migrator<'m> {
                 let (plan, state) = plan_now(conn)?;
                 let mut ledger = Ledger::read(&state);
                 let report = self.execute(conn, &plan, Mode::Run, &mut ledger, progress);
-                self.write_state(conn, &ledger);
+                if ledger.changed {
+                    self.write_state(conn);
+                }
                 report
             },
         )
@@ -627,8 +614,8 @@ impl<'m> Migrator<'m> {
     fn state_is_head(&self, conn: &mut AnyConnection) -> bool {
         let backend = conn.backend();
         let sql = self.store.select_state_sql(backend.dialect());
-        match backend.load_state(&sql).as_deref() {
-            Ok([row]) => row.state == self.migrations.head_state(),
+        match backend.load_text(&sql).as_deref() {
+            Ok([row]) => row.value == self.migrations.head_state(),
             _ => false,
         }
     }
@@ -639,20 +626,19 @@ impl<'m> Migrator<'m> {
     /// without waiting: a role without write rights, or a lock held by
     /// another run, only means the next start reads the whole table again.
     fn refresh_state(&self, conn: &mut AnyConnection, state: &State) {
-        let head = self.migrations.head_state();
-        let digest = Ledger::read(state).digest;
-        if digest.to_string() != head {
+        let digest = StateDigest::of(
+            state
+                .applied
+                .iter()
+                .map(|a| (a.revision.as_str(), a.checksum.as_str())),
+        );
+        if digest.to_string() != self.migrations.head_state() {
             // Recorded checksums differ (`--ignore-checksums`): no digest of
             // this state can match.
             return;
         }
         let outcome = self.with_lock(conn, Duration::ZERO, &mut |_| {}, |conn, _| {
-            // Read again under the lock: another run may have changed it.
-            let mut ledger = Ledger::read(&self.state(conn)?);
-            if ledger.digest == digest {
-                ledger.changed = true;
-                self.write_state(conn, &ledger);
-            }
+            self.write_state(conn);
             Ok(())
         });
         if let Err(error) = outcome {
@@ -660,16 +646,27 @@ impl<'m> Migrator<'m> {
         }
     }
 
-    /// Writes the ledger's digest into the state table after a run that
-    /// changed the version table (also after a failed one: the steps before
-    /// the failure committed). Best effort: without it the state table stays
-    /// empty, which only costs the next start a full read.
-    fn write_state(&self, sink: &mut dyn Sink, ledger: &Ledger) {
-        if !ledger.changed {
-            return;
-        }
-        let sql = self.store.write_state_sql(sink.dialect(), &ledger.digest);
-        if let Err(error) = sink.execute(&sql) {
+    /// Writes the digest of the version table into the state table, both in
+    /// one transaction with the version table locked against writers, so
+    /// that the digest is of the rows as committed: whatever a failed or
+    /// rolled-back step, a foreign write or a non-atomic batch left. Best
+    /// effort: without it the state table stays empty (the trigger emptied
+    /// it), which only costs the next start a full read.
+    fn write_state(&self, conn: &mut AnyConnection) {
+        let backend = conn.backend();
+        let d = backend.dialect();
+        let written = in_transaction(backend, |b| {
+            if let Some(lock) = d.share_lock_sql(self.store.table()) {
+                b.execute(&lock)?;
+            }
+            let rows = b.load_versions(&self.store.select_sql(d))?;
+            let digest = StateDigest::of(
+                rows.iter()
+                    .map(|a| (a.revision.as_str(), a.checksum.as_str())),
+            );
+            b.execute(&self.store.write_state_sql(d, &digest))
+        });
+        if let Err(error) = written {
             tracing::debug!(%error, "the state table was not written");
         }
     }
@@ -723,7 +720,7 @@ impl<'m> Migrator<'m> {
                     .execute(&self.store.create_sql(d))
                     .map_err(Error::database("creating the version table and audit log"))?;
             }
-            self.ensure_state_table(backend);
+            self.ensure_state_table(backend, found.is_none());
             body(conn, progress)
         }));
         let backend = conn.backend();
@@ -742,26 +739,27 @@ impl<'m> Migrator<'m> {
         }
     }
 
-    /// Creates the state table and its trigger when missing, in one
-    /// transaction. Best effort: a role without the right to create it
-    /// migrates without it (every start then reads the whole version table).
-    fn ensure_state_table(&self, backend: &mut dyn crate::backend::Backend) {
+    /// Creates the state table and its trigger when missing, or always when
+    /// the version table was just created (`fresh`: a version table dropped
+    /// and created again lost its trigger, and may even have its old
+    /// identity back on SQLite), in one transaction that also empties it.
+    /// Best effort: a role without the right to create it migrates without
+    /// it (every start then reads the whole version table).
+    fn ensure_state_table(&self, backend: &mut dyn crate::backend::Backend, fresh: bool) {
         let d = backend.dialect();
         let probe = self.store.probe_state_sql(d);
         let state_table = [self.store.state_table()];
-        if let Ok(Some(())) = unless_missing(backend, &state_table, |b| b.execute(&probe)) {
+        if !fresh && let Ok(Some(())) = unless_missing(backend, &state_table, |b| b.execute(&probe))
+        {
             return;
         }
-        let created =
-            backend.begin().and_then(
-                |()| match backend.execute(&self.store.create_state_sql(d)) {
-                    Ok(()) => backend.commit(),
-                    Err(error) => {
-                        let _ = backend.rollback();
-                        Err(error)
-                    }
-                },
-            );
+        let timeouts = d.timeouts_sql(None, self.options.lock_timeout, true);
+        let created = in_transaction(backend, |b| {
+            if let Some(timeouts) = &timeouts {
+                b.execute(timeouts)?;
+            }
+            b.execute(&self.store.create_state_sql(d))
+        });
         if let Err(error) = created {
             tracing::warn!(
                 %error,
@@ -817,7 +815,7 @@ impl<'m> Migrator<'m> {
                 self.audit_failure(sink, revision, direction, mode, start, &error);
                 return Err(error);
             }
-            ledger.record(direction, &revision.id, &revision.checksum);
+            ledger.record(direction);
             let elapsed = start.elapsed();
             tracing::info!(revision = %revision.id, %direction, elapsed_ms = elapsed.as_millis() as u64, "done");
             progress(Event::Finished {
@@ -1086,6 +1084,20 @@ fn unless_missing<T>(
         }
     }
     read(backend).map(Some)
+}
+
+/// Runs `body` in a transaction of its own: committed when it succeeds,
+/// rolled back when it or the commit fails.
+fn in_transaction(
+    backend: &mut dyn crate::backend::Backend,
+    body: impl FnOnce(&mut dyn crate::backend::Backend) -> diesel::QueryResult<()>,
+) -> diesel::QueryResult<()> {
+    backend.begin()?;
+    let outcome = body(&mut *backend).and_then(|()| backend.commit());
+    if outcome.is_err() {
+        let _ = backend.rollback();
+    }
+    outcome
 }
 
 /// The audit action of a step.

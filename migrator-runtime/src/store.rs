@@ -34,11 +34,11 @@ pub struct AppliedRevision {
     pub seq: i64,
 }
 
-/// The row of the state table.
+/// A row of one text column named `value` (the state table's digest).
 #[derive(Debug, QueryableByName)]
-pub(crate) struct StoredState {
+pub(crate) struct TextRow {
     #[diesel(sql_type = Text)]
-    pub(crate) state: String,
+    pub(crate) value: String,
 }
 
 /// The result of [`Dialect::table_exists_sql`] and other counting queries.
@@ -105,14 +105,18 @@ pub struct AuditEntry {
 /// The statements of the version table, of its state table and of the
 /// audit log.
 ///
-/// The state table (`<version table>_state`) holds at most one row: the
-/// [`StateDigest`] of the version table, so that startup reads one short row
+/// The state table (`<version table>_state`, beside the version table)
+/// holds at most one row: the [`StateDigest`] of the version table and the
+/// identity of the version table it was computed from
+/// ([`Dialect::table_identity_sql`]), so that startup reads one short row
 /// instead of the whole version table. A trigger on the version table
 /// empties it on every write (a run's own, an older migrator's, a
-/// hand-written `DELETE`); a run writes the digest back once it is done.
-/// An empty state table only means that the next run reads the whole
-/// version table, so the state table is optional: a role that may not
-/// create or write it still migrates.
+/// hand-written `DELETE`); a run that changed something computes the digest
+/// again from the version table, locked against writers, and writes it
+/// back. A version table dropped, created again or restored from a dump no
+/// longer matches the identity. An empty state table only means that the
+/// next run reads the whole version table, so the state table is optional:
+/// a role that may not create or write it still migrates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
     table: String,
@@ -178,14 +182,11 @@ impl Store {
         )
     }
 
-    /// Creates the state table and the trigger that empties it (run in a
-    /// transaction: one without the other is never left behind).
+    /// Creates the state table and the trigger that empties it, and empties
+    /// it (run in a transaction: one without the other is never left
+    /// behind).
     pub fn create_state_sql(&self, d: &dyn Dialect) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} (state VARCHAR(100) NOT NULL);\n{}",
-            d.quote_ident(&self.state_table),
-            d.state_trigger_sql(&self.table, &self.state_table)
-        )
+        d.state_table_sql(&self.table, &self.state_table)
     }
 
     /// Fails with the dialect's missing-table error when the version table
@@ -207,18 +208,24 @@ impl Store {
         )
     }
 
-    /// Reads the state table's row.
+    /// Reads the state table's digest, if it was computed from the version
+    /// table as it is (same identity).
     pub fn select_state_sql(&self, d: &dyn Dialect) -> String {
-        format!("SELECT state FROM {}", d.quote_ident(&self.state_table))
+        format!(
+            "SELECT state AS value FROM {} WHERE version_table = {}",
+            d.quote_ident(&self.state_table),
+            d.table_identity_sql(&self.table)
+        )
     }
 
-    /// Replaces the state table's row with `digest`: after the statements
-    /// that changed the version table (each emptied the state table).
+    /// Replaces the state table's row with `digest`, computed from the
+    /// version table in the same transaction.
     pub fn write_state_sql(&self, d: &dyn Dialect, digest: &StateDigest) -> String {
         let table = d.quote_ident(&self.state_table);
         format!(
-            "DELETE FROM {table};\nINSERT INTO {table} (state) VALUES ({});",
-            d.quote_str(&digest.to_string())
+            "DELETE FROM {table};\nINSERT INTO {table} (state, version_table) VALUES ({}, {});",
+            d.quote_str(&digest.to_string()),
+            d.table_identity_sql(&self.table)
         )
     }
 

@@ -5,7 +5,7 @@
 
 use diesel::connection::SimpleConnection;
 use migrator_runtime::model::StateDigest;
-use migrator_runtime::{Error, Migrator, Target};
+use migrator_runtime::{Error, Migrator, Options, Target};
 use migrator_tests::{TestDb, assert_state_agrees, branchy, on_each_backend, state_rows};
 
 fn target(s: &str) -> Target {
@@ -59,10 +59,11 @@ fn the_state_follows_every_command() {
     });
 }
 
-/// An offline script records the digest too: the database it brings to
-/// head starts with one row.
+/// An offline script cannot know what the database it runs on holds: it
+/// creates the state table and leaves it empty, and the first live start
+/// reads the version table and writes the digest.
 #[test]
-fn an_offline_script_writes_the_state() {
+fn an_offline_script_leaves_the_state_to_the_first_start() {
     on_each_backend(|db| {
         let migrator = Migrator::new(&branchy::MIGRATIONS);
         let kind = db.connect().kind();
@@ -72,11 +73,73 @@ fn an_offline_script_writes_the_state() {
             .expect("render");
         let mut conn = db.connect();
         conn.batch_execute(&script).expect("run the script");
+        assert!(state_rows(&mut conn).is_empty(), "no digest from a script");
+        migrator.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        assert_eq!(state_rows(&mut conn), [head_digest(&migrator)]);
+    });
+}
+
+/// A single-transaction run whose second revision fails rolls the first
+/// back too: the digest written afterwards is of what was committed, not
+/// of the steps the run had counted.
+#[test]
+fn a_failed_single_transaction_run_leaves_a_true_digest() {
+    on_each_backend(|db| {
+        let migrator = Migrator::new(&branchy::MIGRATIONS);
+        let single = Migrator::with_options(
+            &branchy::MIGRATIONS,
+            Options {
+                single_transaction: true,
+                ..Options::default()
+            },
+        );
+        let mut conn = db.connect();
+        migrator
+            .upgrade(&mut conn, &target("001"))
+            .expect("upgrade 001");
+        // 003 creates right_t: make it fail after 002 ran in the same
+        // transaction.
+        conn.batch_execute("CREATE TABLE right_t (id INTEGER NOT NULL PRIMARY KEY)")
+            .expect("create right_t");
+        single
+            .upgrade(&mut conn, &target("004"))
+            .expect_err("003 fails");
         assert!(assert_state_agrees(
             &migrator,
             &mut conn,
-            "after the script"
+            "after the failed run"
         ));
+        assert_eq!(
+            state_rows(&mut conn),
+            [
+                StateDigest::of([("001", migrator.graph().revision(0).checksum.as_ref())])
+                    .to_string()
+            ]
+        );
+    });
+}
+
+/// A version table replaced behind migrator's back (a restore of an older
+/// dump, here a copy of its first two rows put in its place) has another
+/// identity: the state row written for the old one does not vouch for it,
+/// and `upgrade head` reads the version table and tries to apply 003.
+#[test]
+fn a_replaced_version_table_is_not_trusted() {
+    on_each_backend(|db| {
+        let migrator = Migrator::new(&branchy::MIGRATIONS);
+        let mut conn = db.connect();
+        migrator.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        conn.batch_execute(
+            "CREATE TABLE older AS SELECT * FROM migrator_version WHERE revision IN ('001', '002'); \
+             DROP TABLE migrator_version; \
+             ALTER TABLE older RENAME TO migrator_version;",
+        )
+        .expect("replace the version table");
+        assert_eq!(state_rows(&mut conn), [head_digest(&migrator)], "untouched");
+        let error = migrator
+            .upgrade(&mut conn, &Target::Head)
+            .expect_err("003 runs again and finds right_t");
+        assert!(error.to_string().contains("003"), "{error}");
     });
 }
 

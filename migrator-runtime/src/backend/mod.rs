@@ -27,7 +27,7 @@ pub use url::{DatabaseUrl, redact};
 
 use crate::error::Error;
 use crate::model::BackendKind;
-use crate::store::{AppliedRevision, AuditEntry, Count, StoredState};
+use crate::store::{AppliedRevision, AuditEntry, Count, TextRow};
 
 /// The connection enum and the Diesel backend its derive generates
 /// (`MultiBackend`, `MultiRawValue`…), which services need to implement
@@ -152,15 +152,29 @@ pub trait Dialect: Sync {
     /// timeout.
     fn is_timeout(&self, message: &str) -> bool;
 
-    /// Creates (or replaces) the trigger that empties `state_table` whenever
-    /// a statement inserts, updates or deletes rows of `table`, so that a
-    /// change made by anything but this runtime invalidates the digest.
-    fn state_trigger_sql(&self, table: &str, state_table: &str) -> String;
+    /// Creates `state_table` (columns `state`, `version_table`) beside the
+    /// version table `table` when missing, (re)creates the trigger that
+    /// empties it whenever a statement inserts, updates or deletes rows of
+    /// `table`, and empties it: a digest is only ever written by a run that
+    /// read the version table.
+    fn state_table_sql(&self, table: &str, state_table: &str) -> String;
+
+    /// An SQL expression, as text, naming the current incarnation of
+    /// `table` (NULL when it does not exist): a table dropped and created
+    /// again, or restored from a dump, gets another one, so the state row
+    /// written for the old one no longer matches.
+    fn table_identity_sql(&self, table: &str) -> String;
+
+    /// Locks `table` against writers until the end of the transaction,
+    /// failing at once when a writer holds it; `None` where the database
+    /// admits one writer at a time anyway (SQLite).
+    fn share_lock_sql(&self, table: &str) -> Option<String>;
 }
 
-/// `CREATE TRIGGER IF NOT EXISTS` for each of `INSERT`, `UPDATE` and
-/// `DELETE` on `table`, running `body` (with `{state}` replaced by the
-/// quoted `state_table`), for the backends whose triggers are per row.
+/// [`Dialect::state_table_sql`] for the backends whose triggers are per
+/// row: the table, `CREATE TRIGGER IF NOT EXISTS` for each of `INSERT`,
+/// `UPDATE` and `DELETE` on `table` running `body` (with `{state}` replaced
+/// by the quoted `state_table`), and the emptying.
 pub(crate) fn row_triggers(
     d: &dyn Dialect,
     table: &str,
@@ -168,18 +182,26 @@ pub(crate) fn row_triggers(
     for_each: &str,
     body: &str,
 ) -> String {
-    let body = body.replace("{state}", &d.quote_ident(state_table));
-    ["insert", "update", "delete"]
-        .map(|event| {
-            let name = d.quote_ident(&format!("{state_table}_reset_{event}"));
-            format!(
-                "CREATE TRIGGER IF NOT EXISTS {name} AFTER {} ON {} {for_each}{body};",
-                event.to_uppercase(),
-                d.quote_ident(table)
-            )
-        })
-        .join("\n")
+    let state = d.quote_ident(state_table);
+    let body = body.replace("{state}", &state);
+    let triggers = ["insert", "update", "delete"].map(|event| {
+        let name = d.quote_ident(&format!("{state_table}_reset_{event}"));
+        format!(
+            "CREATE TRIGGER IF NOT EXISTS {name} AFTER {} ON {} {for_each}{body};",
+            event.to_uppercase(),
+            d.quote_ident(table)
+        )
+    });
+    format!(
+        "CREATE TABLE IF NOT EXISTS {state} ({STATE_COLUMNS});\n{}\nDELETE FROM {state};",
+        triggers.join("\n")
+    )
 }
+
+/// The columns of the state table: the digest, and the identity of the
+/// version table it was computed from.
+pub(crate) const STATE_COLUMNS: &str =
+    "state VARCHAR(100) NOT NULL, version_table VARCHAR(100) NOT NULL";
 
 /// Milliseconds as SQL wants them: whole, at least 1, saturating.
 pub(crate) fn millis(duration: Duration) -> u64 {
@@ -229,8 +251,8 @@ pub(crate) trait Backend {
     fn count(&mut self, sql: &str) -> QueryResult<i64>;
     /// Runs a query that returns audit log entries.
     fn load_audit(&mut self, sql: &str) -> QueryResult<Vec<AuditEntry>>;
-    /// Runs `sql`, which selects the state table's `state` column.
-    fn load_state(&mut self, sql: &str) -> QueryResult<Vec<StoredState>>;
+    /// Runs a query that returns one text column named `value`.
+    fn load_text(&mut self, sql: &str) -> QueryResult<Vec<TextRow>>;
     /// Tries once to take the run lock named `name` (the version table's
     /// name), across processes; `None` when another holder has it.
     fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error>;
@@ -315,7 +337,7 @@ macro_rules! common_backend_methods {
         fn load_audit(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::AuditEntry>> {
             super::load(self, sql)
         }
-        fn load_state(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::StoredState>> {
+        fn load_text(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::TextRow>> {
             super::load(self, sql)
         }
     };

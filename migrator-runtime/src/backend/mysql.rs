@@ -64,8 +64,9 @@ impl Dialect for Mysql {
             || message.contains("Lock wait timeout exceeded")
     }
 
-    /// MySQL triggers are per row: one for each kind of change.
-    fn state_trigger_sql(&self, table: &str, state_table: &str) -> String {
+    /// MySQL triggers are per row: one for each kind of change
+    /// (`CREATE TRIGGER IF NOT EXISTS` needs MySQL 8.0.29 or MariaDB 10.1.4).
+    fn state_table_sql(&self, table: &str, state_table: &str) -> String {
         row_triggers(
             self,
             table,
@@ -73,5 +74,19 @@ impl Dialect for Mysql {
             "FOR EACH ROW ",
             "DELETE FROM {state}",
         )
+    }
+
+    /// When the table was created.
+    fn table_identity_sql(&self, table: &str) -> String {
+        format!(
+            "(SELECT CAST(UNIX_TIMESTAMP(create_time) AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = {})",
+            self.quote_str(table)
+        )
+    }
+
+    /// Offline scripts only, for now: they never write the state table.
+    fn share_lock_sql(&self, _table: &str) -> Option<String> {
+        None
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::PgConnection;
 use diesel::result::QueryResult;
 
-use super::{Backend, Dialect, LockHandle, common_backend_methods, millis};
+use super::{Backend, Dialect, LockHandle, STATE_COLUMNS, common_backend_methods, millis};
 use crate::error::Error;
 use crate::model::BackendKind;
 
@@ -51,27 +51,56 @@ impl Dialect for Postgres {
             || message.contains("canceling statement due to lock timeout")
     }
 
-    /// A statement-level trigger (also on `TRUNCATE`). Its function finds
-    /// the state table in the version table's schema, whatever the
-    /// `search_path` of the session that fires it, and runs with its
-    /// creator's rights: a role that may write the version table but not
-    /// the state table still can.
-    fn state_trigger_sql(&self, table: &str, state_table: &str) -> String {
+    /// The state table goes into the version table's schema (whatever the
+    /// `search_path` says of new tables), and a statement-level trigger
+    /// (also on `TRUNCATE`) empties it. The trigger's function finds the
+    /// state table in the version table's schema and does nothing when it is
+    /// gone; it runs with its creator's rights (a role that may write the
+    /// version table but not the state table still can), and nobody else may
+    /// call it directly.
+    fn state_table_sql(&self, table: &str, state_table: &str) -> String {
         let function = self.quote_ident(&format!("{state_table}_reset"));
-        let table = self.quote_ident(table);
-        let state_table = self.quote_str(state_table);
+        let version = self.quote_ident(table);
+        let name = self.quote_str(state_table);
+        let regclass = self.quote_str(&self.quote_ident(table));
         format!(
-            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql\n    \
+            "DO $migrator$ BEGIN\n    \
+             EXECUTE format('CREATE TABLE IF NOT EXISTS %I.%I ({STATE_COLUMNS})',\n        \
+             (SELECT n.nspname FROM pg_catalog.pg_class c\n         \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n         \
+             WHERE c.oid = to_regclass({regclass})), {name});\n\
+             END $migrator$;\n\
+             CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql\n    \
              SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $migrator$\n\
              BEGIN\n    \
-             EXECUTE format('DELETE FROM %I.%I', TG_TABLE_SCHEMA, {state_table});\n    \
+             IF to_regclass(format('%I.%I', TG_TABLE_SCHEMA, {name})) IS NOT NULL THEN\n        \
+             EXECUTE format('DELETE FROM %I.%I', TG_TABLE_SCHEMA, {name});\n    \
+             END IF;\n    \
              RETURN NULL;\n\
              END\n\
              $migrator$;\n\
-             DROP TRIGGER IF EXISTS {function} ON {table};\n\
-             CREATE TRIGGER {function} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}\n    \
-             FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
+             REVOKE EXECUTE ON FUNCTION {function}() FROM PUBLIC;\n\
+             DROP TRIGGER IF EXISTS {function} ON {version};\n\
+             CREATE TRIGGER {function} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {version}\n    \
+             FOR EACH STATEMENT EXECUTE FUNCTION {function}();\n\
+             DELETE FROM {};",
+            self.quote_ident(state_table)
         )
+    }
+
+    /// The table's OID.
+    fn table_identity_sql(&self, table: &str) -> String {
+        format!(
+            "CAST(CAST(to_regclass({}) AS oid) AS text)",
+            self.quote_str(&self.quote_ident(table))
+        )
+    }
+
+    fn share_lock_sql(&self, table: &str) -> Option<String> {
+        Some(format!(
+            "LOCK TABLE {} IN SHARE MODE NOWAIT;",
+            self.quote_ident(table)
+        ))
     }
 }
 

@@ -53,7 +53,7 @@ impl Dialect for Sqlite {
     }
 
     /// SQLite triggers are per row: one for each kind of change.
-    fn state_trigger_sql(&self, table: &str, state_table: &str) -> String {
+    fn state_table_sql(&self, table: &str, state_table: &str) -> String {
         row_triggers(
             self,
             table,
@@ -61,6 +61,20 @@ impl Dialect for Sqlite {
             "",
             "BEGIN DELETE FROM {state}; END",
         )
+    }
+
+    /// The table's root page. A table dropped and created again may get the
+    /// same page: the runtime empties the state table whenever it creates
+    /// the version table.
+    fn table_identity_sql(&self, table: &str) -> String {
+        format!(
+            "(SELECT CAST(rootpage AS TEXT) FROM sqlite_master WHERE type = 'table' AND name = {})",
+            self.quote_str(table)
+        )
+    }
+
+    fn share_lock_sql(&self, _table: &str) -> Option<String> {
+        None
     }
 }
 

@@ -18,9 +18,6 @@ use super::{BackendKind, Body, Direction, Revision, Section};
 /// data of another version was built with a different `migrator-macros`.
 const VERSION: u8 = 1;
 
-/// "No value" for an optional string or duration.
-const ABSENT: u64 = u64::MAX;
-
 /// `revisions` encoded as `(text, data)`, for [`decode`].
 pub fn encode(revisions: &[Revision]) -> (String, Vec<u8>) {
     let mut w = Writer::default();
@@ -51,9 +48,9 @@ pub fn encode(revisions: &[Revision]) -> (String, Vec<u8>) {
             | u64::from(revision.allow_destructive) << 1
             | u64::from(revision.is_rust()) << 2;
         w.uint(flags);
-        w.uint(revision.timeout.map_or(ABSENT, |t| {
-            u64::try_from(t.as_millis()).unwrap_or(ABSENT - 1)
-        }));
+        // 0 for none, else 1 + the milliseconds (as the u128 they are).
+        let timeout = revision.timeout.map_or(0, |t| t.as_millis() + 1);
+        w.wide(timeout);
         let sections: &[Section] = match &revision.body {
             Body::Sql(sections) => sections,
             Body::Rust => &[],
@@ -105,9 +102,9 @@ pub fn decode(text: &'static str, data: &'static [u8]) -> Vec<Revision> {
         let revises: Vec<Cow<'static, str>> =
             (0..parents).map(|_| Cow::Borrowed(r.str())).collect();
         let flags = r.uint();
-        let timeout = match r.uint() {
-            ABSENT => None,
-            millis => Some(Duration::from_millis(millis)),
+        let timeout = match r.wide() {
+            0 => None,
+            millis => Some(duration_from_millis(millis - 1)),
         };
         let sections = r.len();
         let sections: Vec<Section> = (0..sections)
@@ -155,6 +152,13 @@ pub fn decode(text: &'static str, data: &'static [u8]) -> Vec<Revision> {
     revisions
 }
 
+/// A `Duration` of `millis` milliseconds, which may exceed `u64`.
+fn duration_from_millis(millis: u128) -> Duration {
+    let secs = u64::try_from(millis / 1000).unwrap_or(u64::MAX);
+    let nanos = u32::try_from(millis % 1000).unwrap_or(0) * 1_000_000;
+    Duration::new(secs, nanos)
+}
+
 /// Where `part` sits in `whole` when it starts at `at`.
 fn position(whole: &str, part: &str, at: usize) -> Option<usize> {
     whole
@@ -174,7 +178,12 @@ struct Writer {
 
 impl Writer {
     /// An unsigned LEB128 integer.
-    fn uint(&mut self, mut value: u64) {
+    fn uint(&mut self, value: u64) {
+        self.wide(u128::from(value));
+    }
+
+    /// An unsigned LEB128 integer of up to 128 bits.
+    fn wide(&mut self, mut value: u128) {
         loop {
             let byte = (value & 0x7f) as u8;
             value >>= 7;
@@ -226,12 +235,16 @@ struct Reader {
 
 impl Reader {
     fn uint(&mut self) -> u64 {
-        let mut value = 0u64;
+        u64::try_from(self.wide()).unwrap_or(u64::MAX)
+    }
+
+    fn wide(&mut self) -> u128 {
+        let mut value = 0u128;
         let mut shift = 0;
         loop {
             let byte = self.data[self.at];
             self.at += 1;
-            value |= u64::from(byte & 0x7f) << shift;
+            value |= u128::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return value;
             }
@@ -288,6 +301,26 @@ mod tests {
         let (text, data) = encode(&revisions);
         let decoded = decode(String::leak(text), Vec::leak(data));
         assert_eq!(decoded, revisions);
+    }
+
+    #[test]
+    fn any_timeout_round_trips() {
+        let mut r = revision(
+            "001_x.sql",
+            "-- Revision ID: 001\n-- Revises:\n-- migrate:upgrade\nSELECT 1;\n\
+             -- migrate:downgrade\nSELECT 1;\n",
+        );
+        for timeout in [
+            None,
+            Some(Duration::ZERO),
+            Some(Duration::from_millis(u64::MAX)),
+            Some(Duration::from_secs(u64::MAX / 1000 + 1)),
+        ] {
+            r.timeout = timeout;
+            let (text, data) = encode(std::slice::from_ref(&r));
+            let decoded = decode(String::leak(text), Vec::leak(data));
+            assert_eq!(decoded[0].timeout, timeout);
+        }
     }
 
     #[test]
