@@ -848,7 +848,7 @@ fn render(
             r,
             "## Planning on a generated graph ({} revisions, {} merges of {} branches; {} runs; release)\n\n\
              | step | median | min–max |\n| --- | ---: | ---: |\n\
-             | `compact::decode` (the embedded form) | {:.1} ms | {:.1}–{:.1} ms |\n\
+             | `compact::decode` (inflating the embedded form included) | {:.1} ms | {:.1}–{:.1} ms |\n\
              | `Graph::from_checked` | {:.1} ms | {:.1}–{:.1} ms |\n\
              | `plan_upgrade(base → head)` ({} steps) | {:.1} ms | {:.1}–{:.1} ms |\n\
              | **all three** | **{:.1} ms** | {:.1}–{:.1} ms |\n\

@@ -99,7 +99,7 @@ fn migrations_static(revisions: &[Revision], rust_entries: Vec<TokenStream>) -> 
             .map(|r| (r.id.as_ref(), r.checksum.as_ref())),
     )
     .to_string();
-    let text = LitStr::new(&text, Span::call_site());
+    let text = LitByteStr::new(&text, Span::call_site());
     let data = LitByteStr::new(&data, Span::call_site());
     let doc = if revisions.is_empty() {
         "The embedded migrations (none: the directory is empty or has errors)."

@@ -20,12 +20,13 @@ pub struct RustRevision {
 /// Every revision of a migrations directory, checked at build time.
 ///
 /// Made by `embed_migrations!` as a `static` holding the revisions in a
-/// compact form (`model::compact`); the graph is decoded and built on first
-/// use, borrowing the static text, without re-checking what the build
-/// checked.
+/// compact form (`model::compact`: a deflated text and the structure); the
+/// graph is decoded and built on first use, without re-checking what the
+/// build checked. The inflated text then stays for the life of the program,
+/// as the static it came from.
 #[derive(Debug)]
 pub struct Migrations {
-    text: &'static str,
+    text: &'static [u8],
     data: &'static [u8],
     head_state: &'static str,
     rust: &'static [RustRevision],
@@ -35,7 +36,7 @@ pub struct Migrations {
 impl Migrations {
     #[doc(hidden)]
     pub const fn __new(
-        text: &'static str,
+        text: &'static [u8],
         data: &'static [u8],
         head_state: &'static str,
         rust: &'static [RustRevision],
