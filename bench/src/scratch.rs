@@ -182,7 +182,7 @@ fn deps(repo: &Path, tool: Tool) -> String {
         Tool::Migrator => {
             let _ = writeln!(
                 s,
-                "migrator-runtime = {{ path = {:?} }}\nmigrator-macros = {{ path = {:?} }}",
+                "migrator-runtime = {{ path = {:?}, default-features = false, features = [\"runtime\"] }}\nmigrator-macros = {{ path = {:?} }}",
                 runtime.display().to_string(),
                 macros.display().to_string()
             );

@@ -208,6 +208,7 @@ pub enum Error {
     Invalid(Diagnostics),
 
     /// A new revision file could not be written.
+    #[cfg(feature = "parser")]
     #[error(transparent)]
     Scaffold(#[from] crate::scaffold::ScaffoldError),
 
@@ -270,8 +271,9 @@ impl Error {
             | Error::Plan(_)
             | Error::Invalid(_)
             | Error::NotInSingleTransaction { .. }
-            | Error::Config { .. }
-            | Error::Scaffold(_) => exit::USAGE,
+            | Error::Config { .. } => exit::USAGE,
+            #[cfg(feature = "parser")]
+            Error::Scaffold(_) => exit::USAGE,
             Error::Connect { .. } => exit::CONNECT,
             Error::Revision { .. }
             | Error::NonTransactional { .. }

@@ -19,10 +19,16 @@
 //!
 //! # Features
 //!
-//! - `runtime` (default): the executor, the PostgreSQL and SQLite backends and
-//!   the CLI. Without it only the model is built ([`model`], [`graph`],
-//!   [`plan`]): the parser and checks that `embed_migrations!` runs at build
-//!   time, with no Diesel in them.
+//! - `cli` (default): `runtime`, `parser` and the command-line front end
+//!   (`cli`, `config`).
+//! - `runtime`: the executor and the PostgreSQL and SQLite backends, all a
+//!   service that runs its embedded migrations needs
+//!   (`default-features = false, features = ["runtime"]` for the smallest
+//!   binary).
+//! - `parser`: the parser and checks of migration files that
+//!   `embed_migrations!` runs at build time, and `scaffold`. Without any
+//!   feature only the model types, the graph and the planner are built
+//!   ([`model`], [`graph`], [`plan`]), with no Diesel in them.
 //! - `testing`: the `testing` module, helpers for tests: fresh databases on every
 //!   backend, schema snapshots and diffs, the reversibility stairway used by
 //!   `migrator_macros::reversibility_tests!`.
@@ -32,13 +38,14 @@ pub mod build;
 pub mod graph;
 pub mod model;
 pub mod plan;
+#[cfg(feature = "parser")]
 pub mod scaffold;
 
 #[cfg(feature = "runtime")]
 pub mod backend;
-#[cfg(feature = "runtime")]
+#[cfg(feature = "cli")]
 pub mod cli;
-#[cfg(feature = "runtime")]
+#[cfg(feature = "cli")]
 pub mod config;
 #[cfg(feature = "runtime")]
 mod context;

@@ -10,32 +10,46 @@
 //! (decoded once from its compact form, [`compact`], borrowing the static
 //! text).
 
+#[cfg(feature = "parser")]
 mod checksum;
 pub mod compact;
+#[cfg(feature = "parser")]
 mod destructive;
 mod diagnostics;
 mod digest;
+#[cfg(feature = "parser")]
 mod discover;
+#[cfg(feature = "parser")]
 mod file;
+#[cfg(feature = "parser")]
 mod header;
+#[cfg(feature = "parser")]
 mod rust;
+#[cfg(feature = "parser")]
 mod sections;
+#[cfg(feature = "parser")]
 mod sql_lexer;
 pub(crate) mod suggest;
 
 use std::borrow::Cow;
 use std::fmt;
+#[cfg(feature = "parser")]
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+#[cfg(feature = "parser")]
 pub use checksum::checksum;
 pub use diagnostics::{Diagnostic, Diagnostics, Rule};
 pub use digest::StateDigest;
+#[cfg(feature = "parser")]
 pub use discover::{load_revisions, normalise};
+#[cfg(feature = "parser")]
 pub use file::parse_file;
+#[cfg(feature = "parser")]
 pub use header::{is_field_key, parse_duration};
 
+#[cfg(feature = "parser")]
 use crate::graph::Graph;
 
 /// A database backend that a section of SQL can be tagged for.
@@ -214,6 +228,7 @@ pub struct Parsed {
 ///
 /// On failure, every problem of the directory is in the returned
 /// [`Diagnostics`], sorted by file and line.
+#[cfg(feature = "parser")]
 pub fn load_dir(dir: &Path, display: &str) -> Result<Graph, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
     let parsed = load_revisions(dir, display, &mut diagnostics);

@@ -18,6 +18,7 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The candidate nearest to `word`, with its distance; the first one wins a
 /// tie. `None` only when `candidates` is empty.
+#[cfg(feature = "parser")]
 pub(super) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<(&'a str, usize)> {
     candidates
         .iter()
