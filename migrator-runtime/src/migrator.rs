@@ -156,6 +156,17 @@ pub struct State {
     pub applied: Vec<AppliedRevision>,
 }
 
+impl State {
+    /// The digest of these rows, as the state table records it.
+    pub fn digest(&self) -> StateDigest {
+        StateDigest::of(
+            self.applied
+                .iter()
+                .map(|a| (a.revision.as_str(), a.checksum.as_str())),
+        )
+    }
+}
+
 /// The version table as a run changes it.
 #[derive(Debug, Default)]
 struct Ledger {
@@ -626,13 +637,7 @@ impl<'m> Migrator<'m> {
     /// without waiting: a role without write rights, or a lock held by
     /// another run, only means the next start reads the whole table again.
     fn refresh_state(&self, conn: &mut AnyConnection, state: &State) {
-        let digest = StateDigest::of(
-            state
-                .applied
-                .iter()
-                .map(|a| (a.revision.as_str(), a.checksum.as_str())),
-        );
-        if digest.to_string() != self.migrations.head_state() {
+        if state.digest().to_string() != self.migrations.head_state() {
             // Recorded checksums differ (`--ignore-checksums`): no digest of
             // this state can match.
             return;
@@ -659,12 +664,10 @@ impl<'m> Migrator<'m> {
             if let Some(lock) = d.share_lock_sql(self.store.table()) {
                 b.execute(&lock)?;
             }
-            let rows = b.load_versions(&self.store.select_sql(d))?;
-            let digest = StateDigest::of(
-                rows.iter()
-                    .map(|a| (a.revision.as_str(), a.checksum.as_str())),
-            );
-            b.execute(&self.store.write_state_sql(d, &digest))
+            let state = State {
+                applied: b.load_versions(&self.store.select_sql(d))?,
+            };
+            b.execute(&self.store.write_state_sql(d, &state.digest()))
         });
         if let Err(error) = written {
             tracing::debug!(%error, "the state table was not written");
