@@ -5,9 +5,9 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Instant;
 
-use migrator_runtime::graph::Graph;
-use migrator_runtime::model::{Body, Direction, Revision, Section, compact};
-use migrator_runtime::plan::{self, Target};
+use migrator_core::graph::Graph;
+use migrator_core::model::{Body, Direction, Revision, Section, compact};
+use migrator_core::plan::{self, Target};
 
 /// A small deterministic generator (xorshift64*), so every run plans the
 /// same graph.

@@ -15,7 +15,7 @@ pub mod keys;
 pub mod models;
 pub mod schema;
 
-migrator_macros::embed_migrations!("../migrations");
+migrator_runtime::embed_migrations!("../migrations");
 
 /// A [`Migrator`](migrator_runtime::Migrator) over the factory service's
 /// revisions.

@@ -8,9 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use factory_service_db::keys;
-use migrator_runtime::cli::{self, GlobalArgs, Settings};
-use migrator_runtime::config::Config;
-use migrator_runtime::{Error, Migrator, Target, exit};
+use migrator_runtime::cli::{self, Config, Error, GlobalArgs, Settings, exit};
+use migrator_runtime::{Migrator, Target};
 
 /// The SQLite file used when no database is given.
 const DEFAULT_DATABASE: &str = "factory-service.db";
@@ -100,13 +99,13 @@ fn run_keys(
     settings: &Settings,
     no_migrate: bool,
     command: &KeysCommand,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<u8, Error> {
     let conn = &mut migrator_runtime::connect(url)?;
     if !no_migrate {
         let report =
             Migrator::with_options(&factory_service_db::MIGRATIONS, settings.options.clone())
-                .upgrade(conn, &Target::Head)?;
+                .upgrade(conn, Target::Head)?;
         if !report.steps.is_empty() && !settings.quiet {
             eprintln!(
                 "note: migrated the database to head ({} revision(s) applied)",
@@ -114,7 +113,11 @@ fn run_keys(
             );
         }
     }
-    let database = Error::database("working on api_keys");
+    let database = |error| {
+        Error::from(migrator_runtime::Error::database("working on api_keys")(
+            error,
+        ))
+    };
     let write = |result: std::io::Result<()>| result.map_err(Error::Output);
     match command {
         KeysCommand::Create { name } => {

@@ -9,7 +9,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{HasSqlType, Text};
 use diesel::sqlite::Sqlite;
 use diesel::{Insertable, Queryable, Selectable};
-use migrator_runtime::backend::MultiBackend;
+use migrator_runtime::MultiBackend;
 
 use crate::schema::{api_key_events, api_key_scopes, api_keys, sql_types};
 

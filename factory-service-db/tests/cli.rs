@@ -271,8 +271,7 @@ fn revision_and_merge_heads_write_files() {
         &["merge", "heads", "-m", "Join the heads"],
     ));
     assert_eq!(out, "Wrote migrations/010_join_the_heads.sql\n");
-    let graph = migrator_runtime::model::load_dir(&migrations, "migrations")
-        .expect("valid after the merge");
+    let graph = migrator_core::load_dir(&migrations, "migrations").expect("valid after the merge");
     let head = graph.head().map(|h| graph.revision(h).id.to_string());
     assert_eq!(head.as_deref(), Some("010"));
 }

@@ -2,4 +2,4 @@
 //! PostgreSQL: one test per revision and backend
 //! (`reversible_sqlite_r001_add_api_keys`, …).
 
-migrator_macros::reversibility_tests!("../migrations", factory_service_db::MIGRATIONS);
+migrator_runtime::reversibility_tests!("../migrations", factory_service_db::MIGRATIONS);

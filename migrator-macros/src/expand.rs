@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use migrator_runtime::model::{self, Diagnostics, Parsed, Revision};
+use migrator_core::model::{self, Diagnostics, Parsed, Revision};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::{LitByteStr, LitStr};
@@ -27,7 +27,7 @@ pub(crate) fn embed_migrations(input: TokenStream) -> TokenStream {
         }
     };
     let display = lit.value();
-    match model::load_dir(&dir, &display) {
+    match migrator_core::load_dir(&dir, &display) {
         Ok(graph) => generate(graph.revisions(), &dir),
         Err(diagnostics) => failure(&diagnostics, &dir, &display, lit.span()),
     }

@@ -1,7 +1,7 @@
 //! Implementation detail of migrator: the `embed_migrations!` proc-macro.
 //!
 //! The macro is a thin shell: it resolves the path, hands the directory to
-//! `migrator_runtime::model::load_dir` (the same parser and checks the runtime
+//! `migrator_core::migrator_core::load_dir` (the same parser and checks the runtime
 //! uses) and quotes the result. Everything that decides is unit-tested in
 //! `migrator-runtime`.
 #![warn(missing_docs, clippy::unwrap_used)]
@@ -44,7 +44,7 @@ use proc_macro::TokenStream;
 /// # Examples
 ///
 /// ```ignore
-/// migrator_macros::embed_migrations!("migrations");
+/// migrator_runtime::embed_migrations!("migrations");
 ///
 /// fn migrate(conn: &mut migrator_runtime::AnyConnection) -> migrator_runtime::Result<()> {
 ///     let migrator = migrator_runtime::Migrator::new(&MIGRATIONS);
@@ -99,7 +99,7 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
 ///
 /// ```ignore
 /// // tests/reversible.rs
-/// migrator_macros::reversibility_tests!("../migrations", factory_service_db::MIGRATIONS);
+/// migrator_runtime::reversibility_tests!("../migrations", factory_service_db::MIGRATIONS);
 /// ```
 ///
 /// ```toml

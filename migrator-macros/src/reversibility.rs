@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use migrator_runtime::model::{self, Revision};
+use migrator_core::model::Revision;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
@@ -46,7 +46,7 @@ pub(crate) fn reversibility_tests(input: TokenStream) -> TokenStream {
         Ok(dir) => dir,
         Err(error) => return error.into_compile_error(),
     };
-    let graph = match model::load_dir(&dir, &lit.value()) {
+    let graph = match migrator_core::load_dir(&dir, &lit.value()) {
         Ok(graph) => graph,
         Err(diagnostics) => return compile_errors(&diagnostics, lit.span()),
     };
@@ -126,7 +126,7 @@ mod tests {
             transactional: true,
             timeout: None,
             allow_destructive: false,
-            body: migrator_runtime::model::Body::Rust,
+            body: migrator_core::model::Body::Rust,
             checksum: "".into(),
         };
         assert_eq!(

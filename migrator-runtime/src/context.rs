@@ -2,7 +2,7 @@
 
 use diesel::QueryResult;
 
-use crate::backend::AnyConnection;
+use crate::backend::Backend;
 use crate::model::{BackendKind, Revision};
 
 /// The result a Rust revision's `upgrade` and `downgrade` return. Any error
@@ -14,49 +14,94 @@ pub type RevisionFn = fn(&mut MigrationContext<'_>) -> RevisionResult;
 
 /// Handed to a Rust revision's `upgrade` and `downgrade`: the connection
 /// (inside the revision's transaction, unless it says `Transaction: false`)
-/// and what is being run.
+/// and what is being run. It is the same type whatever connection the
+/// service handed to the [`Migrator`](crate::Migrator).
 ///
 /// # Examples
 ///
-/// ```ignore
+/// A data migration with the Diesel DSL, for every backend of the build
+/// (the revision's file is compiled as a module of the crate that embeds
+/// it):
+///
+/// ```no_run
 /// //! Backfill key prefixes
 /// //!
 /// //! Revision ID: 004
 /// //! Revises: 003
 ///
-/// use migrator_runtime::{MigrationContext, RevisionResult};
+/// use diesel::prelude::*;
+/// use migrator_runtime::{AnyConnection, MigrationContext, RevisionResult};
+///
+/// diesel::table! {
+///     api_keys (id) {
+///         id -> Text,
+///         key_prefix -> Nullable<Text>,
+///     }
+/// }
 ///
 /// pub fn upgrade(db: &mut MigrationContext<'_>) -> RevisionResult {
-///     db.execute("UPDATE api_keys SET key_prefix = substr(key_hash, 1, 8)")?;
+///     let conn = db.connection::<AnyConnection>()?;
+///     diesel::update(api_keys::table.filter(api_keys::key_prefix.is_null()))
+///         .set(api_keys::key_prefix.eq("legacy"))
+///         .execute(conn)?;
 ///     Ok(())
 /// }
 ///
 /// pub fn downgrade(db: &mut MigrationContext<'_>) -> RevisionResult {
-///     db.execute("UPDATE api_keys SET key_prefix = NULL")?;
+///     db.execute("UPDATE api_keys SET key_prefix = NULL WHERE key_prefix = 'legacy'")?;
 ///     Ok(())
 /// }
+/// # fn main() {}
 /// ```
 pub struct MigrationContext<'a> {
-    conn: &'a mut AnyConnection,
+    conn: &'a mut dyn Backend,
     revision: &'a Revision,
 }
 
 impl<'a> MigrationContext<'a> {
-    pub(crate) fn new(conn: &'a mut AnyConnection, revision: &'a Revision) -> Self {
+    pub(crate) fn new(conn: &'a mut dyn Backend, revision: &'a Revision) -> Self {
         MigrationContext { conn, revision }
     }
 
-    /// The connection, for Diesel queries. It is a
-    /// [`MultiConnection`](diesel::MultiConnection), so the query DSL works
-    /// on it whatever the backend.
-    pub fn connection(&mut self) -> &mut AnyConnection {
-        self.conn
+    /// The connection, as the Diesel connection type `C`, for the query DSL.
+    ///
+    /// - `AnyConnection` whenever the service handed over a
+    ///   `PgConnection`, a `SqliteConnection` (pooled or not) or an
+    ///   `AnyConnection`: it is moved into an `AnyConnection` for the
+    ///   revision's length. A revision that serves several backends uses
+    ///   this.
+    /// - The service's own type: `PgConnection`, `SqliteConnection`,
+    ///   or `AsyncConnectionWrapper<…>` (which is only ever itself).
+    ///
+    /// Any other `C` is an error naming both types, which a revision returns
+    /// with `?`.
+    pub fn connection<C: 'static>(
+        &mut self,
+    ) -> Result<&mut C, Box<dyn std::error::Error + Send + Sync>> {
+        let actual = self.conn.type_name();
+        let any = self.conn.as_any_mut();
+        if any.is::<C>() {
+            return any.downcast_mut::<C>().ok_or_else(|| wrong_connection::<C>(actual));
+        }
+        #[cfg(any(feature = "postgres", feature = "sqlite"))]
+        if let Some(inner) = any.downcast_mut::<crate::AnyConnection>() {
+            let inner: &mut dyn std::any::Any = match inner {
+                #[cfg(feature = "postgres")]
+                crate::AnyConnection::Postgres(c) => c,
+                #[cfg(feature = "sqlite")]
+                crate::AnyConnection::Sqlite(c) => c,
+            };
+            if let Some(conn) = inner.downcast_mut::<C>() {
+                return Ok(conn);
+            }
+        }
+        Err(wrong_connection::<C>(actual))
     }
 
     /// The backend the revision runs against, for the rare statement whose
     /// syntax differs.
     pub fn backend(&self) -> BackendKind {
-        self.conn.kind()
+        self.conn.dialect().kind()
     }
 
     /// The revision being run.
@@ -64,16 +109,28 @@ impl<'a> MigrationContext<'a> {
         self.revision
     }
 
-    /// Runs `sql` (one or more statements) as one batch.
+    /// Runs `sql` (one or more statements) as one batch, on any connection.
     pub fn execute(&mut self, sql: &str) -> QueryResult<()> {
-        self.conn.backend().execute(sql)
+        self.conn.execute(sql)
     }
+}
+
+/// The error of [`MigrationContext::connection`] for a type the connection
+/// is not.
+fn wrong_connection<C>(actual: &str) -> Box<dyn std::error::Error + Send + Sync> {
+    format!(
+        "this Rust revision asks for a `{}` connection, but the migrator runs on a `{actual}`: \
+         ask for `AnyConnection` (PostgreSQL and SQLite connections) or the service's own \
+         connection type, or use `execute`",
+        std::any::type_name::<C>()
+    )
+    .into()
 }
 
 impl std::fmt::Debug for MigrationContext<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MigrationContext")
-            .field("backend", &self.conn.kind())
+            .field("backend", &self.backend())
             .field("revision", &self.revision.id)
             .finish()
     }

@@ -31,16 +31,9 @@ pub enum Error {
         file: String,
     },
 
-    /// A command-line argument that parses but makes no sense.
-    #[error("{0}")]
-    Usage(String),
-
-    /// No database URL was given.
-    #[error("no database given: pass --database-url or set DATABASE_URL")]
-    NoDatabase,
-
     /// The URL names a backend this build cannot connect to.
-    #[error("cannot connect to `{url}`: this build of migrator supports PostgreSQL and SQLite")]
+    #[error("cannot connect to `{url}`: this build of migrator has no backend for it; enable the \
+         feature of its backend (`postgres`, `sqlite`)")]
     UnsupportedBackend {
         /// The URL, password replaced by `***`.
         url: String,
@@ -139,15 +132,6 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The configuration file is unreadable or invalid.
-    #[error("configuration `{path}`: {message}")]
-    Config {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-
     /// A SQL revision has no section for the backend it runs on.
     #[error(
         "revision {revision} ({file}) has no {direction} SQL for {backend}; add a \
@@ -207,15 +191,6 @@ pub enum Error {
     #[error("the migrations directory is invalid:\n{0}")]
     Invalid(Diagnostics),
 
-    /// A new revision file could not be written.
-    #[cfg(feature = "parser")]
-    #[error(transparent)]
-    Scaffold(#[from] crate::scaffold::ScaffoldError),
-
-    /// Writing the command's output failed.
-    #[error("could not write the output: {0}")]
-    Output(#[source] std::io::Error),
-
     /// A database error outside any revision (reading or writing the version
     /// table).
     #[error("database error while {action}: {source}")]
@@ -226,64 +201,6 @@ pub enum Error {
         #[source]
         source: diesel::result::Error,
     },
-}
-
-/// The exit statuses of the CLI, one per kind of failure.
-///
-/// | status | meaning |
-/// | --- | --- |
-/// | 0 | success |
-/// | 1 | `check`: revisions are pending; `keys verify` (factory): the key is invalid |
-/// | 2 | bad usage: arguments, target, URL, configuration |
-/// | 3 | the database could not be reached |
-/// | 4 | a revision failed (the database is at the revision before it) |
-/// | 5 | another migrator held the lock for longer than the lock timeout |
-/// | 6 | the database disagrees with this build: an applied revision was edited, or is unknown (also `verify` finding such problems) |
-/// | 7 | any other database or I/O error |
-pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
-    /// `check` found pending revisions.
-    pub const PENDING: u8 = 1;
-    /// Bad usage: arguments, target, URL, configuration.
-    pub const USAGE: u8 = 2;
-    /// The database could not be reached.
-    pub const CONNECT: u8 = 3;
-    /// A revision failed.
-    pub const REVISION: u8 = 4;
-    /// The lock was held for longer than the lock timeout.
-    pub const LOCKED: u8 = 5;
-    /// The database disagrees with this build (also `verify` finding so).
-    pub const MISMATCH: u8 = 6;
-    /// Any other database or I/O error.
-    pub const OTHER: u8 = 7;
-}
-
-impl Error {
-    /// The CLI's exit status for this error (see [`exit`]).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::BadUrl { .. }
-            | Error::NoDatabase
-            | Error::Usage(_)
-            | Error::NotRenderable { .. }
-            | Error::UnsupportedBackend { .. }
-            | Error::Plan(_)
-            | Error::Invalid(_)
-            | Error::NotInSingleTransaction { .. }
-            | Error::Config { .. } => exit::USAGE,
-            #[cfg(feature = "parser")]
-            Error::Scaffold(_) => exit::USAGE,
-            Error::Connect { .. } => exit::CONNECT,
-            Error::Revision { .. }
-            | Error::NonTransactional { .. }
-            | Error::Timeout { .. }
-            | Error::NoSqlForBackend { .. } => exit::REVISION,
-            Error::LockTimeout { .. } => exit::LOCKED,
-            Error::UnknownApplied { .. } | Error::ChecksumMismatch { .. } => exit::MISMATCH,
-            Error::LockFile { .. } | Error::Output(_) | Error::Database { .. } => exit::OTHER,
-        }
-    }
 }
 
 /// A `Result` with the runtime's [`Error`].

@@ -1,81 +1,105 @@
 //! migrator: schema migrations with Alembic's revision graph, checked by the
-//! compiler and run over Diesel.
+//! compiler and run over Diesel, on the service's own connection.
 //!
 //! Write revisions as `migrations/<rev>_<slug>.sql` (or `.rs`) files (the
-//! format is in `FORMAT.md`), embed them with
-//! `migrator_macros::embed_migrations!("migrations")`, and run them with a
-//! [`Migrator`]:
+//! format is in `FORMAT.md`), embed them with [`embed_migrations!`], and run
+//! them with a [`Migrator`] on the connection the service already has:
 //!
-//! ```ignore
-//! migrator_macros::embed_migrations!("migrations");
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # mod demo {
+//! use diesel::{Connection, PgConnection};
+//! use migrator_runtime::{Migrator, Target};
 //!
-//! fn main() -> Result<(), migrator_runtime::Error> {
-//!     let mut conn = migrator_runtime::connect("sqlite://app.db")?;
-//!     migrator_runtime::Migrator::new(&MIGRATIONS)
-//!         .upgrade(&mut conn, &migrator_runtime::Target::Head)?;
+//! migrator_runtime::embed_migrations!("migrations");
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let mut conn = PgConnection::establish("postgres://app@localhost/app")?;
+//!     Migrator::new(&MIGRATIONS).upgrade(&mut conn, Target::Head)?;
 //!     Ok(())
 //! }
+//! # }
+//! # fn main() {}
 //! ```
+//!
+//! Runs block: from async code, call them in `tokio::task::spawn_blocking`
+//! (the README shows a whole async service).
 //!
 //! # Features
 //!
-//! - `cli` (default): `runtime`, `parser` and the command-line front end
-//!   (`cli`, `config`).
-//! - `runtime`: the executor and the PostgreSQL and SQLite backends, all a
-//!   service that runs its embedded migrations needs
-//!   (`default-features = false, features = ["runtime"]` for the smallest
-//!   binary).
-//! - `parser`: the parser and checks of migration files that
-//!   `embed_migrations!` runs at build time, and `scaffold`. Without any
-//!   feature only the model types, the graph and the planner are built
-//!   ([`model`], [`graph`], [`plan`]), with no Diesel in them.
-//! - `testing`: the `testing` module, helpers for tests: fresh databases on every
-//!   backend, schema snapshots and diffs, the reversibility stairway used by
-//!   `migrator_macros::reversibility_tests!`.
+//! Nothing is on by default; pick the backends the service uses.
+//!
+//! - `postgres`: `diesel::PgConnection` (libpq).
+//! - `sqlite`: `diesel::SqliteConnection`; `sqlite-bundled` compiles SQLite in.
+//! - `diesel-async`: `AsyncConnectionWrapper` around diesel-async's
+//!   PostgreSQL connection, pooled or not, without libpq.
+//! - `r2d2`: r2d2's pooled connections.
+//! - `mysql`: reserved for the MySQL and MariaDB backend.
+//! - `cli`: the command-line front end ([`cli`]) for a binary that carries
+//!   the command set.
+//! - `testing`: [`testing`], helpers for tests: fresh databases, schema
+//!   snapshots and diffs, the reversibility stairway used by
+//!   [`reversibility_tests!`].
 #![warn(missing_docs, clippy::unwrap_used)]
 
-pub mod build;
-pub mod graph;
-pub mod model;
-pub mod plan;
-#[cfg(feature = "parser")]
-pub mod scaffold;
+#[cfg(all(feature = "cli", not(any(feature = "postgres", feature = "sqlite"))))]
+compile_error!(
+    "migrator-runtime's `cli` feature needs a backend: enable `postgres` and/or `sqlite`"
+);
 
-#[cfg(feature = "runtime")]
-pub mod backend;
-#[cfg(feature = "cli")]
+/// Declares the modules that need a backend (Diesel): without a backend
+/// feature the crate is the build-script helper and the macros only, which is
+/// what a `build.rs` depends on.
+macro_rules! with_backend {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(feature = "postgres", feature = "sqlite", feature = "diesel-async"))]
+            $item
+        )*
+    };
+}
+
+with_backend! {
+    mod backend;
+    mod bookkeeping;
+    mod connection;
+    mod context;
+    mod error;
+    mod executor;
+    mod lock;
+    mod migrations;
+    mod migrator;
+}
+
+#[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
 pub mod cli;
-#[cfg(feature = "cli")]
-pub mod config;
-#[cfg(feature = "runtime")]
-mod context;
-#[cfg(feature = "runtime")]
-mod error;
-#[cfg(feature = "runtime")]
-mod migrations;
-#[cfg(feature = "runtime")]
-mod migrator;
-#[cfg(feature = "runtime")]
-pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-#[cfg(feature = "runtime")]
-pub use backend::{AnyConnection, connect};
-#[cfg(feature = "runtime")]
-pub use context::{MigrationContext, RevisionFn, RevisionResult};
-#[cfg(feature = "runtime")]
-pub use error::{Error, Result, exit};
-#[cfg(feature = "runtime")]
-pub use migrations::{Migrations, RevisionId, RustRevision};
-#[cfg(feature = "runtime")]
-pub use migrator::{Event, Migrator, Options, Problem, Report, State, StepReport};
-pub use plan::Target;
+with_backend! {
+    use migrator_core::{graph, model, plan};
+
+    pub use bookkeeping::{AppliedRevision, AuditEntry};
+    pub use connection::MigrationConnection;
+    pub use context::{MigrationContext, RevisionFn, RevisionResult};
+    pub use error::{Error, Result};
+    pub use migrations::{Migrations, RevisionId, RustRevision};
+    pub use migrator::{Event, Migrator, Options, Problem, Report, State, StepReport};
+    pub use migrator_core::graph::{Graph, ResolveError};
+    pub use migrator_core::model::{BackendKind, Direction, Revision, StateDigest};
+    pub use migrator_core::plan::{PlanError, Target};
+}
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use backend::{
+    AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow, connect, redact,
+};
+pub use migrator_core::build;
+pub use migrator_macros::{embed_migrations, reversibility_tests};
 
 /// What the code generated by `embed_migrations!` names. Not public API: it
 /// changes without notice.
 #[doc(hidden)]
-#[cfg(feature = "runtime")]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "diesel-async"))]
 pub mod __private {
     pub use crate::migrations::{Migrations, RevisionId, RustRevision};
 }

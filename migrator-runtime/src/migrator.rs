@@ -40,36 +40,39 @@
 //!
 //! # Startup
 //!
-//! `upgrade head` on a database already at head reads one short row: the
-//! digest of the version table kept in its state table (see [`Store`]),
-//! compared with the digest `embed_migrations!` computed for "every revision
-//! applied, with this build's checksums". Equal means nothing to do, nothing
-//! edited, nothing unknown; the row also names the version table it was
-//! computed from, so a version table replaced or restored since does not
-//! match. Otherwise (a state table emptied by a foreign write, an older
-//! database, anything pending) the run reads the whole version table and
-//! checks it, as every other command does; a database found at head that
-//! way gets its digest written back, when the lock is free, so the next
-//! start is one row again.
+//! `upgrade head` on a database already at head is one query, one round
+//! trip, no lock, and writes nothing: PostgreSQL computes the digest of the
+//! version table (its row count and the MD5 of its `revision:checksum`
+//! rows, see [`StateDigest`]) and the runtime compares it with the digest
+//! `embed_migrations!` computed for "every revision applied, with this
+//! build's checksums"; SQLite returns the rows in that one query. Equal
+//! means nothing to do, nothing edited, nothing unknown; any edit of the
+//! version table, by anyone, is seen at the next start. Otherwise the run
+//! reads the whole version table and checks it, as every other command does.
 
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
-use chrono::Utc;
-
-use crate::backend::{AnyConnection, Dialect};
-use crate::context::MigrationContext;
+use crate::backend::Backend;
+use crate::bookkeeping::{AppliedRevision, AuditEntry, DEFAULT_AUDIT_TABLE, DEFAULT_VERSION_TABLE, Store};
+use crate::connection::MigrationConnection;
 use crate::error::{Error, Result};
+use crate::executor::{Executor, Ledger, Live, Script, Sink, Step};
 use crate::graph::Graph;
+use crate::lock::{unless_missing, with_lock};
 use crate::migrations::Migrations;
-use crate::model::{BackendKind, Body, Direction, Revision, StateDigest};
+use crate::model::{BackendKind, Direction, Revision, StateDigest};
 use crate::plan::{self, Plan, PlanError, Target};
-use crate::store::{
-    Action, AppliedRevision, AuditEntry, DEFAULT_AUDIT_TABLE, DEFAULT_VERSION_TABLE, Store,
-};
 
-/// How a run behaves. `Default` gives the documented defaults.
+/// How a run behaves. `Default` gives the documented defaults; set the
+/// fields you need on it:
+///
+/// ```
+/// let mut options = migrator_runtime::Options::default();
+/// options.lock_timeout = std::time::Duration::from_secs(10);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Options {
     /// The version table (default `migrator_version`).
     pub version_table: String,
@@ -157,50 +160,13 @@ pub struct State {
 }
 
 impl State {
-    /// The digest of these rows, as the state table records it.
+    /// The digest of these rows, as the startup check computes it.
     pub fn digest(&self) -> StateDigest {
         StateDigest::of(
             self.applied
                 .iter()
                 .map(|a| (a.revision.as_str(), a.checksum.as_str())),
         )
-    }
-}
-
-/// The version table as a run changes it.
-#[derive(Debug, Default)]
-struct Ledger {
-    /// The sequence number of the next applied revision.
-    next_seq: i64,
-    /// A row was written: the trigger emptied the state table, which the
-    /// run writes again at its end.
-    changed: bool,
-}
-
-impl Ledger {
-    /// The ledger of the rows read from the database (under the lock).
-    fn read(state: &State) -> Ledger {
-        Ledger {
-            next_seq: state.applied.iter().map(|a| a.seq).max().unwrap_or(0) + 1,
-            changed: false,
-        }
-    }
-
-    /// The ledger of a database assumed to have `applied` recorded
-    /// (offline scripts).
-    fn assumed(applied: &[usize]) -> Ledger {
-        Ledger {
-            next_seq: i64::try_from(applied.len()).unwrap_or(i64::MAX - 1) + 1,
-            changed: false,
-        }
-    }
-
-    /// Records a committed step.
-    fn record(&mut self, direction: Direction) {
-        self.changed = true;
-        if direction == Direction::Upgrade {
-            self.next_seq += 1;
-        }
     }
 }
 
@@ -268,33 +234,44 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// What a plan's steps do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Run each revision's SQL or Rust code and record it.
-    Run,
-    /// Only record (stamp).
-    Record,
-}
+/// The hook that sees a run's events.
+type Hook<'m> = Mutex<Box<dyn FnMut(&Event<'_>) + Send + 'm>>;
 
-/// Runs the revisions of a [`Migrations`] set against a database.
+/// Runs the revisions of a [`Migrations`] set against a database, on the
+/// connection the service hands it (any [`MigrationConnection`]).
+///
+/// Every call blocks until the run is over. In an async service, run it in
+/// `tokio::task::spawn_blocking` (see the README).
 ///
 /// # Examples
 ///
 /// ```no_run
-/// # fn demo(migrations: &migrator_runtime::Migrations) -> Result<(), migrator_runtime::Error> {
-/// use migrator_runtime::{connect, Migrator, Target};
+/// # #[cfg(feature = "postgres")]
+/// # fn demo(migrations: &'static migrator_runtime::Migrations) -> Result<(), Box<dyn std::error::Error>> {
+/// use diesel::{Connection, PgConnection};
+/// use migrator_runtime::{Migrator, Target};
 ///
-/// let mut conn = connect("postgres://app@localhost/factory")?;
-/// let report = Migrator::new(migrations).upgrade(&mut conn, &Target::Head)?;
+/// let mut conn = PgConnection::establish("postgres://app@localhost/factory")?;
+/// let report = Migrator::new(migrations)
+///     .on_event(|event| eprintln!("{event:?}"))
+///     .upgrade(&mut conn, Target::Head)?;
 /// println!("{} revision(s) applied", report.steps.len());
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct Migrator<'m> {
     migrations: &'m Migrations,
     options: Options,
     store: Store,
+    hook: Option<Hook<'m>>,
+}
+
+impl std::fmt::Debug for Migrator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator")
+            .field("options", &self.options)
+            .field("hook", &self.hook.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'m> Migrator<'m> {
@@ -310,7 +287,15 @@ impl<'m> Migrator<'m> {
             migrations,
             options,
             store,
+            hook: None,
         }
+    }
+
+    /// Calls `hook` with every [`Event`] of the runs of this migrator
+    /// (progress output, metrics). Every event is also a `tracing` event.
+    pub fn on_event(mut self, hook: impl FnMut(&Event<'_>) + Send + 'm) -> Self {
+        self.hook = Some(Mutex::new(Box::new(hook)));
+        self
     }
 
     /// The options of this migrator.
@@ -324,19 +309,13 @@ impl<'m> Migrator<'m> {
     }
 
     /// Reads the version table (empty when it does not exist yet). One query.
-    pub fn state(&self, conn: &mut AnyConnection) -> Result<State> {
-        let backend = conn.backend();
-        let sql = self.store.select_sql(backend.dialect());
-        let applied = unless_missing(backend, &[self.store.table()], |b| b.load_versions(&sql))
-            .map_err(Error::database("reading the version table"))?;
-        Ok(State {
-            applied: applied.unwrap_or_default(),
-        })
+    pub fn state(&self, conn: &mut impl MigrationConnection) -> Result<State> {
+        self.read_state(conn.__backend())
     }
 
     /// The audit log, oldest entry first (empty before the first run).
-    pub fn audit_log(&self, conn: &mut AnyConnection) -> Result<Vec<AuditEntry>> {
-        let backend = conn.backend();
+    pub fn audit_log(&self, conn: &mut impl MigrationConnection) -> Result<Vec<AuditEntry>> {
+        let backend = conn.__backend();
         let sql = self.store.select_audit_sql(backend.dialect());
         let entries = unless_missing(backend, &[self.store.audit_table()], |b| b.load_audit(&sql))
             .map_err(Error::database("reading the audit log"))?;
@@ -346,7 +325,7 @@ impl<'m> Migrator<'m> {
     /// The revisions the database is at: the applied revisions that no
     /// applied revision revises (several after a partial upgrade of branches,
     /// or a downgrade below a merge). Empty at base.
-    pub fn current(&self, conn: &mut AnyConnection) -> Result<Vec<&'m Revision>> {
+    pub fn current(&self, conn: &mut impl MigrationConnection) -> Result<Vec<&'m Revision>> {
         let applied = self.applied_indices(&self.state(conn)?)?;
         let graph = self.graph();
         Ok(graph
@@ -357,7 +336,7 @@ impl<'m> Migrator<'m> {
     }
 
     /// The revisions an upgrade to head would apply, in order.
-    pub fn pending(&self, conn: &mut AnyConnection) -> Result<Vec<&'m Revision>> {
+    pub fn pending(&self, conn: &mut impl MigrationConnection) -> Result<Vec<&'m Revision>> {
         let applied = self.applied_indices(&self.state(conn)?)?;
         let graph = self.graph();
         let plan = plan::plan_upgrade(graph, &applied, &Target::Head)?;
@@ -371,42 +350,37 @@ impl<'m> Migrator<'m> {
     /// Every disagreement between the database and this build: applied
     /// revisions whose file changed, and applied revisions this build does not
     /// know. Empty when all is well.
-    pub fn verify(&self, conn: &mut AnyConnection) -> Result<Vec<Problem>> {
+    pub fn verify(&self, conn: &mut impl MigrationConnection) -> Result<Vec<Problem>> {
         Ok(self.problems(&self.state(conn)?))
     }
 
-    /// Upgrades to `target` (`head`, an ID or prefix, `+N`…).
-    pub fn upgrade(&self, conn: &mut AnyConnection, target: &Target) -> Result<Report> {
-        self.upgrade_with(conn, target, &mut |_| {})
-    }
-
-    /// [`Migrator::upgrade`], reporting each revision to `progress`.
-    pub fn upgrade_with(
+    /// Upgrades to `target` ([`Target::Head`], a revision constant such as
+    /// `revisions::REV_004_ADD_KEY_PREFIX`, or a parsed target such as
+    /// `"+1".parse()?`).
+    pub fn upgrade(
         &self,
-        conn: &mut AnyConnection,
-        target: &Target,
-        progress: &mut dyn FnMut(Event<'_>),
+        conn: &mut impl MigrationConnection,
+        target: impl Into<Target>,
     ) -> Result<Report> {
-        let to_head = *target == Target::Head;
-        self.run(conn, to_head, progress, |graph, applied| {
-            plan::plan_upgrade(graph, applied, target)
+        let target = target.into();
+        let backend = conn.__backend();
+        if target == Target::Head && self.at_head(backend) {
+            return Ok(Report::default());
+        }
+        self.run(backend, |graph, applied| {
+            plan::plan_upgrade(graph, applied, &target)
         })
     }
 
-    /// Downgrades to `target` (`base`, an ID or prefix, `-N`…).
-    pub fn downgrade(&self, conn: &mut AnyConnection, target: &Target) -> Result<Report> {
-        self.downgrade_with(conn, target, &mut |_| {})
-    }
-
-    /// [`Migrator::downgrade`], reporting each revision to `progress`.
-    pub fn downgrade_with(
+    /// Downgrades to `target` ([`Target::Base`], a revision, `-1`…).
+    pub fn downgrade(
         &self,
-        conn: &mut AnyConnection,
-        target: &Target,
-        progress: &mut dyn FnMut(Event<'_>),
+        conn: &mut impl MigrationConnection,
+        target: impl Into<Target>,
     ) -> Result<Report> {
-        self.run(conn, false, progress, |graph, applied| {
-            plan::plan_downgrade(graph, applied, target)
+        let target = target.into();
+        self.run(conn.__backend(), |graph, applied| {
+            plan::plan_downgrade(graph, applied, &target)
         })
     }
 
@@ -415,88 +389,52 @@ impl<'m> Migrator<'m> {
     /// existing database. Revisions outside the target's ancestry (including
     /// ones this build does not know) are removed from the version table,
     /// missing ones added, and the checksums of the ones kept are
-    /// re-recorded, which accepts edited files.
-    pub fn stamp(&self, conn: &mut AnyConnection, target: &Target) -> Result<Report> {
-        self.stamp_with(conn, target, &mut |_| {})
-    }
-
-    /// [`Migrator::stamp`], reporting each revision to `progress`.
-    pub fn stamp_with(
+    /// re-recorded, which accepts edited files. Each change is a step of the
+    /// report and an audit entry.
+    pub fn stamp(
         &self,
-        conn: &mut AnyConnection,
-        target: &Target,
-        progress: &mut dyn FnMut(Event<'_>),
+        conn: &mut impl MigrationConnection,
+        target: impl Into<Target>,
     ) -> Result<Report> {
-        self.with_lock(
-            conn,
+        let target = target.into();
+        let backend = conn.__backend();
+        let mut progress = self.progress();
+        with_lock(
+            backend,
+            &self.store,
             self.options.lock_timeout,
-            progress,
-            |conn, progress| {
-                let state = self.state(conn)?;
+            &mut progress,
+            |backend, progress| {
+                let state = self.read_state(backend)?;
                 let graph = self.graph();
                 let applied: Vec<usize> = state
                     .applied
                     .iter()
                     .filter_map(|row| graph.index_of(&row.revision))
                     .collect();
-                let plan = plan::plan_stamp(graph, &applied, target)?;
-                let keep = self.applied_mask(&plan::stamped_set(graph, target)?);
+                let plan = plan::plan_stamp(graph, &applied, &target)?;
+                let keep = self.applied_mask(&plan::stamped_set(graph, &target)?);
                 // Rows the plan does not cover: unknown revisions go, edited
-                // ones get their new checksum; each is reported and audited
-                // like any stamp step.
-                let mut report = Report::default();
-                let d = conn.backend().dialect();
-                let now = Utc::now().naive_utc();
+                // ones get their new checksum.
+                let mut steps: Vec<Step<'_>> = state
+                    .applied
+                    .iter()
+                    .filter_map(|row| match graph.index_of(&row.revision) {
+                        None => Some(Step::Forget(row.revision.clone())),
+                        Some(i) if keep[i] && graph.revision(i).checksum != row.checksum => {
+                            Some(Step::Rechecksum(graph.revision(i)))
+                        }
+                        Some(_) => None,
+                    })
+                    .collect();
+                steps.extend(
+                    plan.steps
+                        .iter()
+                        .map(|s| Step::Record(graph.revision(s.revision), s.direction)),
+                );
                 let mut ledger = Ledger::read(&state);
-                for row in &state.applied {
-                    let (fix, direction, known) = match graph.index_of(&row.revision) {
-                        None => (
-                            self.store.delete_sql(d, &row.revision),
-                            Direction::Downgrade,
-                            None,
-                        ),
-                        Some(i) if keep[i] && graph.revision(i).checksum != row.checksum => (
-                            self.store.update_checksum_sql(
-                                d,
-                                &row.revision,
-                                &graph.revision(i).checksum,
-                            ),
-                            Direction::Upgrade,
-                            Some(graph.revision(i)),
-                        ),
-                        Some(_) => continue,
-                    };
-                    let audit =
-                        self.store
-                            .audit_sql(d, now, &row.revision, Action::Stamp, 0, true, "");
-                    let fixed = conn
-                        .backend()
-                        .execute(&format!("{fix}\n{audit}"))
-                        .map_err(Error::database("re-recording the version table"));
-                    ledger.changed = true;
-                    if let Err(error) = fixed {
-                        self.write_state(conn);
-                        return Err(error);
-                    }
-                    if let Some(revision) = known {
-                        progress(Event::Finished {
-                            revision,
-                            direction,
-                            elapsed: Duration::ZERO,
-                        });
-                    }
-                    report.steps.push(StepReport {
-                        revision: row.revision.clone(),
-                        direction,
-                        elapsed: Duration::ZERO,
-                    });
-                }
-                let planned = self.execute(conn, &plan, Mode::Record, &mut ledger, progress);
-                if ledger.changed {
-                    self.write_state(conn);
-                }
-                report.steps.extend(planned?.steps);
-                Ok(report)
+                self.executor()
+                    .execute(&mut Live(backend), &steps, &mut ledger, progress)
             },
         )
     }
@@ -506,9 +444,15 @@ impl<'m> Migrator<'m> {
     /// run on `backend`, without touching any database: transaction
     /// statements, each revision's SQL, version-table and audit statements.
     /// Runnable as is with `psql` or `sqlite3`.
-    pub fn upgrade_sql(&self, backend: BackendKind, from: &Target, to: &Target) -> Result<String> {
-        self.offline(backend, from, |graph, applied| {
-            plan::plan_upgrade(graph, applied, to)
+    pub fn upgrade_sql(
+        &self,
+        backend: BackendKind,
+        from: impl Into<Target>,
+        to: impl Into<Target>,
+    ) -> Result<String> {
+        let to = to.into();
+        self.offline(backend, &from.into(), |graph, applied| {
+            plan::plan_upgrade(graph, applied, &to)
         })
     }
 
@@ -517,11 +461,12 @@ impl<'m> Migrator<'m> {
     pub fn downgrade_sql(
         &self,
         backend: BackendKind,
-        from: &Target,
-        to: &Target,
+        from: impl Into<Target>,
+        to: impl Into<Target>,
     ) -> Result<String> {
-        self.offline(backend, from, |graph, applied| {
-            plan::plan_downgrade(graph, applied, to)
+        let to = to.into();
+        self.offline(backend, &from.into(), |graph, applied| {
+            plan::plan_downgrade(graph, applied, &to)
         })
     }
 
@@ -549,43 +494,29 @@ impl<'m> Migrator<'m> {
         script.line(&format!(
             "-- migrator: {} revision(s) for {backend}, generated {} UTC",
             plan.steps.len(),
-            Utc::now().format("%Y-%m-%d %H:%M:%S")
+            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S")
         ));
-        let create = self.store.create_sql(script.dialect);
+        let create = self.store.create_sql(script.dialect());
         script
             .execute(&create)
             .map_err(Error::database("rendering"))?;
-        // The state table is created (with its trigger, in a transaction)
-        // and left empty: the script cannot know what the database really
-        // holds, so the first live start reads the version table and writes
-        // the digest.
-        let state = self.store.create_state_sql(script.dialect);
-        let rendered = script
-            .begin()
-            .and_then(|()| script.execute(&state))
-            .and_then(|()| script.commit());
-        rendered.map_err(Error::database("rendering"))?;
-        let mut ledger = Ledger::assumed(&applied);
-        self.execute(&mut script, &plan, Mode::Run, &mut ledger, &mut |_| {})?;
+        let mut ledger = Ledger::assumed(applied.len());
+        let steps = self.run_steps(&plan);
+        self.executor()
+            .execute(&mut script, &steps, &mut ledger, &mut |_| {})?;
         Ok(script.text)
     }
 
     /// Reads and verifies the state and plans; with something to do, takes
-    /// the lock, reads, verifies and plans again, and executes. `to_head`:
-    /// the target is head, which the state table can confirm in one row.
+    /// the lock, reads, verifies and plans again, and executes.
     fn run(
         &self,
-        conn: &mut AnyConnection,
-        to_head: bool,
-        progress: &mut dyn FnMut(Event<'_>),
+        backend: &mut dyn Backend,
         make_plan: impl Fn(&Graph, &[usize]) -> std::result::Result<Plan, PlanError>,
     ) -> Result<Report> {
-        if to_head && self.state_is_head(conn) {
-            return Ok(Report::default());
-        }
         let graph = self.graph();
-        let plan_now = |conn: &mut AnyConnection| -> Result<(Plan, State)> {
-            let state = self.state(conn)?;
+        let plan_now = |backend: &mut dyn Backend| -> Result<(Plan, State)> {
+            let state = self.read_state(backend)?;
             let applied = self.applied_indices(&state)?;
             if !self.options.ignore_checksums
                 && let Some(problem) = self.problems(&state).into_iter().next()
@@ -595,425 +526,82 @@ impl<'m> Migrator<'m> {
             Ok((make_plan(graph, &applied)?, state))
         };
         // Nothing to do costs one query and no lock.
-        let (plan, state) = plan_now(conn)?;
+        let (plan, _) = plan_now(backend)?;
         if plan.is_empty() {
-            if to_head && !graph.is_empty() {
-                self.refresh_state(conn, &state);
-            }
             return Ok(Report::default());
         }
-        self.with_lock(
-            conn,
+        let mut progress = self.progress();
+        with_lock(
+            backend,
+            &self.store,
             self.options.lock_timeout,
-            progress,
-            |conn, progress| {
-                let (plan, state) = plan_now(conn)?;
+            &mut progress,
+            |backend, progress| {
+                let (plan, state) = plan_now(backend)?;
                 let mut ledger = Ledger::read(&state);
-                let report = self.execute(conn, &plan, Mode::Run, &mut ledger, progress);
-                if ledger.changed {
-                    self.write_state(conn);
-                }
-                report
+                let steps = self.run_steps(&plan);
+                self.executor()
+                    .execute(&mut Live(backend), &steps, &mut ledger, progress)
             },
         )
     }
 
-    /// True when the state table's row is the digest of every revision
-    /// applied with this build's checksums: one short query. False on any
-    /// doubt (no state table, an emptied one, an error): the caller then
-    /// reads the whole version table.
-    fn state_is_head(&self, conn: &mut AnyConnection) -> bool {
-        let backend = conn.backend();
-        let sql = self.store.select_state_sql(backend.dialect());
-        match backend.load_text(&sql).as_deref() {
-            Ok([row]) => row.value == self.migrations.head_state(),
-            _ => false,
-        }
-    }
-
-    /// Writes the state table's row for a database found at head by reading
-    /// the whole version table (its state table was new, or emptied by a
-    /// foreign write), so that the next start reads one row. Best effort and
-    /// without waiting: a role without write rights, or a lock held by
-    /// another run, only means the next start reads the whole table again.
-    fn refresh_state(&self, conn: &mut AnyConnection, state: &State) {
-        if state.digest().to_string() != self.migrations.head_state() {
-            // Recorded checksums differ (`--ignore-checksums`): no digest of
-            // this state can match.
-            return;
-        }
-        let outcome = self.with_lock(conn, Duration::ZERO, &mut |_| {}, |conn, _| {
-            self.write_state(conn);
-            Ok(())
-        });
-        if let Err(error) = outcome {
-            tracing::debug!(%error, "the state table was not refreshed");
-        }
-    }
-
-    /// Writes the digest of the version table into the state table, both in
-    /// one transaction with the version table locked against writers, so
-    /// that the digest is of the rows as committed: whatever a failed or
-    /// rolled-back step, a foreign write or a non-atomic batch left. Best
-    /// effort: without it the state table stays empty (the trigger emptied
-    /// it), which only costs the next start a full read.
-    fn write_state(&self, conn: &mut AnyConnection) {
-        let backend = conn.backend();
+    /// True when the version table's digest, computed by the database in one
+    /// query, is the digest of every revision applied with this build's
+    /// checksums. False on any doubt (no version table, an error): the
+    /// caller then reads the whole version table.
+    fn at_head(&self, backend: &mut dyn Backend) -> bool {
         let d = backend.dialect();
-        let written = in_transaction(backend, |b| {
-            if let Some(lock) = d.share_lock_sql(self.store.table()) {
-                b.execute(&lock)?;
-            }
-            let state = State {
-                applied: b.load_versions(&self.store.select_sql(d))?,
-            };
-            b.execute(&self.store.write_state_sql(d, &state.digest()))
-        });
-        if let Err(error) = written {
-            tracing::debug!(%error, "the state table was not written");
-        }
-    }
-
-    /// Takes the run lock (waiting up to the lock timeout), makes sure the
-    /// tables exist, runs `body`, and releases the lock on every path,
-    /// including a panic in a Rust revision.
-    fn with_lock<T>(
-        &self,
-        conn: &mut AnyConnection,
-        wait: Duration,
-        progress: &mut dyn FnMut(Event<'_>),
-        body: impl FnOnce(&mut AnyConnection, &mut dyn FnMut(Event<'_>)) -> Result<T>,
-    ) -> Result<T> {
-        let name = self.store.table().to_owned();
-        let start = Instant::now();
-        let mut announced = false;
-        let handle = loop {
-            if let Some(handle) = conn.backend().try_lock(&name)? {
-                break handle;
-            }
-            if start.elapsed() >= wait {
-                return Err(Error::LockTimeout {
-                    waited: start.elapsed(),
-                });
-            }
-            if !announced {
-                announced = true;
-                tracing::info!("another migrator holds the lock; waiting");
-                progress(Event::WaitingForLock);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        tracing::debug!(
-            waited_ms = start.elapsed().as_millis() as u64,
-            "migration lock taken"
-        );
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let backend = conn.backend();
-            let d = backend.dialect();
-            // Created only when missing: `CREATE TABLE IF NOT EXISTS` needs
-            // the right to create tables even when they exist, which a role
-            // that only migrates data may lack.
-            let tables = [self.store.table(), self.store.audit_table()];
-            let probe = self.store.probe_sql(d);
-            let found = unless_missing(backend, &tables, |b| b.execute(&probe)).map_err(
-                Error::database("looking for the version table and audit log"),
-            )?;
-            if found.is_none() {
-                backend
-                    .execute(&self.store.create_sql(d))
-                    .map_err(Error::database("creating the version table and audit log"))?;
-            }
-            self.ensure_state_table(backend, found.is_none());
-            body(conn, progress)
-        }));
-        let backend = conn.backend();
-        let d = backend.dialect();
-        // Best effort: the run's outcome matters more than a failed reset,
-        // and the lock goes with the connection anyway.
-        let _ = backend.execute(d.reset_timeouts_sql());
-        let unlocked = backend.unlock(&name, handle);
-        match outcome {
-            Ok(result) => {
-                let value = result?;
-                unlocked.map_err(Error::database("releasing the migration lock"))?;
-                Ok(value)
-            }
-            Err(panic) => resume_unwind(panic),
-        }
-    }
-
-    /// Creates the state table and its trigger when missing, or always when
-    /// the version table was just created (`fresh`: a version table dropped
-    /// and created again lost its trigger, and may even have its old
-    /// identity back on SQLite), in one transaction that also empties it.
-    /// Best effort: a role without the right to create it migrates without
-    /// it (every start then reads the whole version table).
-    fn ensure_state_table(&self, backend: &mut dyn crate::backend::Backend, fresh: bool) {
-        let d = backend.dialect();
-        let probe = self.store.probe_state_sql(d);
-        let state_table = [self.store.state_table()];
-        if !fresh && let Ok(Some(())) = unless_missing(backend, &state_table, |b| b.execute(&probe))
-        {
-            return;
-        }
-        let timeouts = d.timeouts_sql(None, self.options.lock_timeout, true);
-        let created = in_transaction(backend, |b| {
-            if let Some(timeouts) = &timeouts {
-                b.execute(timeouts)?;
-            }
-            b.execute(&self.store.create_state_sql(d))
-        });
-        if let Err(error) = created {
-            tracing::warn!(
-                %error,
-                "cannot create the state table: every start reads the whole version table"
-            );
-        }
-    }
-
-    /// Executes `plan` into `sink`, one transaction per revision (or one for
-    /// all).
-    /// `ledger` is the version table before the run (read under the lock,
-    /// so it is not raced); it follows each committed step.
-    fn execute(
-        &self,
-        sink: &mut dyn Sink,
-        plan: &Plan,
-        mode: Mode,
-        ledger: &mut Ledger,
-        progress: &mut dyn FnMut(Event<'_>),
-    ) -> Result<Report> {
-        let graph = self.graph();
-        let single = self.options.single_transaction;
-        if single
-            && let Some(step) = plan
-                .steps
-                .iter()
-                .find(|s| !graph.revision(s.revision).transactional && mode == Mode::Run)
-        {
-            let revision = graph.revision(step.revision);
-            return Err(Error::NotInSingleTransaction {
-                revision: revision.id.to_string(),
-                file: revision.file_name.to_string(),
-            });
-        }
-        let outer_depth = sink.depth();
-        if single {
-            sink.begin()
-                .map_err(Error::database("opening the run's transaction"))?;
-        }
-        let mut report = Report::default();
-        for step in &plan.steps {
-            let revision = graph.revision(step.revision);
-            let direction = step.direction;
-            tracing::info!(revision = %revision.id, %direction, "running");
-            progress(Event::Started {
-                revision,
-                direction,
-            });
-            let start = Instant::now();
-            if let Err(error) = self.step(sink, revision, direction, mode, single, ledger) {
-                sink.rollback_to(outer_depth);
-                tracing::error!(revision = %revision.id, %direction, %error, "failed");
-                self.audit_failure(sink, revision, direction, mode, start, &error);
-                return Err(error);
-            }
-            ledger.record(direction);
-            let elapsed = start.elapsed();
-            tracing::info!(revision = %revision.id, %direction, elapsed_ms = elapsed.as_millis() as u64, "done");
-            progress(Event::Finished {
-                revision,
-                direction,
-                elapsed,
-            });
-            report.steps.push(StepReport {
-                revision: revision.id.to_string(),
-                direction,
-                elapsed,
-            });
-        }
-        if single {
-            sink.commit()
-                .map_err(Error::database("committing the run's transaction"))?;
-        }
-        Ok(report)
-    }
-
-    /// One revision: its own transaction (unless single or non-transactional),
-    /// its timeouts, its SQL or Rust code, its version-table row and audit
-    /// entry.
-    fn step(
-        &self,
-        sink: &mut dyn Sink,
-        revision: &Revision,
-        direction: Direction,
-        mode: Mode,
-        single: bool,
-        ledger: &Ledger,
-    ) -> Result<()> {
-        let start = Instant::now();
-        let own_transaction = !single && (revision.transactional || mode == Mode::Record);
-        let in_transaction = single || own_transaction;
-        let d = sink.dialect();
-        let fail = |source: Box<dyn std::error::Error + Send + Sync>| {
-            self.failure(d, revision, direction, in_transaction, source)
-        };
-        let outer_depth = sink.depth();
-        if own_transaction {
-            sink.begin().map_err(|e| fail(e.into()))?;
-        }
-        let outcome = (|| -> Result<()> {
-            let (statement, lock) = match revision.timeout {
-                Some(limit) => (Some(limit), limit),
-                None => (self.options.statement_timeout, self.options.lock_timeout),
-            };
-            // Inside a transaction the timeouts go in the same round trip as
-            // the revision's SQL.
-            let timeouts = match mode {
-                Mode::Run => d.timeouts_sql(statement, lock, in_transaction),
-                Mode::Record => None,
-            };
-            match (&revision.body, mode) {
-                (_, Mode::Record) => {}
-                (Body::Sql(_), Mode::Run) => {
-                    let sql = revision.sql(direction, d.kind()).ok_or_else(|| {
-                        Error::NoSqlForBackend {
-                            revision: revision.id.to_string(),
-                            file: revision.file_name.to_string(),
-                            direction,
-                            backend: d.kind(),
-                        }
-                    })?;
-                    // Not outside a transaction: PostgreSQL runs a string of
-                    // several statements as one implicit transaction, which
-                    // `CREATE INDEX CONCURRENTLY` refuses.
-                    let batch = match timeouts {
-                        Some(timeouts) if in_transaction => format!("{timeouts}\n{sql}"),
-                        Some(timeouts) => {
-                            sink.execute(&timeouts).map_err(|e| fail(e.into()))?;
-                            sql.to_owned()
-                        }
-                        None => sql.to_owned(),
-                    };
-                    if !batch.trim().is_empty() {
-                        sink.execute(&batch).map_err(|e| fail(e.into()))?;
-                    }
-                }
-                (Body::Rust, Mode::Run) => {
-                    if let Some(timeouts) = timeouts {
-                        sink.execute(&timeouts).map_err(|e| fail(e.into()))?;
-                    }
-                    let functions =
-                        self.migrations.rust_revision(&revision.id).ok_or_else(|| {
-                            fail("the Rust revision was not compiled into this build".into())
-                        })?;
-                    let function = match direction {
-                        Direction::Upgrade => functions.upgrade,
-                        Direction::Downgrade => functions.downgrade,
-                    };
-                    sink.run_rust(function, revision).map_err(fail)?;
-                }
-            }
-            let now = Utc::now().naive_utc();
-            let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
-            let record = match direction {
-                Direction::Upgrade => self.store.insert_sql(
-                    d,
-                    &revision.id,
-                    &revision.checksum,
-                    now,
-                    elapsed_ms,
-                    ledger.next_seq,
+        let digest = match d.digest_sql(self.store.table()) {
+            Some(sql) => match backend.load_digest(&sql).as_deref() {
+                Ok([row]) => StateDigest::from_parts(
+                    u64::try_from(row.n).unwrap_or(0),
+                    row.value.clone(),
                 ),
-                Direction::Downgrade => self.store.delete_sql(d, &revision.id),
-            };
-            let action = action(mode, direction);
-            let audit = self
-                .store
-                .audit_sql(d, now, &revision.id, action, elapsed_ms, true, "");
-            sink.execute(&format!("{record}\n{audit}"))
-                .map_err(|e| fail(e.into()))?;
-            if own_transaction {
-                sink.commit().map_err(|e| fail(e.into()))?;
-            }
-            Ok(())
-        })();
-        if outcome.is_err() && own_transaction {
-            sink.rollback_to(outer_depth);
-        }
-        if !in_transaction {
-            // A `Transaction: false` revision set session timeouts.
-            let _ = sink.execute(d.reset_timeouts_sql());
-        }
-        outcome
+                _ => return false,
+            },
+            None => match backend.load_versions(&self.store.select_sql(d)) {
+                Ok(applied) => State { applied }.digest(),
+                Err(_) => return false,
+            },
+        };
+        digest.to_string() == self.migrations.head_state()
     }
 
-    /// Appends a failure entry to the audit log, after the revision's
-    /// transaction was rolled back. Best effort: the revision's error is what
-    /// the caller must see.
-    fn audit_failure(
-        &self,
-        sink: &mut dyn Sink,
-        revision: &Revision,
-        direction: Direction,
-        mode: Mode,
-        start: Instant,
-        error: &Error,
-    ) {
-        let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let sql = self.store.audit_sql(
-            sink.dialect(),
-            Utc::now().naive_utc(),
-            &revision.id,
-            action(mode, direction),
-            elapsed_ms,
-            false,
-            &error.to_string(),
-        );
-        let _ = sink.execute(&sql);
+    /// The executor's steps for a plan of revisions to run.
+    fn run_steps(&self, plan: &Plan) -> Vec<Step<'m>> {
+        let graph = self.graph();
+        plan.steps
+            .iter()
+            .map(|s| Step::Run(graph.revision(s.revision), s.direction))
+            .collect()
     }
 
-    /// The error for `revision` failing with `source`: a timeout, a failure
-    /// outside a transaction (whose effects may remain), or a plain failure.
-    fn failure(
-        &self,
-        d: &dyn Dialect,
-        revision: &Revision,
-        direction: Direction,
-        in_transaction: bool,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    ) -> Error {
-        let revision_id = revision.id.to_string();
-        let file = revision.file_name.to_string();
-        // Outside a transaction nothing is rolled back, timeout or not: the
-        // partial-effects warning matters more than the cause.
-        if in_transaction && d.is_timeout(&source.to_string()) {
-            let limit = revision.timeout.unwrap_or(self.options.lock_timeout);
-            let statement_limit = revision.timeout.or(self.options.statement_timeout);
-            return Error::Timeout {
-                revision: revision_id,
-                file,
-                direction,
-                statement_limit,
-                lock_limit: limit,
-                source,
-            };
+    fn executor(&self) -> Executor<'_> {
+        Executor {
+            migrations: self.migrations,
+            options: &self.options,
+            store: &self.store,
         }
-        if in_transaction {
-            Error::Revision {
-                revision: revision_id,
-                file,
-                direction,
-                source,
-            }
-        } else {
-            Error::NonTransactional {
-                revision: revision_id,
-                file,
-                direction,
-                source,
+    }
+
+    /// The events' path: `on_event`'s hook, if any.
+    fn progress(&self) -> impl FnMut(Event<'_>) + '_ {
+        move |event: Event<'_>| {
+            if let Some(hook) = &self.hook {
+                (hook.lock().unwrap_or_else(PoisonError::into_inner))(&event);
             }
         }
+    }
+
+    /// Reads the version table (empty when it does not exist yet).
+    fn read_state(&self, backend: &mut dyn Backend) -> Result<State> {
+        let sql = self.store.select_sql(backend.dialect());
+        let applied = unless_missing(backend, &[self.store.table()], |b| b.load_versions(&sql))
+            .map_err(Error::database("reading the version table"))?;
+        Ok(State {
+            applied: applied.unwrap_or_default(),
+        })
     }
 
     /// Maps the version table's rows to graph indices; a row this build does
@@ -1068,197 +656,3 @@ impl<'m> Migrator<'m> {
     }
 }
 
-/// Runs `read`; when it fails because one of `tables` does not exist (as
-/// the catalogue, not the error's wording, says), `Ok(None)`. When they all
-/// exist by the time the catalogue is asked (another migrator just created
-/// them), `read` runs again.
-fn unless_missing<T>(
-    backend: &mut dyn crate::backend::Backend,
-    tables: &[&str],
-    mut read: impl FnMut(&mut dyn crate::backend::Backend) -> diesel::QueryResult<T>,
-) -> diesel::QueryResult<Option<T>> {
-    if let Ok(value) = read(backend) {
-        return Ok(Some(value));
-    }
-    let d = backend.dialect();
-    for table in tables {
-        if backend.count(&d.table_exists_sql(table)) == Ok(0) {
-            return Ok(None);
-        }
-    }
-    read(backend).map(Some)
-}
-
-/// Runs `body` in a transaction of its own: committed when it succeeds,
-/// rolled back when it or the commit fails.
-fn in_transaction(
-    backend: &mut dyn crate::backend::Backend,
-    body: impl FnOnce(&mut dyn crate::backend::Backend) -> diesel::QueryResult<()>,
-) -> diesel::QueryResult<()> {
-    backend.begin()?;
-    let outcome = body(&mut *backend).and_then(|()| backend.commit());
-    if outcome.is_err() {
-        let _ = backend.rollback();
-    }
-    outcome
-}
-
-/// The audit action of a step.
-fn action(mode: Mode, direction: Direction) -> Action {
-    match (mode, direction) {
-        (Mode::Record, _) => Action::Stamp,
-        (Mode::Run, Direction::Upgrade) => Action::Upgrade,
-        (Mode::Run, Direction::Downgrade) => Action::Downgrade,
-    }
-}
-
-/// Where the executor's statements go: a live connection, or an offline
-/// script.
-trait Sink {
-    /// The dialect statements are rendered in.
-    fn dialect(&self) -> &'static dyn Dialect;
-    /// Opens a transaction.
-    fn begin(&mut self) -> diesel::QueryResult<()>;
-    /// Commits it.
-    fn commit(&mut self) -> diesel::QueryResult<()>;
-    /// Rolls it back (best effort: the failure that caused it is reported).
-    fn rollback(&mut self);
-    /// How many transactions and savepoints are open.
-    fn depth(&mut self) -> u32;
-    /// Rolls back until `depth` are open: also the savepoints a Rust
-    /// revision's own `transaction()` left open when it panicked.
-    fn rollback_to(&mut self, depth: u32) {
-        while self.depth() > depth {
-            let before = self.depth();
-            self.rollback();
-            if self.depth() >= before {
-                break;
-            }
-        }
-    }
-    /// Runs (or writes) a batch of statements.
-    fn execute(&mut self, sql: &str) -> diesel::QueryResult<()>;
-    /// Runs a Rust revision's function.
-    fn run_rust(
-        &mut self,
-        function: crate::context::RevisionFn,
-        revision: &Revision,
-    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
-}
-
-impl Sink for AnyConnection {
-    fn dialect(&self) -> &'static dyn Dialect {
-        crate::backend::dialect(self.kind())
-    }
-
-    fn begin(&mut self) -> diesel::QueryResult<()> {
-        self.backend().begin()
-    }
-
-    fn commit(&mut self) -> diesel::QueryResult<()> {
-        self.backend().commit()
-    }
-
-    fn rollback(&mut self) {
-        let _ = self.backend().rollback();
-    }
-
-    fn depth(&mut self) -> u32 {
-        self.backend().transaction_depth()
-    }
-
-    fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
-        self.backend().execute(sql)
-    }
-
-    /// A panic in the revision becomes its error, so that its transaction
-    /// is rolled back and the failure audited like any other.
-    fn run_rust(
-        &mut self,
-        function: crate::context::RevisionFn,
-        revision: &Revision,
-    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let mut context = MigrationContext::new(self, revision);
-        match catch_unwind(AssertUnwindSafe(|| function(&mut context))) {
-            Ok(outcome) => outcome,
-            Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "no message".to_owned());
-                Err(format!("the Rust revision panicked: {message}").into())
-            }
-        }
-    }
-}
-
-/// An offline script being written.
-struct Script {
-    dialect: &'static dyn Dialect,
-    text: String,
-}
-
-impl Script {
-    fn new(dialect: &'static dyn Dialect) -> Self {
-        Script {
-            dialect,
-            text: String::new(),
-        }
-    }
-
-    fn line(&mut self, line: &str) {
-        self.text.push_str(line.trim_end());
-        self.text.push('\n');
-    }
-}
-
-impl Sink for Script {
-    fn dialect(&self) -> &'static dyn Dialect {
-        self.dialect
-    }
-
-    fn begin(&mut self) -> diesel::QueryResult<()> {
-        self.line("\nBEGIN;");
-        Ok(())
-    }
-
-    fn commit(&mut self) -> diesel::QueryResult<()> {
-        self.line("COMMIT;");
-        Ok(())
-    }
-
-    fn rollback(&mut self) {}
-
-    fn depth(&mut self) -> u32 {
-        0
-    }
-
-    fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
-        let sql = sql.trim_end();
-        if sql.ends_with(';') {
-            self.line(sql);
-        } else if sql.lines().last().is_some_and(|l| l.contains("--")) {
-            // A `;` after a trailing comment would be part of the comment.
-            self.line(sql);
-            self.line(";");
-        } else {
-            self.line(&format!("{sql};"));
-        }
-        Ok(())
-    }
-
-    /// Never reached: [`Migrator::upgrade_sql`] refuses plans with Rust
-    /// revisions before rendering anything.
-    fn run_rust(
-        &mut self,
-        _function: crate::context::RevisionFn,
-        revision: &Revision,
-    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        Err(format!(
-            "{} is a Rust revision and cannot be rendered as SQL",
-            revision.file_name
-        )
-        .into())
-    }
-}

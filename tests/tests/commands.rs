@@ -10,19 +10,19 @@ use std::path::Path;
 use std::process::Command;
 
 use diesel::connection::SimpleConnection;
+use migrator_core::graph::ResolveError;
+use migrator_core::model::BackendKind;
+use migrator_core::plan::PlanError;
 use migrator_runtime::cli::{self, GlobalArgs, Settings};
-use migrator_runtime::config::Config;
-use migrator_runtime::graph::ResolveError;
-use migrator_runtime::model::BackendKind;
-use migrator_runtime::plan::PlanError;
-use migrator_runtime::{AnyConnection, Error, Migrator, Options, Problem, Target, exit};
-use migrator_tests::{TestDb, applied_ids, branchy, count, on_each_backend, tables};
+use migrator_runtime::cli::{Config, exit};
+use migrator_runtime::{AnyConnection, Error, Migrator, Problem, Target};
+use migrator_tests::{TestDb, applied_ids, branchy, count, exit_code, on_each_backend, tables};
 
 mod failing {
-    migrator_macros::embed_migrations!("fixtures/failing");
+    migrator_runtime::embed_migrations!("fixtures/failing");
 }
 mod trailing_comment {
-    migrator_macros::embed_migrations!("fixtures/trailing_comment");
+    migrator_runtime::embed_migrations!("fixtures/trailing_comment");
 }
 
 const BRANCHY: &str = env!("CARGO_BIN_EXE_branchy");
@@ -213,7 +213,7 @@ fn cli(db: &TestDb, args: &[&str]) -> Run {
 
 /// Runs a command through the library entry point of the CLI
 /// (`cli::execute`), returning its status and output.
-fn execute(db: &TestDb, command: cli::Command) -> (migrator_runtime::Result<u8>, String) {
+fn execute(db: &TestDb, command: cli::Command) -> (cli::Result<u8>, String) {
     let settings = Settings::resolve(&GlobalArgs::default(), Config::default());
     let mut out = Vec::new();
     let status = cli::execute(
@@ -333,7 +333,7 @@ fn library_upgrade_to_an_id_and_ambiguous_prefix() {
         for id in ALL {
             assert!(message.contains(&format!("`{id}`")), "{message}");
         }
-        assert_eq!(error.exit_code(), exit::USAGE);
+        assert_eq!(exit_code(&error), exit::USAGE);
 
         // A unique full ID is also a (trivially unique) prefix.
         m.upgrade(&mut conn, &target("005")).expect("upgrade 005");
@@ -1039,16 +1039,15 @@ fn library_check_and_verify() {
         // A run stops with its own error, exit 6, and changes nothing.
         let error = m.downgrade(&mut conn, &Target::Base).expect_err("edited");
         assert!(matches!(error, Error::ChecksumMismatch { .. }), "{error}");
-        assert_eq!(error.exit_code(), exit::MISMATCH);
+        assert_eq!(exit_code(&error), exit::MISMATCH);
         assert_at_head(&mut conn);
 
         // ignore_checksums lets it run.
         let lenient = Migrator::with_options(
             &branchy::MIGRATIONS,
-            Options {
-                ignore_checksums: true,
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.ignore_checksums = true;
+            }),
         );
         lenient
             .downgrade(&mut conn, &target("-1"))
@@ -1065,7 +1064,7 @@ fn library_check_and_verify() {
         );
         let error = m.upgrade(&mut conn, &Target::Head).expect_err("unknown");
         assert!(matches!(error, Error::UnknownApplied { .. }), "{error}");
-        assert_eq!(error.exit_code(), exit::MISMATCH);
+        assert_eq!(exit_code(&error), exit::MISMATCH);
         assert_eq!(index_count(&mut conn), 0);
     });
 }
@@ -1456,10 +1455,9 @@ fn library_single_transaction_is_all_or_nothing() {
     on_each_backend(|db| {
         let single = Migrator::with_options(
             &failing::MIGRATIONS,
-            Options {
-                single_transaction: true,
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.single_transaction = true;
+            }),
         );
         let mut conn = db.connect();
         let error = single
@@ -1469,7 +1467,7 @@ fn library_single_transaction_is_all_or_nothing() {
             matches!(&error, Error::Revision { revision, .. } if revision == "002"),
             "{error}"
         );
-        assert_eq!(error.exit_code(), exit::REVISION);
+        assert_eq!(exit_code(&error), exit::REVISION);
         // Not even 001 is applied.
         assert!(applied_with(&single, &mut conn).is_empty());
         assert_eq!(sorted_tables(&mut conn), BOOKKEEPING);
@@ -1491,10 +1489,9 @@ fn library_single_transaction_is_all_or_nothing() {
         let mut other_conn = other.connect();
         let branchy_single = Migrator::with_options(
             &branchy::MIGRATIONS,
-            Options {
-                single_transaction: true,
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.single_transaction = true;
+            }),
         );
         let error = branchy_single
             .upgrade(&mut other_conn, &Target::Head)
@@ -1570,11 +1567,10 @@ fn library_custom_table_names() {
     on_each_backend(|db| {
         let m = Migrator::with_options(
             &branchy::MIGRATIONS,
-            Options {
-                version_table: "my_versions".to_owned(),
-                audit_table: "my_audit".to_owned(),
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.version_table = "my_versions".to_owned();
+                o.audit_table = "my_audit".to_owned();
+            }),
         );
         let mut conn = db.connect();
         m.upgrade(&mut conn, &target("004")).expect("upgrade");
@@ -1624,11 +1620,10 @@ fn cli_custom_table_names_and_config_file() {
         );
         let custom = Migrator::with_options(
             &branchy::MIGRATIONS,
-            Options {
-                version_table: "my_versions".to_owned(),
-                audit_table: "my_audit".to_owned(),
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.version_table = "my_versions".to_owned();
+                o.audit_table = "my_audit".to_owned();
+            }),
         );
         assert_eq!(applied_with(&custom, &mut conn), ["001", "002"]);
         assert_eq!(audit(&custom, &mut conn).len(), 2);
@@ -1650,11 +1645,10 @@ fn cli_custom_table_names_and_config_file() {
         .ok();
         let cfg = Migrator::with_options(
             &branchy::MIGRATIONS,
-            Options {
-                version_table: "cfg_versions".to_owned(),
-                audit_table: "cfg_audit".to_owned(),
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.version_table = "cfg_versions".to_owned();
+                o.audit_table = "cfg_audit".to_owned();
+            }),
         );
         assert_eq!(applied_with(&cfg, &mut conn), ["001"]);
         assert!(sorted_tables(&mut conn).contains(&"cfg_audit".to_owned()));
@@ -1667,11 +1661,10 @@ fn cli_custom_table_names_and_config_file() {
         .ok();
         let flag = Migrator::with_options(
             &branchy::MIGRATIONS,
-            Options {
-                version_table: "flag_versions".to_owned(),
-                audit_table: "cfg_audit".to_owned(),
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.version_table = "flag_versions".to_owned();
+                o.audit_table = "cfg_audit".to_owned();
+            }),
         );
         assert_eq!(applied_with(&flag, &mut conn), ["001", "003"]);
         assert_eq!(applied_with(&cfg, &mut conn), ["001"]);
@@ -1682,10 +1675,9 @@ fn cli_custom_table_names_and_config_file() {
         run(command, &["stamp", "002"]).ok();
         let env = Migrator::with_options(
             &branchy::MIGRATIONS,
-            Options {
-                version_table: "env_versions".to_owned(),
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.version_table = "env_versions".to_owned();
+            }),
         );
         assert_eq!(applied_with(&env, &mut conn), ["001", "002"]);
 
@@ -1705,10 +1697,9 @@ fn cli_custom_table_names_and_config_file() {
         run(command, &["stamp", "head"]).ok();
         let named = Migrator::with_options(
             &branchy::MIGRATIONS,
-            Options {
-                version_table: "named_versions".to_owned(),
-                ..Options::default()
-            },
+            migrator_tests::options(|o| {
+                o.version_table = "named_versions".to_owned();
+            }),
         );
         assert_eq!(applied_with(&named, &mut conn), ALL);
         // The file in the working directory was not read: its version table is unchanged.
@@ -1792,20 +1783,20 @@ fn library_errors_map_to_exit_codes() {
         let mut conn = db.connect();
         assert!("no/pe".parse::<Target>().is_err());
         let error = m.upgrade(&mut conn, &target("nope")).expect_err("unknown");
-        assert_eq!(error.exit_code(), exit::USAGE, "{error}");
+        assert_eq!(exit_code(&error), exit::USAGE, "{error}");
         assert!(sorted_tables(&mut conn).is_empty());
 
         let error = Migrator::new(&failing::MIGRATIONS)
             .upgrade(&mut conn, &Target::Head)
             .expect_err("002 fails");
-        assert_eq!(error.exit_code(), exit::REVISION, "{error}");
+        assert_eq!(exit_code(&error), exit::REVISION, "{error}");
     });
     let error = migrator_runtime::connect("redis://u:hunter2@localhost/0").expect_err("scheme");
-    assert_eq!(error.exit_code(), exit::USAGE);
+    assert_eq!(exit_code(&error), exit::USAGE);
     assert!(!error.to_string().contains("hunter2"), "{error}");
     let error =
         migrator_runtime::connect("postgres://x:secret@127.0.0.1:1/db").expect_err("port 1");
-    assert_eq!(error.exit_code(), exit::CONNECT);
+    assert_eq!(exit_code(&error), exit::CONNECT);
     assert!(!error.to_string().contains("secret"), "{error}");
 }
 

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use migrator_runtime::store::AuditEntry;
-use migrator_runtime::{AnyConnection, Event, Migrator, Target};
+use migrator_runtime::{AnyConnection, AuditEntry, Event, Migrator, Target};
 use migrator_tests::branchy::MIGRATIONS;
 use migrator_tests::{Run, TestDb, applied_ids, cli_command, count, on_each_backend, tables};
 
@@ -257,16 +256,16 @@ fn eight_threads_migrate_once() {
                     let barrier = Arc::clone(&barrier);
                     scope.spawn(move || {
                         let mut conn = db.connect();
-                        let migrator = Migrator::new(&MIGRATIONS);
-                        let mut waited = false;
+                        let waited = std::sync::atomic::AtomicBool::new(false);
+                        let migrator = Migrator::new(&MIGRATIONS).on_event(|event| {
+                            if matches!(event, Event::WaitingForLock) {
+                                waited.store(true, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        });
                         barrier.wait();
-                        let outcome =
-                            migrator.upgrade_with(&mut conn, &Target::Head, &mut |event| {
-                                if matches!(event, Event::WaitingForLock) {
-                                    waited = true;
-                                }
-                            });
-                        (outcome, waited)
+                        let outcome = migrator.upgrade(&mut conn, Target::Head);
+                        drop(migrator);
+                        (outcome, waited.into_inner())
                     })
                 })
                 .collect();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use migrator_runtime::model::load_dir;
+use migrator_core::load_dir;
 
 fn assert_same(embedded: &migrator_runtime::Migrations, dir: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
@@ -14,7 +14,7 @@ fn assert_same(embedded: &migrator_runtime::Migrations, dir: &str) {
 }
 
 mod linear {
-    migrator_macros::embed_migrations!("fixtures/linear");
+    migrator_runtime::embed_migrations!("fixtures/linear");
 }
 
 #[test]

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use migrator_runtime::model::{self, Body, Diagnostics, Parsed, Rule, normalise, parse_file};
+use migrator_core::model::{Body, Diagnostics, Parsed, Rule, normalise, parse_file};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -626,7 +626,7 @@ fn check_dir(
     files: &BTreeMap<String, String>,
     noise: &[&str],
 ) -> Result<(), TestCaseError> {
-    match model::load_dir(dir, "m") {
+    match migrator_core::load_dir(dir, "m") {
         Ok(graph) => {
             prop_assert!(
                 !noise.iter().any(|n| *n == "bad-name.sql" || *n == "sub/"),

@@ -23,7 +23,7 @@ struct Scratch {
     last_build: Instant,
 }
 
-const MAIN_RS: &str = r#"migrator_macros::embed_migrations!("migrations");
+const MAIN_RS: &str = r#"migrator_runtime::embed_migrations!("migrations");
 
 fn main() {
     let graph = MIGRATIONS.graph();

@@ -6,14 +6,14 @@ use migrator_runtime::{AnyConnection, Error, Migrator, Target};
 use migrator_tests::{applied_ids, count, on_each_backend, tables};
 
 mod linear {
-    migrator_macros::embed_migrations!("fixtures/linear");
+    migrator_runtime::embed_migrations!("fixtures/linear");
 }
 
 mod failing {
-    migrator_macros::embed_migrations!("fixtures/failing");
+    migrator_runtime::embed_migrations!("fixtures/failing");
 }
 
-fn ids(revisions: &[&migrator_runtime::model::Revision]) -> Vec<String> {
+fn ids(revisions: &[&migrator_core::model::Revision]) -> Vec<String> {
     revisions.iter().map(|r| r.id.to_string()).collect()
 }
 

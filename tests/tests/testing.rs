@@ -11,30 +11,30 @@ use migrator_runtime::testing::{
 use migrator_runtime::{Migrator, Target};
 
 mod linear {
-    migrator_macros::embed_migrations!("fixtures/linear");
+    migrator_runtime::embed_migrations!("fixtures/linear");
 }
 
 mod rich {
-    migrator_macros::embed_migrations!("fixtures/rich");
+    migrator_runtime::embed_migrations!("fixtures/rich");
 }
 
 mod irreversible {
-    migrator_macros::embed_migrations!("fixtures/irreversible");
+    migrator_runtime::embed_migrations!("fixtures/irreversible");
 }
 
 mod reordering {
-    migrator_macros::embed_migrations!("fixtures/reordering");
+    migrator_runtime::embed_migrations!("fixtures/reordering");
 }
 
 mod lossy {
-    migrator_macros::embed_migrations!("fixtures/lossy");
+    migrator_runtime::embed_migrations!("fixtures/lossy");
 }
 
 /// The generated tests themselves, over fixtures whose revisions are all
 /// reversible: `reversible_sqlite_r001_pets`, `reversible_postgres_r002_nicknames`…
 mod generated {
-    migrator_macros::reversibility_tests!("fixtures/rich", super::rich::MIGRATIONS);
-    migrator_macros::reversibility_tests!("fixtures/branchy", migrator_tests::branchy::MIGRATIONS);
+    migrator_runtime::reversibility_tests!("fixtures/rich", super::rich::MIGRATIONS);
+    migrator_runtime::reversibility_tests!("fixtures/branchy", migrator_tests::branchy::MIGRATIONS);
 }
 
 fn snapshot_at(db: &TestDb, migrations: &migrator_runtime::Migrations, target: Target) -> Snapshot {

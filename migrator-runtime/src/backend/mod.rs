@@ -2,108 +2,47 @@
 //! behind two small traits:
 //!
 //! - [`Dialect`]: pure SQL text (quoting, the version table's DDL, the
-//!   catalogue query). It needs no connection, so offline SQL (`--sql`) and
-//!   the live run render the very same statements.
-//! - `Backend` (crate-private): what needs a live connection (run a batch, transactions,
-//!   read rows, the run's lock and timeouts).
+//!   catalogue queries). It needs no connection, so offline SQL (`--sql`)
+//!   and the live run render the very same statements.
+//! - [`Backend`]: what needs a live connection (run a batch, transactions,
+//!   read rows, the run's lock, Rust revisions). It is implemented for each
+//!   Diesel connection migrator runs on (`PgConnection`, `SqliteConnection`,
+//!   `AnyConnection`, `AsyncConnectionWrapper` over a PostgreSQL connection,
+//!   r2d2's pooled connections), and is the sealed half of the public
+//!   [`MigrationConnection`](crate::MigrationConnection).
 //!
-//! The executor only sees `&mut dyn Backend`; the one `match` over the
-//! connection kinds is `AnyConnection::backend`.
+//! The executor only sees `&mut dyn Backend`.
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod any;
+#[cfg(feature = "diesel-async")]
+mod async_pg;
 mod mysql;
 mod postgres;
 mod sqlite;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod url;
 
-use diesel::PgConnection;
+use std::any::Any;
+use std::time::Duration;
+
 use diesel::connection::{Connection, LoadConnection, SimpleConnection, TransactionManager};
 use diesel::query_builder::SqlQuery;
 use diesel::query_dsl::RunQueryDsl;
 use diesel::query_dsl::methods::LoadQuery;
 use diesel::result::QueryResult;
-use std::time::Duration;
 
-pub use url::{DatabaseUrl, redact};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use any::{AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow, connect};
+#[cfg(feature = "cli")]
+pub use url::DatabaseUrl;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use url::redact;
 
+use crate::bookkeeping::{AppliedRevision, AuditEntry, Count, DigestRow};
+use crate::context::{MigrationContext, RevisionFn, RevisionResult};
 use crate::error::Error;
-use crate::model::BackendKind;
-use crate::store::{AppliedRevision, AuditEntry, Count, TextRow};
-
-/// The connection enum and the Diesel backend its derive generates
-/// (`MultiBackend`, `MultiRawValue`…), which services need to implement
-/// custom SQL types. The derive's items carry no docs of their own.
-#[allow(missing_docs)]
-mod multi {
-    use diesel::{PgConnection, SqliteConnection};
-
-    /// A connection to any supported database, opened from a URL with
-    /// [`connect`](super::connect).
-    ///
-    /// It is a Diesel [`MultiConnection`](diesel::MultiConnection): Rust
-    /// revisions and services can run the Diesel query DSL on it directly,
-    /// whatever the backend.
-    #[derive(diesel::MultiConnection)]
-    pub enum AnyConnection {
-        /// A PostgreSQL connection.
-        Postgres(PgConnection),
-        /// A SQLite connection.
-        Sqlite(SqliteConnection),
-    }
-}
-
-pub use multi::{AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow};
-
-impl AnyConnection {
-    /// The backend of this connection.
-    pub fn kind(&self) -> BackendKind {
-        match self {
-            AnyConnection::Postgres(_) => BackendKind::Postgres,
-            AnyConnection::Sqlite(_) => BackendKind::Sqlite,
-        }
-    }
-
-    /// The connection as the executor sees it.
-    pub(crate) fn backend(&mut self) -> &mut dyn Backend {
-        match self {
-            AnyConnection::Postgres(c) => c,
-            AnyConnection::Sqlite(c) => c,
-        }
-    }
-}
-
-impl std::fmt::Debug for AnyConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AnyConnection({})", self.kind())
-    }
-}
-
-/// Opens a connection from a URL: `postgres://…` or `postgresql://…`, a
-/// libpq `key=value` string, `sqlite://path`, `sqlite::memory:`, or a bare
-/// file path (SQLite).
-///
-/// Errors say which URL failed with its password replaced by `***`.
-pub fn connect(url: &str) -> Result<AnyConnection, Error> {
-    connect_url(&DatabaseUrl::parse(url)?)
-}
-
-/// [`connect`], for a URL already parsed.
-pub fn connect_url(url: &DatabaseUrl) -> Result<AnyConnection, Error> {
-    let connection = match url.kind() {
-        BackendKind::Postgres => {
-            PgConnection::establish(url.connect_str()).map(AnyConnection::Postgres)
-        }
-        BackendKind::Sqlite => sqlite::establish(url.connect_str()).map(AnyConnection::Sqlite),
-        BackendKind::Mysql => {
-            return Err(Error::UnsupportedBackend {
-                url: url.redacted(),
-            });
-        }
-    };
-    connection.map_err(|error| Error::Connect {
-        url: url.redacted(),
-        reason: url.scrub(error.to_string().trim_end()),
-    })
-}
+use crate::model::{BackendKind, Revision};
 
 /// SQL text that differs between backends. Implementations are unit structs;
 /// [`dialect`] gives the one for a backend.
@@ -135,6 +74,13 @@ pub trait Dialect: Sync {
     /// word in another language.
     fn table_exists_sql(&self, table: &str) -> String;
 
+    /// A query returning one row: `n`, the number of rows of the version
+    /// table `table`, and `value`, the MD5 of its rows as
+    /// [`StateDigest`](crate::model::StateDigest) defines it, computed by the
+    /// server. `None` where the server has no such function: the rows are
+    /// then read and digested by the runtime, still in one query.
+    fn digest_sql(&self, table: &str) -> Option<String>;
+
     /// The statements that set the statement timeout (`None`: no limit) and
     /// the lock timeout, for the current transaction when `local`, else for
     /// the session. `None` when the backend has nothing to set.
@@ -152,56 +98,34 @@ pub trait Dialect: Sync {
     /// timeout.
     fn is_timeout(&self, message: &str) -> bool;
 
-    /// Creates `state_table` (columns `state`, `version_table`) beside the
-    /// version table `table` when missing, (re)creates the trigger that
-    /// empties it whenever a statement inserts, updates or deletes rows of
-    /// `table`, and empties it: a digest is only ever written by a run that
-    /// read the version table.
-    fn state_table_sql(&self, table: &str, state_table: &str) -> String;
-
-    /// An SQL expression, as text, naming the current incarnation of
-    /// `table` (NULL when it does not exist): a table dropped and created
-    /// again, or restored from a dump, gets another one, so the state row
-    /// written for the old one no longer matches.
-    fn table_identity_sql(&self, table: &str) -> String;
-
-    /// Locks `table` against writers until the end of the transaction,
-    /// failing at once when a writer holds it; `None` where the database
-    /// admits one writer at a time anyway (SQLite).
-    fn share_lock_sql(&self, table: &str) -> Option<String>;
+    /// Drops what versions of migrator before 0.2 created beside the version
+    /// table `table` (a `<table>_state` table and the trigger, and on
+    /// PostgreSQL the function, that emptied it). Run only when that table
+    /// exists.
+    fn drop_legacy_state_sql(&self, table: &str) -> String;
 }
 
-/// [`Dialect::state_table_sql`] for the backends whose triggers are per
-/// row: the table, `CREATE TRIGGER IF NOT EXISTS` for each of `INSERT`,
-/// `UPDATE` and `DELETE` on `table` running `body` (with `{state}` replaced
-/// by the quoted `state_table`), and the emptying.
-pub(crate) fn row_triggers(
-    d: &dyn Dialect,
-    table: &str,
-    state_table: &str,
-    for_each: &str,
-    body: &str,
-) -> String {
-    let state = d.quote_ident(state_table);
-    let body = body.replace("{state}", &state);
-    let triggers = ["insert", "update", "delete"].map(|event| {
-        let name = d.quote_ident(&format!("{state_table}_reset_{event}"));
-        format!(
-            "CREATE TRIGGER IF NOT EXISTS {name} AFTER {} ON {} {for_each}{body};",
-            event.to_uppercase(),
-            d.quote_ident(table)
-        )
-    });
-    format!(
-        "CREATE TABLE IF NOT EXISTS {state} ({STATE_COLUMNS});\n{}\nDELETE FROM {state};",
-        triggers.join("\n")
-    )
+/// The name of the side table that versions of migrator before 0.2 kept
+/// beside the version table.
+pub(crate) fn legacy_state_table(table: &str) -> String {
+    format!("{table}_state")
 }
 
-/// The columns of the state table: the digest, and the identity of the
-/// version table it was computed from.
-pub(crate) const STATE_COLUMNS: &str =
-    "state VARCHAR(100) NOT NULL, version_table VARCHAR(100) NOT NULL";
+/// [`Dialect::drop_legacy_state_sql`] where the old state table was emptied
+/// by three row triggers (SQLite, MySQL).
+pub(crate) fn drop_legacy_row_triggers(d: &dyn Dialect, table: &str) -> String {
+    let state = legacy_state_table(table);
+    let triggers: String = ["insert", "update", "delete"]
+        .iter()
+        .map(|event| {
+            format!(
+                "DROP TRIGGER IF EXISTS {};\n",
+                d.quote_ident(&format!("{state}_reset_{event}"))
+            )
+        })
+        .collect();
+    format!("{triggers}DROP TABLE IF EXISTS {};", d.quote_ident(&state))
+}
 
 /// Milliseconds as SQL wants them: whole, at least 1, saturating.
 pub(crate) fn millis(duration: Duration) -> u64 {
@@ -212,7 +136,7 @@ pub(crate) fn millis(duration: Duration) -> u64 {
 
 /// How a held run lock is released.
 #[derive(Debug)]
-pub(crate) enum LockHandle {
+pub enum LockHandle {
     /// A session lock on the connection itself (PostgreSQL advisory lock).
     Session,
     /// An exclusive lock on a file next to the database (SQLite); released
@@ -231,8 +155,10 @@ pub fn dialect(kind: BackendKind) -> &'static dyn Dialect {
     }
 }
 
-/// What the executor needs from a live connection.
-pub(crate) trait Backend {
+/// What the executor needs from a live connection. Public only as the sealed
+/// supertrait of [`MigrationConnection`](crate::MigrationConnection): this
+/// module is private, so no other crate can name or implement it.
+pub trait Backend: Any {
     /// The SQL dialect of this connection.
     fn dialect(&self) -> &'static dyn Dialect;
     /// Runs `sql` as one batch (several statements allowed).
@@ -251,13 +177,32 @@ pub(crate) trait Backend {
     fn count(&mut self, sql: &str) -> QueryResult<i64>;
     /// Runs a query that returns audit log entries.
     fn load_audit(&mut self, sql: &str) -> QueryResult<Vec<AuditEntry>>;
-    /// Runs a query that returns one text column named `value`.
-    fn load_text(&mut self, sql: &str) -> QueryResult<Vec<TextRow>>;
+    /// Runs [`Dialect::digest_sql`].
+    fn load_digest(&mut self, sql: &str) -> QueryResult<Vec<DigestRow>>;
     /// Tries once to take the run lock named `name` (the version table's
     /// name), across processes; `None` when another holder has it.
     fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error>;
     /// Releases a lock taken by [`Backend::try_lock`].
     fn unlock(&mut self, name: &str, handle: LockHandle) -> QueryResult<()>;
+    /// Runs a Rust revision's function with a [`MigrationContext`] over this
+    /// connection.
+    fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult;
+    /// The connection as `Any`, for [`MigrationContext::connection`].
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// The connection's Rust type, for error messages.
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+}
+
+/// A Rust revision's function over a connection that is handed to it as
+/// it is (no `AnyConnection` around it).
+pub(crate) fn run_rust_on<B: Backend>(
+    conn: &mut B,
+    function: RevisionFn,
+    revision: &Revision,
+) -> RevisionResult {
+    function(&mut MigrationContext::new(conn, revision))
 }
 
 /// The parts of [`Backend`] that are the same Diesel calls on every connection
@@ -278,12 +223,8 @@ pub(crate) fn rollback<C: Connection>(conn: &mut C) -> QueryResult<()> {
     C::TransactionManager::rollback_transaction(conn)
 }
 
-pub(crate) fn transaction_depth<C>(conn: &mut C) -> u32
-where
-    C: Connection<TransactionManager = diesel::connection::AnsiTransactionManager>,
-{
-    use diesel::connection::TransactionManager as _;
-    diesel::connection::AnsiTransactionManager::transaction_manager_status_mut(conn)
+pub(crate) fn transaction_depth<C: Connection>(conn: &mut C) -> u32 {
+    C::TransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()
         .ok()
         .flatten()
@@ -307,38 +248,48 @@ where
 }
 
 /// Implements the connection-independent methods of [`Backend`] by calling
-/// the generic helpers above; each backend module adds its own dialect.
+/// the generic helpers above; each backend module adds its dialect, its lock
+/// and how Rust revisions see the connection.
 macro_rules! common_backend_methods {
     () => {
         fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
-            super::execute(self, sql)
+            $crate::backend::execute(self, sql)
         }
         fn begin(&mut self) -> diesel::QueryResult<()> {
-            super::begin(self)
+            $crate::backend::begin(self)
         }
         fn commit(&mut self) -> diesel::QueryResult<()> {
-            super::commit(self)
+            $crate::backend::commit(self)
         }
         fn rollback(&mut self) -> diesel::QueryResult<()> {
-            super::rollback(self)
+            $crate::backend::rollback(self)
+        }
+        fn transaction_depth(&mut self) -> u32 {
+            $crate::backend::transaction_depth(self)
         }
         fn load_versions(
             &mut self,
             sql: &str,
-        ) -> diesel::QueryResult<Vec<crate::store::AppliedRevision>> {
-            super::load(self, sql)
+        ) -> diesel::QueryResult<Vec<$crate::bookkeeping::AppliedRevision>> {
+            $crate::backend::load(self, sql)
         }
         fn count(&mut self, sql: &str) -> diesel::QueryResult<i64> {
-            super::count(self, sql)
+            $crate::backend::count(self, sql)
         }
-        fn transaction_depth(&mut self) -> u32 {
-            super::transaction_depth(self)
+        fn load_audit(
+            &mut self,
+            sql: &str,
+        ) -> diesel::QueryResult<Vec<$crate::bookkeeping::AuditEntry>> {
+            $crate::backend::load(self, sql)
         }
-        fn load_audit(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::AuditEntry>> {
-            super::load(self, sql)
+        fn load_digest(
+            &mut self,
+            sql: &str,
+        ) -> diesel::QueryResult<Vec<$crate::bookkeeping::DigestRow>> {
+            $crate::backend::load(self, sql)
         }
-        fn load_text(&mut self, sql: &str) -> diesel::QueryResult<Vec<crate::store::TextRow>> {
-            super::load(self, sql)
+        fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+            self
         }
     };
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Dialect, millis, row_triggers};
+use super::{Dialect, millis};
 use crate::model::BackendKind;
 
 /// MySQL's SQL dialect.
@@ -64,29 +64,13 @@ impl Dialect for Mysql {
             || message.contains("Lock wait timeout exceeded")
     }
 
-    /// MySQL triggers are per row: one for each kind of change
-    /// (`CREATE TRIGGER IF NOT EXISTS` needs MySQL 8.0.29 or MariaDB 10.1.4).
-    fn state_table_sql(&self, table: &str, state_table: &str) -> String {
-        row_triggers(
-            self,
-            table,
-            state_table,
-            "FOR EACH ROW ",
-            "DELETE FROM {state}",
-        )
-    }
-
-    /// When the table was created.
-    fn table_identity_sql(&self, table: &str) -> String {
-        format!(
-            "(SELECT CAST(UNIX_TIMESTAMP(create_time) AS CHAR) FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_name = {})",
-            self.quote_str(table)
-        )
-    }
-
-    /// Offline scripts only, for now: they never write the state table.
-    fn share_lock_sql(&self, _table: &str) -> Option<String> {
+    /// MySQL has `MD5` and `GROUP_CONCAT`, but `GROUP_CONCAT` is cut at
+    /// `group_concat_max_len` (1024 bytes by default): the rows are read.
+    fn digest_sql(&self, _table: &str) -> Option<String> {
         None
+    }
+
+    fn drop_legacy_state_sql(&self, table: &str) -> String {
+        super::drop_legacy_row_triggers(self, table)
     }
 }

@@ -1,14 +1,9 @@
-//! SQLite.
+//! SQLite: its dialect, its run lock (a lock file beside the database), and
+//! `diesel::SqliteConnection`.
 
-use std::fs::{File, OpenOptions, TryLockError};
 use std::time::Duration;
 
-use diesel::result::QueryResult;
-use diesel::sql_types::Text;
-use diesel::{Connection, ConnectionResult, QueryableByName, SqliteConnection};
-
-use super::{Backend, Dialect, LockHandle, common_backend_methods, millis, row_triggers};
-use crate::error::Error;
+use super::{Dialect, millis};
 use crate::model::BackendKind;
 
 /// How long a connection waits for another writer, outside a run.
@@ -33,6 +28,11 @@ impl Dialect for Sqlite {
         )
     }
 
+    /// SQLite has no MD5: the rows are read (in-process, so still cheap).
+    fn digest_sql(&self, _table: &str) -> Option<String> {
+        None
+    }
+
     /// SQLite cannot limit a statement's time; the lock timeout is its busy
     /// timeout (how long a writer waits for another one).
     fn timeouts_sql(
@@ -52,95 +52,108 @@ impl Dialect for Sqlite {
         message.contains("database is locked")
     }
 
-    /// SQLite triggers are per row: one for each kind of change.
-    fn state_table_sql(&self, table: &str, state_table: &str) -> String {
-        row_triggers(
-            self,
-            table,
-            state_table,
-            "",
-            "BEGIN DELETE FROM {state}; END",
-        )
-    }
-
-    /// The table's root page. A table dropped and created again may get the
-    /// same page: the runtime empties the state table whenever it creates
-    /// the version table.
-    fn table_identity_sql(&self, table: &str) -> String {
-        format!(
-            "(SELECT CAST(rootpage AS TEXT) FROM sqlite_master WHERE type = 'table' AND name = {})",
-            self.quote_str(table)
-        )
-    }
-
-    fn share_lock_sql(&self, _table: &str) -> Option<String> {
-        None
+    fn drop_legacy_state_sql(&self, table: &str) -> String {
+        super::drop_legacy_row_triggers(self, table)
     }
 }
 
-/// The main database's file, empty for an in-memory database.
-#[derive(QueryableByName)]
-struct DatabaseFile {
-    #[diesel(sql_type = Text)]
-    file: String,
-}
+#[cfg(feature = "sqlite")]
+pub(crate) use connection::establish;
 
-impl Backend for SqliteConnection {
-    fn dialect(&self) -> &'static dyn Dialect {
-        &Sqlite
+#[cfg(feature = "sqlite")]
+mod connection {
+    use std::fs::{File, OpenOptions, TryLockError};
+
+    use diesel::result::QueryResult;
+    use diesel::sql_types::Text;
+    use diesel::{Connection, ConnectionResult, QueryableByName, SqliteConnection};
+
+    use super::{DEFAULT_BUSY_TIMEOUT, Sqlite};
+    use crate::backend::{AnyConnection, Backend, Dialect, LockHandle, common_backend_methods};
+    use crate::context::{RevisionFn, RevisionResult};
+    use crate::error::Error;
+    use crate::model::Revision;
+
+    /// The main database's file, empty for an in-memory database.
+    #[derive(QueryableByName)]
+    struct DatabaseFile {
+        #[diesel(sql_type = Text)]
+        file: String,
     }
 
-    common_backend_methods!();
+    impl Backend for SqliteConnection {
+        fn dialect(&self) -> &'static dyn Dialect {
+            &Sqlite
+        }
 
-    /// SQLite's own locks belong to the connection holding a write
-    /// transaction, and a run commits once per revision; so the run lock is
-    /// an exclusive lock on a file beside the database
-    /// (`<database>.<name>.lock`), which the OS releases if the process dies.
-    fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error> {
-        let files: Vec<DatabaseFile> = super::load(
-            self,
-            "SELECT file FROM pragma_database_list WHERE name = 'main'",
-        )
-        .map_err(Error::database("finding the database file"))?;
-        let Some(path) = files.into_iter().map(|f| f.file).find(|f| !f.is_empty()) else {
-            return Ok(Some(LockHandle::Unshared));
-        };
-        let lock_path = format!("{path}.{name}.lock");
-        let file: File = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| Error::LockFile {
-                path: lock_path.clone(),
-                source,
-            })?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(LockHandle::File(file))),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(source)) => Err(Error::LockFile {
-                path: lock_path,
-                source,
-            }),
+        common_backend_methods!();
+
+        /// SQLite's own locks belong to the connection holding a write
+        /// transaction, and a run commits once per revision; so the run lock
+        /// is an exclusive lock on a file beside the database
+        /// (`<database>.<name>.lock`), which the OS releases if the process
+        /// dies.
+        fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error> {
+            let files: Vec<DatabaseFile> = crate::backend::load(
+                self,
+                "SELECT file FROM pragma_database_list WHERE name = 'main'",
+            )
+            .map_err(Error::database("finding the database file"))?;
+            let Some(path) = files.into_iter().map(|f| f.file).find(|f| !f.is_empty()) else {
+                return Ok(Some(LockHandle::Unshared));
+            };
+            let lock_path = format!("{path}.{name}.lock");
+            let file: File = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|source| Error::LockFile {
+                    path: lock_path.clone(),
+                    source,
+                })?;
+            match file.try_lock() {
+                Ok(()) => Ok(Some(LockHandle::File(file))),
+                Err(TryLockError::WouldBlock) => Ok(None),
+                Err(TryLockError::Error(source)) => Err(Error::LockFile {
+                    path: lock_path,
+                    source,
+                }),
+            }
+        }
+
+        /// Closing the file releases its lock.
+        fn unlock(&mut self, _name: &str, handle: LockHandle) -> QueryResult<()> {
+            drop(handle);
+            Ok(())
+        }
+
+        /// The revision sees an `AnyConnection` holding this connection.
+        fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult {
+            crate::backend::any::run_rust_as_any(
+                self,
+                AnyConnection::Sqlite,
+                |any| match any {
+                    AnyConnection::Sqlite(c) => Ok(c),
+                    #[allow(unreachable_patterns)]
+                    other => Err(other),
+                },
+                function,
+                revision,
+            )
         }
     }
 
-    /// Closing the file releases its lock.
-    fn unlock(&mut self, _name: &str, handle: LockHandle) -> QueryResult<()> {
-        drop(handle);
-        Ok(())
+    /// Opens (creating if needed) a SQLite database. Foreign keys are
+    /// enforced, as a service would expect, and a writer waits for a busy
+    /// database instead of failing at once.
+    pub(crate) fn establish(path: &str) -> ConnectionResult<SqliteConnection> {
+        let mut conn = SqliteConnection::establish(path)?;
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut conn,
+            &format!("PRAGMA foreign_keys = ON; {DEFAULT_BUSY_TIMEOUT}"),
+        )
+        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+        Ok(conn)
     }
-}
-
-/// Opens (creating if needed) a SQLite database. Foreign keys are enforced, as
-/// a service would expect, and a writer waits for a busy database instead of
-/// failing at once.
-pub(crate) fn establish(path: &str) -> ConnectionResult<SqliteConnection> {
-    let mut conn = SqliteConnection::establish(path)?;
-    diesel::connection::SimpleConnection::batch_execute(
-        &mut conn,
-        &format!("PRAGMA foreign_keys = ON; {DEFAULT_BUSY_TIMEOUT}"),
-    )
-    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-    Ok(conn)
 }

@@ -29,7 +29,7 @@ impl DatabaseUrl {
         };
         let url = url.trim();
         if url.is_empty() {
-            return Err(Error::NoDatabase);
+            return Err(Error::BadUrl { url: String::new(), reason: "the URL is empty".to_owned() });
         }
         let (kind, connect) = match url.split_once("://") {
             Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {

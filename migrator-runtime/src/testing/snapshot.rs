@@ -6,10 +6,10 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{PgConnection, QueryableByName, SqliteConnection};
 
 use crate::backend::{AnyConnection, load};
+use crate::bookkeeping::Store;
 use crate::error::{Error, Result};
 use crate::migrator::Options;
 use crate::model::BackendKind;
-use crate::store::Store;
 
 /// The schema of a database at one moment: its tables (columns, primary key,
 /// indexes, unique, foreign-key and check constraints), views, triggers, and
@@ -300,27 +300,17 @@ impl std::fmt::Display for Snapshot {
     }
 }
 
-/// The tables and functions a snapshot leaves out: migrator's own.
+/// The tables a snapshot leaves out: migrator's own two.
 struct Excluded {
     tables: Vec<String>,
-    functions: Vec<String>,
 }
 
 impl Excluded {
     fn new(options: &Options) -> Excluded {
         let store = Store::new(&options.version_table, &options.audit_table);
         Excluded {
-            tables: vec![
-                store.table().to_owned(),
-                store.audit_table().to_owned(),
-                store.state_table().to_owned(),
-            ],
-            functions: store.functions().to_vec(),
+            tables: vec![store.table().to_owned(), store.audit_table().to_owned()],
         }
-    }
-
-    fn function(&self, name: &str) -> bool {
-        self.functions.iter().any(|f| f == name)
     }
 
     fn table(&self, name: &str) -> bool {
@@ -643,9 +633,6 @@ fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult
         );
     }
     for f in load::<_, Named>(conn, PG_FUNCTIONS)? {
-        if excluded.function(&f.name) {
-            continue;
-        }
         snapshot.functions.insert(f.name, collapse(&f.definition));
     }
     for s in load::<_, PgSequence>(conn, PG_SEQUENCES)? {

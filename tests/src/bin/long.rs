@@ -2,7 +2,7 @@
 //! create, fill and alter tables), for the kill and load tests in
 //! `tests/faults.rs`.
 
-migrator_macros::embed_migrations!("fixtures/long");
+migrator_runtime::embed_migrations!("fixtures/long");
 
 fn main() -> std::process::ExitCode {
     migrator_runtime::cli::main(&MIGRATIONS)

@@ -1,4 +1,4 @@
 // An upgrade drops a column without Allow: destructive.
-migrator_macros::embed_migrations!("../../../../tests/ui/destructive/drop_column");
+migrator_runtime::embed_migrations!("../../../../tests/ui/destructive/drop_column");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // An upgrade drops a schema without Allow: destructive.
-migrator_macros::embed_migrations!("../../../../tests/ui/destructive/drop_schema");
+migrator_runtime::embed_migrations!("../../../../tests/ui/destructive/drop_schema");
 
 fn main() {}

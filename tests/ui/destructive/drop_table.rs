@@ -1,4 +1,4 @@
 // An upgrade drops a table without Allow: destructive.
-migrator_macros::embed_migrations!("../../../../tests/ui/destructive/drop_table");
+migrator_runtime::embed_migrations!("../../../../tests/ui/destructive/drop_table");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // An upgrade truncates a table without Allow: destructive.
-migrator_macros::embed_migrations!("../../../../tests/ui/destructive/truncate");
+migrator_runtime::embed_migrations!("../../../../tests/ui/destructive/truncate");
 
 fn main() {}

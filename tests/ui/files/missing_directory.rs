@@ -1,4 +1,4 @@
 // The migrations directory does not exist.
-migrator_macros::embed_migrations!("../../../../tests/ui/files/no_such_directory");
+migrator_runtime::embed_migrations!("../../../../tests/ui/files/no_such_directory");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // A non-hidden subdirectory inside the migrations directory.
-migrator_macros::embed_migrations!("../../../../tests/ui/files/subdirectory");
+migrator_runtime::embed_migrations!("../../../../tests/ui/files/subdirectory");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // Two files declare revision 002.
-migrator_macros::embed_migrations!("../../../../tests/ui/graph/duplicate_revision");
+migrator_runtime::embed_migrations!("../../../../tests/ui/graph/duplicate_revision");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // Two revisions have an empty Revises.
-migrator_macros::embed_migrations!("../../../../tests/ui/graph/multiple_bases");
+migrator_runtime::embed_migrations!("../../../../tests/ui/graph/multiple_bases");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // Two revisions revise 001: the graph has two heads.
-migrator_macros::embed_migrations!("../../../../tests/ui/graph/multiple_heads");
+migrator_runtime::embed_migrations!("../../../../tests/ui/graph/multiple_heads");
 
 fn main() {}

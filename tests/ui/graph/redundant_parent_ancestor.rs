@@ -1,4 +1,4 @@
 // A merge revision lists 001, which is already an ancestor of its other parent 002.
-migrator_macros::embed_migrations!("../../../../tests/ui/graph/redundant_parent_ancestor");
+migrator_runtime::embed_migrations!("../../../../tests/ui/graph/redundant_parent_ancestor");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // Timeout is not a duration.
-migrator_macros::embed_migrations!("../../../../tests/ui/header/bad_timeout");
+migrator_runtime::embed_migrations!("../../../../tests/ui/header/bad_timeout");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // Transaction is neither true nor false.
-migrator_macros::embed_migrations!("../../../../tests/ui/header/bad_transaction");
+migrator_runtime::embed_migrations!("../../../../tests/ui/header/bad_transaction");
 
 fn main() {}

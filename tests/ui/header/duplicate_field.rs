@@ -1,4 +1,4 @@
 // The Revises field is given twice.
-migrator_macros::embed_migrations!("../../../../tests/ui/header/duplicate_field");
+migrator_runtime::embed_migrations!("../../../../tests/ui/header/duplicate_field");
 
 fn main() {}

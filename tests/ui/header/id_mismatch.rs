@@ -1,4 +1,4 @@
 // Revision ID (002) differs from the file name's revision (001).
-migrator_macros::embed_migrations!("../../../../tests/ui/header/id_mismatch");
+migrator_runtime::embed_migrations!("../../../../tests/ui/header/id_mismatch");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // The header has no Revises field.
-migrator_macros::embed_migrations!("../../../../tests/ui/header/missing_revises");
+migrator_runtime::embed_migrations!("../../../../tests/ui/header/missing_revises");
 
 fn main() {}

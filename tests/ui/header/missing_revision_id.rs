@@ -1,4 +1,4 @@
 // The header has no Revision ID field.
-migrator_macros::embed_migrations!("../../../../tests/ui/header/missing_revision_id");
+migrator_runtime::embed_migrations!("../../../../tests/ui/header/missing_revision_id");
 
 fn main() {}

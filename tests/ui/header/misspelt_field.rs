@@ -1,4 +1,4 @@
 // Near misses of known keys: 'Revison ID' and 'Revices'.
-migrator_macros::embed_migrations!("../../../../tests/ui/header/misspelt_field");
+migrator_runtime::embed_migrations!("../../../../tests/ui/header/misspelt_field");
 
 fn main() {}

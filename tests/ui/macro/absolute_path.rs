@@ -1,4 +1,4 @@
 // The migrations directory is an absolute path.
-migrator_macros::embed_migrations!("/tmp/x");
+migrator_runtime::embed_migrations!("/tmp/x");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // The argument is an identifier, not a string literal.
-migrator_macros::embed_migrations!(migrations);
+migrator_runtime::embed_migrations!(migrations);
 
 fn main() {}

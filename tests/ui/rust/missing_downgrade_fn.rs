@@ -1,4 +1,4 @@
 // A Rust revision without pub fn downgrade.
-migrator_macros::embed_migrations!("../../../../tests/ui/rust/missing_downgrade_fn");
+migrator_runtime::embed_migrations!("../../../../tests/ui/rust/missing_downgrade_fn");
 
 fn main() {}

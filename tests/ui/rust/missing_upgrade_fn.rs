@@ -1,4 +1,4 @@
 // A Rust revision without pub fn upgrade.
-migrator_macros::embed_migrations!("../../../../tests/ui/rust/missing_upgrade_fn");
+migrator_runtime::embed_migrations!("../../../../tests/ui/rust/missing_upgrade_fn");
 
 fn main() {}

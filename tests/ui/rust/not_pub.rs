@@ -1,4 +1,4 @@
 // A Rust revision whose upgrade is not pub.
-migrator_macros::embed_migrations!("../../../../tests/ui/rust/not_pub");
+migrator_runtime::embed_migrations!("../../../../tests/ui/rust/not_pub");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // A Rust revision whose downgrade takes two parameters.
-migrator_macros::embed_migrations!("../../../../tests/ui/rust/wrong_parameter_count");
+migrator_runtime::embed_migrations!("../../../../tests/ui/rust/wrong_parameter_count");
 
 fn main() {}

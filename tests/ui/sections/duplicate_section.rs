@@ -1,4 +1,4 @@
 // Two untagged -- migrate:upgrade sections.
-migrator_macros::embed_migrations!("../../../../tests/ui/sections/duplicate_section");
+migrator_runtime::embed_migrations!("../../../../tests/ui/sections/duplicate_section");
 
 fn main() {}

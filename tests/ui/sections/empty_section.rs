@@ -1,4 +1,4 @@
 // The downgrade section holds no statement and no -- migrate:noop.
-migrator_macros::embed_migrations!("../../../../tests/ui/sections/empty_section");
+migrator_runtime::embed_migrations!("../../../../tests/ui/sections/empty_section");
 
 fn main() {}

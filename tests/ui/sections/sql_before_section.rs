@@ -1,4 +1,4 @@
 // A statement between the header and the first section.
-migrator_macros::embed_migrations!("../../../../tests/ui/sections/sql_before_section");
+migrator_runtime::embed_migrations!("../../../../tests/ui/sections/sql_before_section");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // A section tagged with an unknown backend: oracle.
-migrator_macros::embed_migrations!("../../../../tests/ui/sections/unknown_backend");
+migrator_runtime::embed_migrations!("../../../../tests/ui/sections/unknown_backend");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // A misspelt directive: -- migrate:upgarde.
-migrator_macros::embed_migrations!("../../../../tests/ui/sections/unknown_directive");
+migrator_runtime::embed_migrations!("../../../../tests/ui/sections/unknown_directive");
 
 fn main() {}

@@ -267,7 +267,7 @@ mod tests {
             "{text}"
         );
         // Unfilled, the build refuses it.
-        let error = model::load_dir(dir.path(), "m").expect_err("empty sections");
+        let error = crate::load_dir(dir.path(), "m").expect_err("empty sections");
         assert!(
             error.to_string().contains("has no SQL statement"),
             "{error}"
@@ -294,7 +294,7 @@ mod tests {
         write_file(dir.path(), "001_a.sql", &sql("001", ""));
         write_file(dir.path(), "002_b.sql", &sql("002", "001"));
         write_file(dir.path(), "003_c.sql", &sql("003", "001"));
-        assert!(model::load_dir(dir.path(), "m").is_err());
+        assert!(crate::load_dir(dir.path(), "m").is_err());
         assert!(matches!(
             new_revision(dir.path(), "more", Kind::Sql),
             Err(ScaffoldError::SeveralHeads(heads)) if heads == ["002", "003"]
@@ -304,7 +304,7 @@ mod tests {
             merge.file_name().and_then(|n| n.to_str()),
             Some("004_merge_heads.sql")
         );
-        let graph = model::load_dir(dir.path(), "m").expect("valid after the merge");
+        let graph = crate::load_dir(dir.path(), "m").expect("valid after the merge");
         assert_eq!(
             graph
                 .head()

@@ -1,4 +1,5 @@
-//! The version table: one row per applied revision.
+//! What migrator owns in the database: the version table (one row per
+//! applied revision) and the audit log (one row per step run), and their SQL.
 //!
 //! Every statement is rendered as SQL text through a [`Dialect`], with values
 //! as quoted literals, so that the live run and the offline script (`--sql`)
@@ -6,10 +7,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::backend::Dialect;
-use crate::model::StateDigest;
 
 /// The default name of the version table.
 pub const DEFAULT_VERSION_TABLE: &str = "migrator_version";
@@ -34,16 +34,19 @@ pub struct AppliedRevision {
     pub seq: i64,
 }
 
-/// A row of one text column named `value` (the state table's digest).
+/// The row of [`Dialect::digest_sql`]: the number of rows and their MD5
+/// (NULL for none).
 #[derive(Debug, QueryableByName)]
-pub(crate) struct TextRow {
-    #[diesel(sql_type = Text)]
-    pub(crate) value: String,
+pub struct DigestRow {
+    #[diesel(sql_type = BigInt)]
+    pub(crate) n: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) value: Option<String>,
 }
 
 /// The result of [`Dialect::table_exists_sql`] and other counting queries.
 #[derive(Debug, QueryableByName)]
-pub(crate) struct Count {
+pub struct Count {
     #[diesel(sql_type = BigInt)]
     pub(crate) n: i64,
 }
@@ -102,35 +105,21 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// The statements of the version table, of its state table and of the
-/// audit log.
-///
-/// The state table (`<version table>_state`, beside the version table)
-/// holds at most one row: the [`StateDigest`] of the version table and the
-/// identity of the version table it was computed from
-/// ([`Dialect::table_identity_sql`]), so that startup reads one short row
-/// instead of the whole version table. A trigger on the version table
-/// empties it on every write (a run's own, an older migrator's, a
-/// hand-written `DELETE`); a run that changed something computes the digest
-/// again from the version table, locked against writers, and writes it
-/// back. A version table dropped, created again or restored from a dump no
-/// longer matches the identity. An empty state table only means that the
-/// next run reads the whole version table, so the state table is optional:
-/// a role that may not create or write it still migrates.
+/// The statements of the version table and of the audit log. Two tables,
+/// nothing else: no functions, triggers or side tables, so that a DBA reads
+/// everything migrator owns with two `\d`, and logical replication, dumps
+/// and poolers see two ordinary tables with primary keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
     table: String,
-    state_table: String,
     audit_table: String,
 }
 
 impl Store {
     /// A store over the version table `table` and the audit log `audit_table`.
     pub fn new(table: impl Into<String>, audit_table: impl Into<String>) -> Self {
-        let table = table.into();
         Store {
-            state_table: format!("{table}_state"),
-            table,
+            table: table.into(),
             audit_table: audit_table.into(),
         }
     }
@@ -138,17 +127,6 @@ impl Store {
     /// The version table's name.
     pub fn table(&self) -> &str {
         &self.table
-    }
-
-    /// The state table's name: the version table's, with `_state`.
-    pub fn state_table(&self) -> &str {
-        &self.state_table
-    }
-
-    /// The names of the objects besides tables that the store creates (on
-    /// PostgreSQL, the trigger's function, as `name()`).
-    pub fn functions(&self) -> [String; 1] {
-        [format!("{}_reset()", self.state_table)]
     }
 
     /// The audit log's name.
@@ -182,13 +160,6 @@ impl Store {
         )
     }
 
-    /// Creates the state table and the trigger that empties it, and empties
-    /// it (run in a transaction: one without the other is never left
-    /// behind).
-    pub fn create_state_sql(&self, d: &dyn Dialect) -> String {
-        d.state_table_sql(&self.table, &self.state_table)
-    }
-
     /// Fails with the dialect's missing-table error when the version table
     /// or the audit log does not exist; reads no row.
     pub fn probe_sql(&self, d: &dyn Dialect) -> String {
@@ -196,36 +167,6 @@ impl Store {
             "SELECT revision FROM {} WHERE 1 = 0; SELECT id FROM {} WHERE 1 = 0;",
             d.quote_ident(&self.table),
             d.quote_ident(&self.audit_table)
-        )
-    }
-
-    /// Fails with the dialect's missing-table error when the state table
-    /// does not exist; reads no row.
-    pub fn probe_state_sql(&self, d: &dyn Dialect) -> String {
-        format!(
-            "SELECT state FROM {} WHERE 1 = 0;",
-            d.quote_ident(&self.state_table)
-        )
-    }
-
-    /// Reads the state table's digest, if it was computed from the version
-    /// table as it is (same identity).
-    pub fn select_state_sql(&self, d: &dyn Dialect) -> String {
-        format!(
-            "SELECT state AS value FROM {} WHERE version_table = {}",
-            d.quote_ident(&self.state_table),
-            d.table_identity_sql(&self.table)
-        )
-    }
-
-    /// Replaces the state table's row with `digest`, computed from the
-    /// version table in the same transaction.
-    pub fn write_state_sql(&self, d: &dyn Dialect, digest: &StateDigest) -> String {
-        let table = d.quote_ident(&self.state_table);
-        format!(
-            "DELETE FROM {table};\nINSERT INTO {table} (state, version_table) VALUES ({}, {});",
-            d.quote_str(&digest.to_string()),
-            d.table_identity_sql(&self.table)
         )
     }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
 use crate::model::parse_duration;
 
 /// The environment variable naming the configuration file.

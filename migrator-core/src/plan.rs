@@ -43,6 +43,13 @@ pub enum Target {
     HeadRelative(i64),
 }
 
+/// A target held by reference, for callers that keep one.
+impl From<&Target> for Target {
+    fn from(target: &Target) -> Self {
+        target.clone()
+    }
+}
+
 impl FromStr for Target {
     type Err = PlanError;
 

@@ -14,15 +14,19 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::backend::{AnyConnection, DatabaseUrl, connect_url};
-use crate::config::Config;
-use crate::error::{Error, Result, exit};
+mod config;
+mod error;
+
+pub use config::Config;
+pub use error::{Error, Result, exit, exit_status};
+
+use crate::backend::{AnyConnection, DatabaseUrl, connect};
 use crate::graph::Graph;
 use crate::migrations::Migrations;
 use crate::migrator::{Event, Migrator, Options, Report};
 use crate::model::{Direction, Revision, parse_duration};
 use crate::plan::Target;
-use crate::scaffold;
+use migrator_core::scaffold;
 
 /// The migration commands.
 #[derive(Debug, Clone, Subcommand)]
@@ -260,9 +264,9 @@ pub fn execute(
     url: &str,
     settings: &Settings,
     command: &Command,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<u8> {
-    let url = || DatabaseUrl::parse(url);
+    let parsed_url = || DatabaseUrl::parse(url);
     let mut options = settings.options.clone();
     if let Command::Upgrade { run, .. } | Command::Downgrade { run, .. } = command {
         options.single_transaction = run.single_transaction;
@@ -288,9 +292,9 @@ pub fn execute(
                 .transpose()?
                 .unwrap_or(default_from);
             let script = if upgrade {
-                migrator.upgrade_sql(url()?.kind(), &from, &target)?
+                migrator.upgrade_sql(parsed_url()?.kind(), from, target)?
             } else {
-                migrator.downgrade_sql(url()?.kind(), &from, &target)?
+                migrator.downgrade_sql(parsed_url()?.kind(), from, target)?
             };
             write!(printer.out, "{script}").map_err(Error::Output)?;
             return Ok(exit::OK);
@@ -326,22 +330,37 @@ pub fn execute(
         _ => {}
     }
 
-    let conn = &mut connect_url(&url()?)?;
+    let conn = &mut connect(&settings.url.clone().unwrap_or_default()).or_else(|error| {
+        // An empty URL is a missing one.
+        if url.trim().is_empty() {
+            Err(Error::NoDatabase)
+        } else {
+            Err(error.into())
+        }
+    })?;
     match command {
         Command::Upgrade { target, .. }
         | Command::Downgrade { target, .. }
         | Command::Stamp { target } => {
             let target: Target = target.parse()?;
-            let mut progress = |event: Event<'_>| {
-                printer.progress(event, matches!(command, Command::Stamp { .. }))
-            };
+            let stamp = matches!(command, Command::Stamp { .. });
+            let quiet = printer.quiet;
+            let out = &mut *printer.out;
+            let migrator = Migrator::with_options(migrations, migrator.options().clone()).on_event(
+                move |event| {
+                    if let Some(text) = progress(event, stamp).filter(|_| !quiet) {
+                        // Progress is best effort: a closed stdout must not
+                        // fail a migration that succeeded.
+                        let _ = writeln!(out, "{text}");
+                    }
+                },
+            );
             let report: Report = match command {
-                Command::Upgrade { .. } => migrator.upgrade_with(conn, &target, &mut progress)?,
-                Command::Downgrade { .. } => {
-                    migrator.downgrade_with(conn, &target, &mut progress)?
-                }
-                _ => migrator.stamp_with(conn, &target, &mut progress)?,
+                Command::Upgrade { .. } => migrator.upgrade(conn, target.clone())?,
+                Command::Downgrade { .. } => migrator.downgrade(conn, target.clone())?,
+                _ => migrator.stamp(conn, target.clone())?,
             };
+            drop(migrator);
             if report.steps.is_empty() {
                 printer.note(format!(
                     "Nothing to do: the database is already at {target}"
@@ -393,7 +412,7 @@ pub fn execute(
 
 /// Output for people: `line` always, `note` and progress unless quiet.
 struct Printer<'a> {
-    out: &'a mut dyn Write,
+    out: &'a mut (dyn Write + Send),
     quiet: bool,
 }
 
@@ -405,27 +424,25 @@ impl Printer<'_> {
     fn note(&mut self, text: impl AsRef<str>) -> Result<()> {
         if self.quiet { Ok(()) } else { self.line(text) }
     }
+}
 
-    /// `Running upgrade 001 -> 002, add last_used_at (12 ms)`.
-    fn progress(&mut self, event: Event<'_>, stamp: bool) {
-        let text = match event {
-            Event::WaitingForLock => "Waiting for another migrator to finish…".to_owned(),
-            Event::Finished {
-                revision,
-                direction,
-                elapsed,
-            } => format!(
-                "{} {direction} {}, {} ({} ms)",
-                if stamp { "Stamped" } else { "Running" },
-                arrow(revision, direction),
-                revision.message,
-                elapsed.as_millis()
-            ),
-            _ => return,
-        };
-        // Progress is best effort: a closed stdout must not fail a migration
-        // that succeeded.
-        let _ = self.note(text);
+/// The progress line of an event: `Running upgrade 001 -> 002, add
+/// last_used_at (12 ms)`.
+fn progress(event: &Event<'_>, stamp: bool) -> Option<String> {
+    match event {
+        Event::WaitingForLock => Some("Waiting for another migrator to finish…".to_owned()),
+        Event::Finished {
+            revision,
+            direction,
+            elapsed,
+        } => Some(format!(
+            "{} {direction} {}, {} ({} ms)",
+            if stamp { "Stamped" } else { "Running" },
+            arrow(revision, *direction),
+            revision.message,
+            elapsed.as_millis()
+        )),
+        _ => None,
     }
 }
 
@@ -488,7 +505,7 @@ fn history(
                     "base" => Ok(0),
                     "head" => Ok(order.len()),
                     spec => Ok(graph
-                        .position(graph.resolve(spec).map_err(crate::plan::PlanError::from)?)
+                        .position(graph.resolve(spec).map_err(crate::PlanError::from)?)
                         + 1),
                 }
             };
@@ -545,7 +562,7 @@ fn show(printer: &mut Printer<'_>, graph: &Graph, spec: &str) -> Result<()> {
     let index = match spec.parse::<Target>()? {
         Target::Head => graph.head(),
         Target::Base => graph.base(),
-        _ => Some(graph.resolve(spec).map_err(crate::plan::PlanError::from)?),
+        _ => Some(graph.resolve(spec).map_err(crate::PlanError::from)?),
     };
     let Some(index) = index else {
         return printer.line("no revisions");

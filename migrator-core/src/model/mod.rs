@@ -33,8 +33,6 @@ pub(crate) mod suggest;
 
 use std::borrow::Cow;
 use std::fmt;
-#[cfg(feature = "parser")]
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -48,9 +46,6 @@ pub use discover::{load_revisions, normalise};
 pub use file::parse_file;
 #[cfg(feature = "parser")]
 pub use header::{is_field_key, parse_duration};
-
-#[cfg(feature = "parser")]
-use crate::graph::Graph;
 
 /// A database backend that a section of SQL can be tagged for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,24 +215,4 @@ pub struct Parsed {
     /// missing (already reported), so that the graph does not take the
     /// revision for a base.
     pub revises_line: Option<u32>,
-}
-
-/// Reads, parses and checks a whole migrations directory: every file rule and
-/// every graph rule. `display` is how messages name the directory (the path
-/// as the user wrote it, e.g. `migrations`).
-///
-/// On failure, every problem of the directory is in the returned
-/// [`Diagnostics`], sorted by file and line.
-#[cfg(feature = "parser")]
-pub fn load_dir(dir: &Path, display: &str) -> Result<Graph, Diagnostics> {
-    let mut diagnostics = Diagnostics::new();
-    let parsed = load_revisions(dir, display, &mut diagnostics);
-    let graph = Graph::build(parsed, display, &mut diagnostics);
-    match graph {
-        Some(graph) if diagnostics.is_empty() => Ok(graph),
-        _ => {
-            diagnostics.sort();
-            Err(diagnostics)
-        }
-    }
 }

@@ -1,0 +1,174 @@
+//! `AnyConnection`: a connection to whichever backend a URL names, for the
+//! CLI and for Rust revisions that serve several backends.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use diesel::result::QueryResult;
+
+use super::url::DatabaseUrl;
+use super::{Backend, Dialect, LockHandle};
+use crate::bookkeeping::{AppliedRevision, AuditEntry, DigestRow};
+use crate::context::{MigrationContext, RevisionFn, RevisionResult};
+use crate::error::Error;
+use crate::model::{BackendKind, Revision};
+
+/// The connection enum and the Diesel backend its derive generates
+/// (`MultiBackend`, `MultiRawValue`…), which services need to implement
+/// custom SQL types. The derive's items carry no docs of their own.
+#[allow(missing_docs)]
+mod multi {
+    /// A connection to any backend of this build, opened from a URL with
+    /// [`connect`](super::connect), or lent to a Rust revision
+    /// ([`MigrationContext::connection`](crate::MigrationContext::connection)).
+    ///
+    /// It is a Diesel [`MultiConnection`](diesel::MultiConnection): Rust
+    /// revisions and services can run the Diesel query DSL on it directly,
+    /// whatever the backend. Its variants are the backends enabled by
+    /// features (`postgres`, `sqlite`).
+    #[derive(diesel::MultiConnection)]
+    pub enum AnyConnection {
+        /// A PostgreSQL connection.
+        #[cfg(feature = "postgres")]
+        Postgres(diesel::PgConnection),
+        /// A SQLite connection.
+        #[cfg(feature = "sqlite")]
+        Sqlite(diesel::SqliteConnection),
+    }
+}
+
+pub use multi::{AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow};
+
+/// Calls `$body` with `$c` bound to the connection inside `$conn`.
+macro_rules! dispatch {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            #[cfg(feature = "postgres")]
+            AnyConnection::Postgres($c) => $body,
+            #[cfg(feature = "sqlite")]
+            AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+impl AnyConnection {
+    /// The backend of this connection.
+    pub fn kind(&self) -> BackendKind {
+        dispatch!(self, c => Backend::dialect(c).kind())
+    }
+}
+
+impl std::fmt::Debug for AnyConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AnyConnection({})", self.kind())
+    }
+}
+
+/// Opens a connection from a URL: `postgres://…` or `postgresql://…`, a
+/// libpq `key=value` string, `sqlite://path`, `sqlite::memory:`, or a bare
+/// file path (SQLite), as far as this build's features allow.
+///
+/// Errors say which URL failed with its password replaced by `***`.
+pub fn connect(url: &str) -> Result<AnyConnection, Error> {
+    let url = DatabaseUrl::parse(url)?;
+    let connection = match url.kind() {
+        #[cfg(feature = "postgres")]
+        BackendKind::Postgres => {
+            <diesel::PgConnection as diesel::Connection>::establish(url.connect_str()).map(AnyConnection::Postgres)
+        }
+        #[cfg(feature = "sqlite")]
+        BackendKind::Sqlite => {
+            super::sqlite::establish(url.connect_str()).map(AnyConnection::Sqlite)
+        }
+        #[allow(unreachable_patterns)]
+        _ => {
+            return Err(Error::UnsupportedBackend {
+                url: url.redacted(),
+            });
+        }
+    };
+    connection.map_err(|error| Error::Connect {
+        url: url.redacted(),
+        reason: url.scrub(error.to_string().trim_end()),
+    })
+}
+
+impl Backend for AnyConnection {
+    fn dialect(&self) -> &'static dyn Dialect {
+        dispatch!(self, c => Backend::dialect(c))
+    }
+    fn execute(&mut self, sql: &str) -> QueryResult<()> {
+        dispatch!(self, c => Backend::execute(c, sql))
+    }
+    fn begin(&mut self) -> QueryResult<()> {
+        dispatch!(self, c => Backend::begin(c))
+    }
+    fn commit(&mut self) -> QueryResult<()> {
+        dispatch!(self, c => Backend::commit(c))
+    }
+    fn rollback(&mut self) -> QueryResult<()> {
+        dispatch!(self, c => Backend::rollback(c))
+    }
+    fn transaction_depth(&mut self) -> u32 {
+        dispatch!(self, c => Backend::transaction_depth(c))
+    }
+    fn load_versions(&mut self, sql: &str) -> QueryResult<Vec<AppliedRevision>> {
+        dispatch!(self, c => Backend::load_versions(c, sql))
+    }
+    fn count(&mut self, sql: &str) -> QueryResult<i64> {
+        dispatch!(self, c => Backend::count(c, sql))
+    }
+    fn load_audit(&mut self, sql: &str) -> QueryResult<Vec<AuditEntry>> {
+        dispatch!(self, c => Backend::load_audit(c, sql))
+    }
+    fn load_digest(&mut self, sql: &str) -> QueryResult<Vec<DigestRow>> {
+        dispatch!(self, c => Backend::load_digest(c, sql))
+    }
+    fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error> {
+        dispatch!(self, c => Backend::try_lock(c, name))
+    }
+    fn unlock(&mut self, name: &str, handle: LockHandle) -> QueryResult<()> {
+        dispatch!(self, c => Backend::unlock(c, name, handle))
+    }
+    fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult {
+        super::run_rust_on(self, function, revision)
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// Runs a Rust revision with the caller's connection `conn` moved into an
+/// [`AnyConnection`] (`wrap`) for the revision's duration, and moved back
+/// (`unwrap`) afterwards, so that a revision written for `AnyConnection`
+/// runs whatever connection type the service handed over. A panic in the
+/// revision is carried out after the connection is back in place; a
+/// revision that replaced the connection with another backend's aborts the
+/// process (the caller's connection could not be given back).
+pub(crate) fn run_rust_as_any<C>(
+    conn: &mut C,
+    wrap: fn(C) -> AnyConnection,
+    unwrap: fn(AnyConnection) -> Result<C, AnyConnection>,
+    function: RevisionFn,
+    revision: &Revision,
+) -> RevisionResult {
+    let mut outcome = None;
+    replace_with::replace_with_or_abort(conn, |owned| {
+        let mut any = wrap(owned);
+        outcome = Some(catch_unwind(AssertUnwindSafe(|| {
+            function(&mut MigrationContext::new(&mut any, revision))
+        })));
+        unwrap(any).unwrap_or_else(|_| {
+            eprintln!(
+                "migrator: the Rust revision {} replaced its connection with another \
+                 backend's; the caller's connection cannot be given back",
+                revision.id
+            );
+            std::process::abort()
+        })
+    });
+    match outcome {
+        Some(Ok(result)) => result,
+        Some(Err(panic)) => resume_unwind(panic),
+        None => Err("the Rust revision did not run".into()),
+    }
+}

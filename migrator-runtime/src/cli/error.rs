@@ -1,0 +1,110 @@
+//! The command line's errors and exit statuses.
+
+/// Everything a command can fail with: a run's [`crate::Error`], or a
+/// problem of the command line itself.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A run failed.
+    #[error(transparent)]
+    Run(#[from] crate::Error),
+
+    /// A command-line argument that parses but makes no sense.
+    #[error("{0}")]
+    Usage(String),
+
+    /// No database URL was given.
+    #[error("no database given: pass --database-url or set DATABASE_URL")]
+    NoDatabase,
+
+    /// The configuration file is unreadable or invalid.
+    #[error("configuration `{path}`: {message}")]
+    Config {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A new revision file could not be written.
+    #[error(transparent)]
+    Scaffold(#[from] migrator_core::scaffold::ScaffoldError),
+
+    /// Writing the command's output failed.
+    #[error("could not write the output: {0}")]
+    Output(#[source] std::io::Error),
+}
+
+impl From<crate::PlanError> for Error {
+    fn from(error: crate::PlanError) -> Self {
+        Error::Run(error.into())
+    }
+}
+
+/// A `Result` with the command line's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The exit statuses of the CLI, one per kind of failure.
+///
+/// | status | meaning |
+/// | --- | --- |
+/// | 0 | success |
+/// | 1 | `check`: revisions are pending; `keys verify` (factory): the key is invalid |
+/// | 2 | bad usage: arguments, target, URL, configuration |
+/// | 3 | the database could not be reached |
+/// | 4 | a revision failed (the database is at the revision before it) |
+/// | 5 | another migrator held the lock for longer than the lock timeout |
+/// | 6 | the database disagrees with this build: an applied revision was edited, or is unknown (also `verify` finding such problems) |
+/// | 7 | any other database or I/O error |
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// `check` found pending revisions.
+    pub const PENDING: u8 = 1;
+    /// Bad usage: arguments, target, URL, configuration.
+    pub const USAGE: u8 = 2;
+    /// The database could not be reached.
+    pub const CONNECT: u8 = 3;
+    /// A revision failed.
+    pub const REVISION: u8 = 4;
+    /// The lock was held for longer than the lock timeout.
+    pub const LOCKED: u8 = 5;
+    /// The database disagrees with this build (also `verify` finding so).
+    pub const MISMATCH: u8 = 6;
+    /// Any other database or I/O error.
+    pub const OTHER: u8 = 7;
+}
+
+impl Error {
+    /// The CLI's exit status for this error (see [`exit`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) | Error::NoDatabase | Error::Config { .. } | Error::Scaffold(_) => {
+                exit::USAGE
+            }
+            Error::Output(_) => exit::OTHER,
+            Error::Run(error) => exit_status(error),
+        }
+    }
+}
+
+/// The CLI's exit status for a run's error (see [`exit`]).
+pub fn exit_status(error: &crate::Error) -> u8 {
+    use crate::Error as Run;
+    match error {
+        Run::BadUrl { .. }
+        | Run::NotRenderable { .. }
+        | Run::UnsupportedBackend { .. }
+        | Run::Plan(_)
+        | Run::Invalid(_)
+        | Run::NotInSingleTransaction { .. } => exit::USAGE,
+        Run::Connect { .. } => exit::CONNECT,
+        Run::Revision { .. }
+        | Run::NonTransactional { .. }
+        | Run::Timeout { .. }
+        | Run::NoSqlForBackend { .. } => exit::REVISION,
+        Run::LockTimeout { .. } => exit::LOCKED,
+        Run::UnknownApplied { .. } | Run::ChecksumMismatch { .. } => exit::MISMATCH,
+        _ => exit::OTHER,
+    }
+}
