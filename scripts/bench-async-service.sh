@@ -48,7 +48,7 @@ bin_b="$CARGO_TARGET_DIR/release/async-service-diesel"
 log() { printf 'bench-async-service: %s\n' "$*" >&2; }
 
 work="$(mktemp -d)"
-psql_admin() { psql "$pg_admin" -v ON_ERROR_STOP=1 -qAtc "$1" >/dev/null; }
+psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql "$pg_admin" -v ON_ERROR_STOP=1 -qAtc "$1" >/dev/null; }
 drop_dbs() {
     psql_admin "DROP DATABASE IF EXISTS $db_a WITH (FORCE)" || true
     psql_admin "DROP DATABASE IF EXISTS $db_b WITH (FORCE)" || true

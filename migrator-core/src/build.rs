@@ -7,6 +7,7 @@
 //! mechanism; a build script that watches the directory closes the gap.
 //!
 //! ```no_run
+//! # extern crate migrator_core as migrator_runtime; // re-exported there
 //! // build.rs
 //! fn main() {
 //!     migrator_runtime::build::watch("migrations");

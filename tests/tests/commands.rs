@@ -28,19 +28,14 @@ mod trailing_comment {
 const BRANCHY: &str = env!("CARGO_BIN_EXE_branchy");
 
 /// The bookkeeping tables alone.
-const BOOKKEEPING: [&str; 3] = [
-    "migrator_audit",
-    "migrator_version",
-    "migrator_version_state",
-];
+const BOOKKEEPING: [&str; 2] = ["migrator_audit", "migrator_version"];
 
 /// The tables at head (and at 004, 005).
-const AT_HEAD: [&str; 6] = [
+const AT_HEAD: [&str; 5] = [
     "base_t",
     "left_t",
     "migrator_audit",
     "migrator_version",
-    "migrator_version_state",
     "right_t",
 ];
 
@@ -435,13 +430,7 @@ fn cli_upgrade_relative_targets() {
         assert_eq!(applied(&mut conn), ["001", "002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            [
-                "base_t",
-                "left_t",
-                "migrator_audit",
-                "migrator_version",
-                "migrator_version_state"
-            ]
+            ["base_t", "left_t", "migrator_audit", "migrator_version",]
         );
         cli(db, &["upgrade", "+1"]).ok().stdout_has("001 -> 003");
         assert_eq!(applied(&mut conn), ["001", "002", "003"]);
@@ -469,13 +458,7 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
         assert_eq!(current(&mut conn), ["002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            [
-                "base_t",
-                "left_t",
-                "migrator_audit",
-                "migrator_version",
-                "migrator_version_state"
-            ]
+            ["base_t", "left_t", "migrator_audit", "migrator_version",]
         );
 
         let report = m.upgrade(&mut conn, &target("003")).expect("upgrade 003");
@@ -490,7 +473,6 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
-                "migrator_version_state",
                 "right_t"
             ]
         );
@@ -538,7 +520,6 @@ fn cli_partial_upgrade_of_one_branch_then_the_other() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
-                "migrator_version_state",
                 "right_t"
             ]
         );
@@ -593,7 +574,6 @@ fn library_downgrade_minus_one_and_below_the_merge() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
-                "migrator_version_state",
                 "right_t"
             ]
         );
@@ -603,13 +583,7 @@ fn library_downgrade_minus_one_and_below_the_merge() {
         assert_eq!(current(&mut conn), ["002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            [
-                "base_t",
-                "left_t",
-                "migrator_audit",
-                "migrator_version",
-                "migrator_version_state"
-            ]
+            ["base_t", "left_t", "migrator_audit", "migrator_version",]
         );
 
         let error = m.downgrade(&mut conn, &target("-5")).expect_err("-5");
@@ -682,7 +656,6 @@ fn library_downgrade_to_a_branch_tip_keeps_the_other_branch() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
-                "migrator_version_state",
                 "right_t"
             ]
         );
@@ -1331,13 +1304,7 @@ fn library_upgrade_sql_after_a_trailing_comment_is_runnable_as_is() {
             .unwrap_or_else(|e| panic!("the script must run as is: {e}\n{script}"));
         assert_eq!(
             sorted_tables(&mut conn),
-            [
-                "gadgets",
-                "migrator_audit",
-                "migrator_version",
-                "migrator_version_state",
-                "widgets"
-            ]
+            ["gadgets", "migrator_audit", "migrator_version", "widgets"]
         );
         assert_eq!(applied_with(&m, &mut conn), ["001", "002"]);
         assert!(m.verify(&mut conn).expect("verify").is_empty());
@@ -1394,12 +1361,12 @@ fn cli_upgrade_sql_prints_a_script_and_touches_nothing() {
         );
         assert!(!rust.stdout.contains("CREATE TABLE"), "{rust:#?}");
 
-        // --single-transaction: one BEGIN and one COMMIT for the revisions
-        // (and one pair creating the state table), runnable as is.
+        // --single-transaction: one BEGIN and one COMMIT for the revisions,
+        // runnable as is.
         let single = cli(db, &["upgrade", "004", "--sql", "--single-transaction"]);
         single.ok();
-        assert_eq!(single.stdout.matches("BEGIN;").count(), 2, "{single:#?}");
-        assert_eq!(single.stdout.matches("COMMIT;").count(), 2, "{single:#?}");
+        assert_eq!(single.stdout.matches("BEGIN;").count(), 1, "{single:#?}");
+        assert_eq!(single.stdout.matches("COMMIT;").count(), 1, "{single:#?}");
         let one = fresh_like(db);
         let mut one_conn = one.connect();
         one_conn
@@ -1435,13 +1402,12 @@ fn cli_downgrade_sql_prints_a_script_and_touches_nothing() {
         // From head (the default), the Rust revision 005 is in the way.
         cli(db, &["downgrade", "base", "--sql"])
             .stderr_has("revision 005 (005_sleepy.rs) is a Rust revision");
-        // Only 006: fine, and non-transactional (no BEGIN but the one
-        // creating the state table).
+        // Only 006: fine, and non-transactional (no BEGIN at all).
         let only = cli(db, &["downgrade", "005", "--sql"]);
         only.ok()
             .stdout_has("-- migrator: 1 revision(s)")
             .stdout_has("DROP INDEX");
-        assert_eq!(only.stdout.matches("BEGIN;").count(), 1, "{only:#?}");
+        assert_eq!(only.stdout.matches("BEGIN;").count(), 0, "{only:#?}");
         assert!(applied(&mut conn).is_empty());
     });
 }
@@ -1576,14 +1542,7 @@ fn library_custom_table_names() {
         m.upgrade(&mut conn, &target("004")).expect("upgrade");
         assert_eq!(
             sorted_tables(&mut conn),
-            [
-                "base_t",
-                "left_t",
-                "my_audit",
-                "my_versions",
-                "my_versions_state",
-                "right_t"
-            ]
+            ["base_t", "left_t", "my_audit", "my_versions", "right_t"]
         );
         assert_eq!(applied_with(&m, &mut conn), ["001", "002", "003", "004"]);
         assert_eq!(audit(&m, &mut conn).len(), 4);
@@ -1610,13 +1569,7 @@ fn cli_custom_table_names_and_config_file() {
         .ok();
         assert_eq!(
             sorted_tables(&mut conn),
-            [
-                "base_t",
-                "left_t",
-                "my_audit",
-                "my_versions",
-                "my_versions_state"
-            ]
+            ["base_t", "left_t", "my_audit", "my_versions",]
         );
         let custom = Migrator::with_options(
             &branchy::MIGRATIONS,

@@ -467,16 +467,10 @@ fn a_blocked_revision_times_out_and_leaves_the_previous_one() {
                 "left_t",
                 "migrator_audit",
                 "migrator_version",
-                "migrator_version_state",
                 "right_t",
             ]
         } else {
-            &[
-                "base_t",
-                "migrator_audit",
-                "migrator_version",
-                "migrator_version_state",
-            ]
+            &["base_t", "migrator_audit", "migrator_version"]
         };
         assert_eq!(tables(&mut conn), expected_tables);
         let log = audit(&mut conn);

@@ -28,8 +28,7 @@ use migrator_runtime::cli::exit;
 use migrator_runtime::testing::{DiffOptions, SchemaDiff, Snapshot};
 use migrator_runtime::{AnyConnection, AuditEntry, Error, Migrations, Migrator, Options, Target};
 use migrator_tests::{
-    Kind, Run, TestDb, applied_ids, cli_command, count, exit_code,
-    postgres_admin_url, tables,
+    Kind, Run, TestDb, applied_ids, cli_command, count, exit_code, postgres_admin_url, tables,
 };
 
 mod long {
@@ -256,9 +255,8 @@ fn wait_for_orphans(db: &TestDb) {
 /// Checks that the version table and the schema agree: the applied
 /// revisions are a prefix of the chain, exactly those have their table or
 /// column, every table and filled column holds all its rows, and the audit
-/// log has one success per applied revision and nothing else, and the
-/// state table holds the digest of the version table or nothing. Returns
-/// how many are applied.
+/// log has one success per applied revision and nothing else. Returns how
+/// many are applied.
 fn assert_consistent(db: &TestDb, context: &str) -> usize {
     let migrations = &long::MIGRATIONS;
     let mut conn = db.connect();
@@ -1082,10 +1080,8 @@ impl Drop for Role {
     }
 }
 
-/// Grants `role` what a migrator needs on its own tables (rows and the
-/// audit log's sequence), not DDL, and nothing on the state table: a grant
-/// written before the state table existed still migrates (the trigger
-/// runs with its owner's rights; the state table is skipped).
+/// Grants `role` what a migrator needs on its own two tables (rows and the
+/// audit log's sequence), not DDL.
 fn grant_bookkeeping(conn: &mut AnyConnection, role: &Role) {
     conn.batch_execute(&format!(
         "GRANT SELECT, INSERT, UPDATE, DELETE ON migrator_version, migrator_audit TO {r}; \

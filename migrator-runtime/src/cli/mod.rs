@@ -330,14 +330,10 @@ pub fn execute(
         _ => {}
     }
 
-    let conn = &mut connect(&settings.url.clone().unwrap_or_default()).or_else(|error| {
-        // An empty URL is a missing one.
-        if url.trim().is_empty() {
-            Err(Error::NoDatabase)
-        } else {
-            Err(error.into())
-        }
-    })?;
+    if url.trim().is_empty() {
+        return Err(Error::NoDatabase);
+    }
+    let conn = &mut connect(url)?;
     match command {
         Command::Upgrade { target, .. }
         | Command::Downgrade { target, .. }
