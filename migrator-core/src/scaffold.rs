@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use crate::graph::next_id;
+use crate::model::suggest::next_id;
 use crate::model::{self, Diagnostics, Parsed};
 
 /// Why a file could not be written.

@@ -58,11 +58,21 @@ pub struct MigrationContext<'a> {
     revision: &'a Revision,
 }
 
-impl<'a> MigrationContext<'a> {
-    pub(crate) fn new(conn: &'a mut dyn Backend, revision: &'a Revision) -> Self {
-        MigrationContext { conn, revision }
-    }
+/// Runs a Rust revision's `function` on `conn`, lent as the revision sees
+/// it (see [`MigrationContext::connection`]).
+pub(crate) fn run_revision(
+    conn: &mut dyn Backend,
+    function: RevisionFn,
+    revision: &Revision,
+) -> RevisionResult {
+    let mut outcome = None;
+    conn.lend(&mut |conn| {
+        outcome = Some(function(&mut MigrationContext { conn, revision }));
+    });
+    outcome.unwrap_or_else(|| Err("the Rust revision was not run".into()))
+}
 
+impl MigrationContext<'_> {
     /// The connection, as the Diesel connection type `C`, for the query DSL.
     ///
     /// - `AnyConnection` whenever the service handed over a

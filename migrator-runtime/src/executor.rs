@@ -19,7 +19,8 @@ use crate::bookkeeping::{Action, Store};
 use crate::context::{RevisionFn, RevisionResult};
 use crate::error::{Error, Result};
 use crate::migrations::Migrations;
-use crate::migrator::{Event, Options, Report, State, StepReport};
+use crate::options::Options;
+use crate::report::{Event, Report, State, StepReport};
 use crate::model::{Body, Direction, Revision};
 
 /// One thing a run does.
@@ -419,7 +420,7 @@ impl Sink for Live<'_> {
     /// A panic in the revision becomes its error, so that its transaction
     /// is rolled back and the failure audited like any other.
     fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult {
-        match catch_unwind(AssertUnwindSafe(|| self.0.run_rust(function, revision))) {
+        match catch_unwind(AssertUnwindSafe(|| crate::context::run_revision(&mut *self.0, function, revision))) {
             Ok(outcome) => outcome,
             Err(panic) => {
                 let message = panic

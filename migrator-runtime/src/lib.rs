@@ -11,7 +11,10 @@
 //! use diesel::{Connection, PgConnection};
 //! use migrator_runtime::{Migrator, Target};
 //!
+//! # /*
 //! migrator_runtime::embed_migrations!("migrations");
+//! # */
+//! # migrator_runtime::embed_migrations!("../migrations");
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let mut conn = PgConnection::establish("postgres://app@localhost/app")?;
@@ -69,6 +72,9 @@ with_backend! {
     mod lock;
     mod migrations;
     mod migrator;
+    mod options;
+    mod report;
+    mod rows;
 }
 
 #[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
@@ -79,12 +85,14 @@ pub mod testing;
 with_backend! {
     use migrator_core::{graph, model, plan};
 
-    pub use bookkeeping::{AppliedRevision, AuditEntry};
+    pub use rows::{AppliedRevision, AuditEntry};
     pub use connection::MigrationConnection;
     pub use context::{MigrationContext, RevisionFn, RevisionResult};
     pub use error::{Error, Result};
     pub use migrations::{Migrations, RevisionId, RustRevision};
-    pub use migrator::{Event, Migrator, Options, Problem, Report, State, StepReport};
+    pub use migrator::Migrator;
+    pub use options::Options;
+    pub use report::{Event, Problem, Report, State, StepReport};
     pub use migrator_core::graph::{Graph, ResolveError};
     pub use migrator_core::model::{BackendKind, Direction, Revision, StateDigest};
     pub use migrator_core::plan::{PlanError, Target};

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::backend::{Backend, legacy_state_table};
 use crate::bookkeeping::Store;
 use crate::error::{Error, Result};
-use crate::migrator::Event;
+use crate::report::Event;
 
 /// Takes the run lock (waiting up to `wait`), makes sure the tables exist
 /// (dropping what older versions left beside them), runs `body`, and

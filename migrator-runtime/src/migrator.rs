@@ -51,188 +51,20 @@
 //! reads the whole version table and checks it, as every other command does.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::bookkeeping::{AppliedRevision, AuditEntry, DEFAULT_AUDIT_TABLE, DEFAULT_VERSION_TABLE, Store};
+use crate::bookkeeping::Store;
 use crate::connection::MigrationConnection;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Ledger, Live, Script, Sink, Step};
 use crate::graph::Graph;
 use crate::lock::{unless_missing, with_lock};
 use crate::migrations::Migrations;
-use crate::model::{BackendKind, Direction, Revision, StateDigest};
+use crate::model::{BackendKind, Revision, StateDigest};
+use crate::options::Options;
+use crate::report::{Event, Problem, Report, State};
+use crate::rows::AuditEntry;
 use crate::plan::{self, Plan, PlanError, Target};
-
-/// How a run behaves. `Default` gives the documented defaults; set the
-/// fields you need on it:
-///
-/// ```
-/// let mut options = migrator_runtime::Options::default();
-/// options.lock_timeout = std::time::Duration::from_secs(10);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Options {
-    /// The version table (default `migrator_version`).
-    pub version_table: String,
-    /// The audit log table (default `migrator_audit`).
-    pub audit_table: String,
-    /// How long to wait for the run lock held by another migrator, and the
-    /// lock timeout of every statement (PostgreSQL `lock_timeout`, SQLite's
-    /// busy timeout). Default 60 s. A revision's `Timeout:` overrides it for
-    /// that revision.
-    pub lock_timeout: Duration,
-    /// The statement timeout of every statement (PostgreSQL
-    /// `statement_timeout`; SQLite has none). Default: no limit. A revision's
-    /// `Timeout:` overrides it for that revision.
-    pub statement_timeout: Option<Duration>,
-    /// Run everything in one transaction: all or nothing.
-    pub single_transaction: bool,
-    /// Run even though an applied revision's file changed since. Prefer
-    /// `stamp`, which records the new checksums.
-    pub ignore_checksums: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            version_table: DEFAULT_VERSION_TABLE.to_owned(),
-            audit_table: DEFAULT_AUDIT_TABLE.to_owned(),
-            lock_timeout: Duration::from_secs(60),
-            statement_timeout: None,
-            single_transaction: false,
-            ignore_checksums: false,
-        }
-    }
-}
-
-/// What a run reports as it goes, for progress output and logs. Every event
-/// is also emitted as a `tracing` event.
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum Event<'a> {
-    /// Another migrator holds the lock; this run waits for it.
-    WaitingForLock,
-    /// A revision is about to run (or be recorded, for `stamp`).
-    Started {
-        /// The revision.
-        revision: &'a Revision,
-        /// Which way.
-        direction: Direction,
-    },
-    /// A revision ran and its transaction committed.
-    Finished {
-        /// The revision.
-        revision: &'a Revision,
-        /// Which way.
-        direction: Direction,
-        /// How long it took, bookkeeping included.
-        elapsed: Duration,
-    },
-}
-
-/// One revision run by a [`Migrator`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepReport {
-    /// The revision ID.
-    pub revision: String,
-    /// Which way it ran.
-    pub direction: Direction,
-    /// How long it took.
-    pub elapsed: Duration,
-}
-
-/// What a run did: the revisions run, in order. Empty when the database was
-/// already at the target.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    /// The revisions run, in order.
-    pub steps: Vec<StepReport>,
-}
-
-/// The database's migration state: the applied revisions, in the order they
-/// were applied.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct State {
-    /// The version table's rows, oldest first.
-    pub applied: Vec<AppliedRevision>,
-}
-
-impl State {
-    /// The digest of these rows, as the startup check computes it.
-    pub fn digest(&self) -> StateDigest {
-        StateDigest::of(
-            self.applied
-                .iter()
-                .map(|a| (a.revision.as_str(), a.checksum.as_str())),
-        )
-    }
-}
-
-/// A disagreement between the database and this build, found by
-/// [`Migrator::verify`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Problem {
-    /// An applied revision's file changed since it was applied.
-    Edited {
-        /// The revision ID.
-        revision: String,
-        /// Its file.
-        file: String,
-        /// The checksum the version table recorded.
-        recorded: String,
-        /// The checksum of the file in this build.
-        current: String,
-    },
-    /// The database records a revision this build does not have.
-    Unknown {
-        /// The revision ID.
-        revision: String,
-    },
-}
-
-impl Problem {
-    /// The error a run stops with for this problem.
-    fn into_error(self) -> Error {
-        match self {
-            Problem::Edited {
-                revision,
-                file,
-                recorded,
-                current,
-            } => Error::ChecksumMismatch {
-                revision,
-                file,
-                recorded,
-                current,
-            },
-            Problem::Unknown { revision } => Error::UnknownApplied {
-                revisions: vec![revision],
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Problem::Edited {
-                revision,
-                file,
-                recorded,
-                current,
-            } => write!(
-                f,
-                "{revision} ({file}) was edited after it was applied: recorded checksum {recorded}, file has {current}"
-            ),
-            Problem::Unknown { revision } => {
-                write!(f, "{revision} is applied but not part of this build")
-            }
-        }
-    }
-}
 
 /// The hook that sees a run's events.
 type Hook<'m> = Mutex<Box<dyn FnMut(&Event<'_>) + Send + 'm>>;

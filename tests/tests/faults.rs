@@ -915,7 +915,7 @@ fn bad_urls_get_a_clear_message_and_their_exit_status() {
         (
             format!("mysql://app:{s}@db/prod"),
             exit::USAGE,
-            vec!["supports PostgreSQL and SQLite"],
+            vec!["has no backend for it"],
         ),
         // postgres:// garbage: libpq refuses it before any connection.
         (

@@ -7,6 +7,11 @@
 //! `Cargo.lock`), changes its `migrations/` directory step by step and runs
 //! `cargo run --offline` after each step; the binary prints the embedded set.
 //!
+//! The scratch crate is also what a PostgreSQL service adding migrator
+//! looks like: one migrator dependency (`migrator-runtime` with
+//! `features = ["postgres"]`, and without features for its `build.rs`),
+//! migrating a `PgConnection` it opened itself.
+//!
 //! The scratch crate builds into `target/rebuild-scratch/` of this workspace,
 //! a fixed directory, so later runs reuse the compiled dependencies (the
 //! first run compiles Diesel and the bundled SQLite: a minute or two).
@@ -23,13 +28,25 @@ struct Scratch {
     last_build: Instant,
 }
 
-const MAIN_RS: &str = r#"migrator_runtime::embed_migrations!("migrations");
+/// The scratch crate's `main`: prints the embedded set and, given a
+/// `DATABASE_URL`, migrates a `PgConnection` it opened itself, as a
+/// PostgreSQL service does at startup.
+const MAIN_RS: &str = r#"use diesel::Connection;
+
+migrator_runtime::embed_migrations!("migrations");
 
 fn main() {
     let graph = MIGRATIONS.graph();
     for &i in graph.order() {
         let revision = graph.revision(i);
         println!("{} {} {}", revision.id, revision.file_name, revision.message);
+    }
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+        let report = migrator_runtime::Migrator::new(&MIGRATIONS)
+            .upgrade(&mut conn, migrator_runtime::Target::Head)
+            .expect("migrate");
+        println!("migrated {}", report.steps.len());
     }
 }
 "#;
@@ -94,15 +111,15 @@ publish = false
 # Not a member of the migrator workspace.
 [workspace]
 
+# One migrator dependency, PostgreSQL only.
 [dependencies]
-migrator-runtime = {{ path = {runtime:?} }}
-migrator-macros = {{ path = {macros:?} }}
+migrator-runtime = {{ path = {runtime:?}, default-features = false, features = ["postgres"] }}
+diesel = {{ version = "2.3", default-features = false, features = ["postgres"] }}
 
 [build-dependencies]
 migrator-runtime = {{ path = {runtime:?}, default-features = false }}
 "#,
             runtime = workspace.join("migrator-runtime").display().to_string(),
-            macros = workspace.join("migrator-macros").display().to_string(),
         );
         let scratch = Scratch {
             dir,
@@ -168,10 +185,20 @@ migrator-runtime = {{ path = {runtime:?}, default-features = false }}
     }
 
     fn cargo(&mut self, subcommand: &str) -> Output {
+        self.cargo_with(&[subcommand], None)
+    }
+
+    /// `cargo ARGS`, with `DATABASE_URL` set to `url` or unset.
+    fn cargo_with(&mut self, args: &[&str], url: Option<&str>) -> Output {
+        let subcommand = args.join(" ");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
+        match url {
+            Some(url) => command.env("DATABASE_URL", url),
+            None => command.env_remove("DATABASE_URL"),
+        };
         command
-            .arg(subcommand)
+            .args(args)
             .args(["--offline", "--quiet"])
             .current_dir(self.dir.path())
             .env("CARGO_TARGET_DIR", &self.target);
@@ -326,4 +353,51 @@ fn adding_editing_renaming_and_removing_files_rebuilds() {
     );
     scratch.remove_migration("002_broken.sql");
     scratch.assert_embeds("remove broken 002", &["001 001_first.sql Create omega"]);
+}
+
+/// A crate outside the workspace whose only migrator dependency is
+/// `migrator-runtime` with the `postgres` feature builds with the
+/// re-exported `embed_migrations!`, migrates a `PgConnection` it opened
+/// itself, and carries no CLI, configuration file, Rust parser or SQLite.
+#[test]
+fn an_outside_postgres_service_names_one_crate() {
+    let Some(db) = migrator_tests::TestDb::postgres() else {
+        return;
+    };
+    let mut scratch = Scratch::new();
+    scratch.write_migration(
+        "001_first.sql",
+        &sql_revision("First", "001", "", "first_t"),
+    );
+    scratch.write_migration("002_second.rs", &rust_revision("Second", "002", "001"));
+    let output = scratch.cargo_with(&["run"], Some(db.url()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("migrated 2"),
+        "{}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut tables = migrator_tests::tables(&mut db.connect());
+    tables.sort();
+    assert_eq!(tables, ["first_t", "migrator_audit", "migrator_version"]);
+    // What the service's binary links: no CLI, no configuration file, no
+    // Rust parser, no SQLite (the macro's own build-time dependencies are
+    // not linked, and not listed without proc-macros).
+    let tree = scratch.cargo_with(
+        &["tree", "-e", "normal,no-proc-macro", "--prefix", "none"],
+        None,
+    );
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    for unwanted in ["clap ", "toml ", "serde ", "syn ", "libsqlite3-sys "] {
+        assert!(
+            !tree.lines().any(|line| line.starts_with(unwanted)),
+            "{unwanted}in the tree:\n{tree}"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use super::discover::is_revision_id;
 use super::sections::is_directive;
-use super::suggest::closest;
+use super::suggest::{Near, closest};
 use super::{Diagnostics, Rule};
 
 /// One line of the header, its comment prefix (`--`, `//!`) removed.
@@ -115,8 +115,8 @@ fn match_key(key: &str) -> KeyMatch {
     }
     let squashed = words.concat().to_lowercase();
     let names = Field::ALL.map(Field::squashed);
-    match closest(&squashed, &names) {
-        Some((name, distance)) if distance <= 2 => Field::ALL
+    match closest(&squashed, names, Near::Edits(2), 1)[..] {
+        [name] => Field::ALL
             .into_iter()
             .find(|f| f.squashed() == name)
             .map_or(KeyMatch::Text, KeyMatch::Misspelt),

@@ -146,7 +146,7 @@ pub enum Body {
 }
 
 /// One revision file, parsed and checked on its own (the graph checks come
-/// later, in [`Graph::build`]).
+/// later, in [`Graph::build`](crate::graph::Graph::build)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {
     /// The revision ID (`Revision ID:`, equal to the file name's `<rev>`).

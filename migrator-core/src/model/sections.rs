@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::destructive;
 use super::sql_lexer::first_statement_line;
-use super::suggest::closest;
+use super::suggest::{Near, closest};
 use super::{BackendKind, Diagnostics, Direction, Rule, Section};
 
 /// The part of a `-- migrate:` line after `migrate:`, if `line` is one.
@@ -271,8 +271,10 @@ fn report_unknown_directive(
     name: &str,
     diagnostics: &mut Diagnostics,
 ) {
-    let suggestion =
-        closest(name, &["upgrade", "downgrade", "noop"]).map_or("upgrade", |(known, _)| known);
+    let suggestion = closest(name, ["upgrade", "downgrade", "noop"], Near::Any, 1)
+        .first()
+        .copied()
+        .unwrap_or("upgrade");
     diagnostics.report(
         path,
         Some(line),
@@ -284,8 +286,8 @@ fn report_unknown_directive(
 
 fn report_unknown_backend(path: &str, line: u32, tag: &str, diagnostics: &mut Diagnostics) {
     let tags = BackendKind::ALL.map(BackendKind::tag);
-    let help = match closest(tag, &tags) {
-        Some((known, distance)) if distance <= 3 => {
+    let help = match closest(tag, tags, Near::Edits(3), 1)[..] {
+        [known] => {
             format!("did you mean `{known}`? (the backends are `postgres`, `sqlite` and `mysql`)")
         }
         _ => "write `postgres`, `sqlite` or `mysql`, or no backend for a section that serves every backend".to_owned(),

@@ -7,10 +7,9 @@ use diesel::result::QueryResult;
 
 use super::url::DatabaseUrl;
 use super::{Backend, Dialect, LockHandle};
-use crate::bookkeeping::{AppliedRevision, AuditEntry, DigestRow};
-use crate::context::{MigrationContext, RevisionFn, RevisionResult};
+use crate::rows::{AppliedRevision, AuditEntry, DigestRow};
 use crate::error::Error;
-use crate::model::{BackendKind, Revision};
+use crate::model::BackendKind;
 
 /// The connection enum and the Diesel backend its derive generates
 /// (`MultiBackend`, `MultiRawValue`…), which services need to implement
@@ -129,46 +128,40 @@ impl Backend for AnyConnection {
     fn unlock(&mut self, name: &str, handle: LockHandle) -> QueryResult<()> {
         dispatch!(self, c => Backend::unlock(c, name, handle))
     }
-    fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult {
-        super::run_rust_on(self, function, revision)
+    fn lend(&mut self, f: &mut dyn FnMut(&mut dyn Backend)) {
+        f(self)
     }
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
     }
 }
 
-/// Runs a Rust revision with the caller's connection `conn` moved into an
-/// [`AnyConnection`] (`wrap`) for the revision's duration, and moved back
-/// (`unwrap`) afterwards, so that a revision written for `AnyConnection`
-/// runs whatever connection type the service handed over. A panic in the
-/// revision is carried out after the connection is back in place; a
-/// revision that replaced the connection with another backend's aborts the
-/// process (the caller's connection could not be given back).
-pub(crate) fn run_rust_as_any<C>(
+/// Lends the caller's connection `conn` to `f` moved into an
+/// [`AnyConnection`] (`wrap`), and moves it back (`unwrap`) afterwards, so
+/// that a revision written for `AnyConnection` runs whatever connection type
+/// the service handed over. A panic in `f` is carried on once the
+/// connection is back in place; if `f` replaced the connection with another
+/// backend's, the caller's connection cannot be given back and the process
+/// aborts.
+pub(crate) fn lend_as_any<C>(
     conn: &mut C,
     wrap: fn(C) -> AnyConnection,
     unwrap: fn(AnyConnection) -> Result<C, AnyConnection>,
-    function: RevisionFn,
-    revision: &Revision,
-) -> RevisionResult {
-    let mut outcome = None;
+    f: &mut dyn FnMut(&mut dyn Backend),
+) {
+    let mut panicked = None;
     replace_with::replace_with_or_abort(conn, |owned| {
         let mut any = wrap(owned);
-        outcome = Some(catch_unwind(AssertUnwindSafe(|| {
-            function(&mut MigrationContext::new(&mut any, revision))
-        })));
+        panicked = catch_unwind(AssertUnwindSafe(|| f(&mut any))).err();
         unwrap(any).unwrap_or_else(|_| {
             eprintln!(
-                "migrator: the Rust revision {} replaced its connection with another \
-                 backend's; the caller's connection cannot be given back",
-                revision.id
+                "migrator: a Rust revision replaced its connection with another backend's; \
+                 the caller's connection cannot be given back"
             );
             std::process::abort()
         })
     });
-    match outcome {
-        Some(Ok(result)) => result,
-        Some(Err(panic)) => resume_unwind(panic),
-        None => Err("the Rust revision did not run".into()),
+    if let Some(panic) = panicked {
+        resume_unwind(panic);
     }
 }

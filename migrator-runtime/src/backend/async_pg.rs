@@ -11,9 +11,7 @@ use diesel_async::async_connection_wrapper::{AsyncConnectionWrapper, BlockOn};
 
 use super::postgres::{Postgres, lock};
 use super::{Backend, Dialect, LockHandle, common_backend_methods};
-use crate::context::{RevisionFn, RevisionResult};
 use crate::error::Error;
-use crate::model::Revision;
 
 impl<C, B> Backend for AsyncConnectionWrapper<C, B>
 where
@@ -24,7 +22,7 @@ where
         &Postgres
     }
 
-    common_backend_methods!();
+    common_backend_methods!(lend itself);
 
     fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error> {
         lock::try_lock(self, name)
@@ -32,11 +30,5 @@ where
 
     fn unlock(&mut self, name: &str, _handle: LockHandle) -> QueryResult<()> {
         lock::unlock(self, name)
-    }
-
-    /// The revision sees this wrapper as it is
-    /// (`db.connection::<AsyncConnectionWrapper<…>>()`).
-    fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult {
-        super::run_rust_on(self, function, revision)
     }
 }

@@ -39,10 +39,9 @@ pub use url::DatabaseUrl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use url::redact;
 
-use crate::bookkeeping::{AppliedRevision, AuditEntry, Count, DigestRow};
-use crate::context::{MigrationContext, RevisionFn, RevisionResult};
+use crate::rows::{AppliedRevision, AuditEntry, Count, DigestRow};
 use crate::error::Error;
-use crate::model::{BackendKind, Revision};
+use crate::model::BackendKind;
 
 /// SQL text that differs between backends. Implementations are unit structs;
 /// [`dialect`] gives the one for a backend.
@@ -184,25 +183,16 @@ pub trait Backend: Any {
     fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error>;
     /// Releases a lock taken by [`Backend::try_lock`].
     fn unlock(&mut self, name: &str, handle: LockHandle) -> QueryResult<()>;
-    /// Runs a Rust revision's function with a [`MigrationContext`] over this
-    /// connection.
-    fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult;
-    /// The connection as `Any`, for [`MigrationContext::connection`].
+    /// Lends the connection to `f` as a Rust revision sees it: itself, or
+    /// (a `PgConnection` or `SqliteConnection`) moved into an
+    /// `AnyConnection` for the length of the call.
+    fn lend(&mut self, f: &mut dyn FnMut(&mut dyn Backend));
+    /// The connection as `Any`, for `MigrationContext::connection`.
     fn as_any_mut(&mut self) -> &mut dyn Any;
     /// The connection's Rust type, for error messages.
     fn type_name(&self) -> &'static str {
         std::any::type_name::<Self>()
     }
-}
-
-/// A Rust revision's function over a connection that is handed to it as
-/// it is (no `AnyConnection` around it).
-pub(crate) fn run_rust_on<B: Backend>(
-    conn: &mut B,
-    function: RevisionFn,
-    revision: &Revision,
-) -> RevisionResult {
-    function(&mut MigrationContext::new(conn, revision))
 }
 
 /// The parts of [`Backend`] that are the same Diesel calls on every connection
@@ -270,7 +260,7 @@ macro_rules! common_backend_methods {
         fn load_versions(
             &mut self,
             sql: &str,
-        ) -> diesel::QueryResult<Vec<$crate::bookkeeping::AppliedRevision>> {
+        ) -> diesel::QueryResult<Vec<$crate::rows::AppliedRevision>> {
             $crate::backend::load(self, sql)
         }
         fn count(&mut self, sql: &str) -> diesel::QueryResult<i64> {
@@ -279,17 +269,24 @@ macro_rules! common_backend_methods {
         fn load_audit(
             &mut self,
             sql: &str,
-        ) -> diesel::QueryResult<Vec<$crate::bookkeeping::AuditEntry>> {
+        ) -> diesel::QueryResult<Vec<$crate::rows::AuditEntry>> {
             $crate::backend::load(self, sql)
         }
         fn load_digest(
             &mut self,
             sql: &str,
-        ) -> diesel::QueryResult<Vec<$crate::bookkeeping::DigestRow>> {
+        ) -> diesel::QueryResult<Vec<$crate::rows::DigestRow>> {
             $crate::backend::load(self, sql)
         }
         fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
             self
+        }
+    };
+    // A connection that Rust revisions see as it is.
+    (lend itself) => {
+        $crate::backend::common_backend_methods!();
+        fn lend(&mut self, f: &mut dyn FnMut(&mut dyn $crate::backend::Backend)) {
+            f(self)
         }
     };
 }

@@ -125,10 +125,8 @@ mod connection {
     use diesel::result::QueryResult;
 
     use super::{Postgres, lock};
-    use crate::backend::{Backend, Dialect, LockHandle, common_backend_methods};
-    use crate::context::{RevisionFn, RevisionResult};
+    use crate::backend::{AnyConnection, Backend, Dialect, LockHandle, common_backend_methods};
     use crate::error::Error;
-    use crate::model::Revision;
 
     impl Backend for PgConnection {
         fn dialect(&self) -> &'static dyn Dialect {
@@ -146,17 +144,16 @@ mod connection {
         }
 
         /// The revision sees an `AnyConnection` holding this connection.
-        fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult {
-            crate::backend::any::run_rust_as_any(
+        fn lend(&mut self, f: &mut dyn FnMut(&mut dyn Backend)) {
+            crate::backend::any::lend_as_any(
                 self,
-                crate::backend::AnyConnection::Postgres,
+                AnyConnection::Postgres,
                 |any| match any {
-                    crate::backend::AnyConnection::Postgres(c) => Ok(c),
+                    AnyConnection::Postgres(c) => Ok(c),
                     #[allow(unreachable_patterns)]
                     other => Err(other),
                 },
-                function,
-                revision,
+                f,
             )
         }
     }

@@ -70,9 +70,7 @@ mod connection {
 
     use super::{DEFAULT_BUSY_TIMEOUT, Sqlite};
     use crate::backend::{AnyConnection, Backend, Dialect, LockHandle, common_backend_methods};
-    use crate::context::{RevisionFn, RevisionResult};
     use crate::error::Error;
-    use crate::model::Revision;
 
     /// The main database's file, empty for an in-memory database.
     #[derive(QueryableByName)]
@@ -129,8 +127,8 @@ mod connection {
         }
 
         /// The revision sees an `AnyConnection` holding this connection.
-        fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult {
-            crate::backend::any::run_rust_as_any(
+        fn lend(&mut self, f: &mut dyn FnMut(&mut dyn Backend)) {
+            crate::backend::any::lend_as_any(
                 self,
                 AnyConnection::Sqlite,
                 |any| match any {
@@ -138,8 +136,7 @@ mod connection {
                     #[allow(unreachable_patterns)]
                     other => Err(other),
                 },
-                function,
-                revision,
+                f,
             )
         }
     }

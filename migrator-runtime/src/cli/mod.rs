@@ -23,9 +23,9 @@ pub use error::{Error, Result, exit, exit_status};
 use crate::backend::{AnyConnection, DatabaseUrl, connect};
 use crate::graph::Graph;
 use crate::migrations::Migrations;
-use crate::migrator::{Event, Migrator, Options, Report};
 use crate::model::{Direction, Revision, parse_duration};
 use crate::plan::Target;
+use crate::{Event, Migrator, Options, Report};
 use migrator_core::scaffold;
 
 /// The migration commands.

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{PgConnection, QueryableByName, SqliteConnection};
 
+use crate::Options;
 use crate::backend::{AnyConnection, load};
 use crate::bookkeeping::Store;
 use crate::error::{Error, Result};
-use crate::migrator::Options;
 use crate::model::BackendKind;
 
 /// The schema of a database at one moment: its tables (columns, primary key,

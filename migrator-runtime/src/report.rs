@@ -1,0 +1,136 @@
+//! What a run tells as it goes (events) and when it is over (reports),
+//! and the database's state as it reads it.
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::model::{Direction, Revision, StateDigest};
+use crate::rows::AppliedRevision;
+
+/// What a run reports as it goes, for progress output and logs. Every event
+/// is also emitted as a `tracing` event.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// Another migrator holds the lock; this run waits for it.
+    WaitingForLock,
+    /// A revision is about to run (or be recorded, for `stamp`).
+    Started {
+        /// The revision.
+        revision: &'a Revision,
+        /// Which way.
+        direction: Direction,
+    },
+    /// A revision ran and its transaction committed.
+    Finished {
+        /// The revision.
+        revision: &'a Revision,
+        /// Which way.
+        direction: Direction,
+        /// How long it took, bookkeeping included.
+        elapsed: Duration,
+    },
+}
+
+/// One revision run by a [`Migrator`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    /// The revision ID.
+    pub revision: String,
+    /// Which way it ran.
+    pub direction: Direction,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// What a run did: the revisions run, in order. Empty when the database was
+/// already at the target.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The revisions run, in order.
+    pub steps: Vec<StepReport>,
+}
+
+/// The database's migration state: the applied revisions, in the order they
+/// were applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    /// The version table's rows, oldest first.
+    pub applied: Vec<AppliedRevision>,
+}
+
+impl State {
+    /// The digest of these rows, as the startup check computes it.
+    pub fn digest(&self) -> StateDigest {
+        StateDigest::of(
+            self.applied
+                .iter()
+                .map(|a| (a.revision.as_str(), a.checksum.as_str())),
+        )
+    }
+}
+
+/// A disagreement between the database and this build, found by
+/// [`Migrator::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// An applied revision's file changed since it was applied.
+    Edited {
+        /// The revision ID.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// The checksum the version table recorded.
+        recorded: String,
+        /// The checksum of the file in this build.
+        current: String,
+    },
+    /// The database records a revision this build does not have.
+    Unknown {
+        /// The revision ID.
+        revision: String,
+    },
+}
+
+impl Problem {
+    /// The error a run stops with for this problem.
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Problem::Edited {
+                revision,
+                file,
+                recorded,
+                current,
+            } => Error::ChecksumMismatch {
+                revision,
+                file,
+                recorded,
+                current,
+            },
+            Problem::Unknown { revision } => Error::UnknownApplied {
+                revisions: vec![revision],
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Edited {
+                revision,
+                file,
+                recorded,
+                current,
+            } => write!(
+                f,
+                "{revision} ({file}) was edited after it was applied: recorded checksum {recorded}, file has {current}"
+            ),
+            Problem::Unknown { revision } => {
+                write!(f, "{revision} is applied but not part of this build")
+            }
+        }
+    }
+}
+
