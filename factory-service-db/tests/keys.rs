@@ -12,7 +12,7 @@ fn create_list_verify_revoke() {
     on_each_backend(|db| {
         let mut conn = db.connect();
         factory_service_db::migrator()
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect("migrate");
 
         let created = keys::create(&mut conn, "ci").expect("create");

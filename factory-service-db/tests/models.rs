@@ -13,7 +13,7 @@ fn api_keys_round_trip_through_the_models() {
     on_each_backend(|db| {
         let mut conn = db.connect();
         factory_service_db::migrator()
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect("migrate");
         let key = ApiKey {
             id: KeyId::new_random(),

@@ -11,7 +11,7 @@ fn schema_rs_matches_the_database_at_head() {
     on_each_backend(|db| {
         let mut conn = db.connect();
         factory_service_db::migrator()
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect("migrate");
         let snapshot = Snapshot::take(&mut conn).expect("snapshot");
         let mut drift = schema_drift::<api_keys::table>(&snapshot);
@@ -48,7 +48,7 @@ fn a_drifted_model_is_named_table_and_column() {
     let db = migrator_runtime::testing::TestDb::sqlite();
     let mut conn = db.connect();
     factory_service_db::migrator()
-        .upgrade(&mut conn, &Target::Head)
+        .upgrade(&mut conn, Target::Head)
         .expect("migrate");
     let snapshot = Snapshot::take(&mut conn).expect("snapshot");
     let drift = schema_drift::<drifted::api_keys::table>(&snapshot);

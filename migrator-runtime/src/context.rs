@@ -94,16 +94,10 @@ impl MigrationContext<'_> {
             return any.downcast_mut::<C>().ok_or_else(|| wrong_connection::<C>(actual));
         }
         #[cfg(any(feature = "postgres", feature = "sqlite"))]
-        if let Some(inner) = any.downcast_mut::<crate::AnyConnection>() {
-            let inner: &mut dyn std::any::Any = match inner {
-                #[cfg(feature = "postgres")]
-                crate::AnyConnection::Postgres(c) => c,
-                #[cfg(feature = "sqlite")]
-                crate::AnyConnection::Sqlite(c) => c,
-            };
-            if let Some(conn) = inner.downcast_mut::<C>() {
-                return Ok(conn);
-            }
+        if let Some(inner) = any.downcast_mut::<crate::AnyConnection>()
+            && let Some(conn) = inner.inner_as_any().downcast_mut::<C>()
+        {
+            return Ok(conn);
         }
         Err(wrong_connection::<C>(actual))
     }

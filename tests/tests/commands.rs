@@ -262,13 +262,13 @@ fn library_upgrade_head_applies_everything_in_a_deterministic_order() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        let report = m.upgrade(&mut conn, &Target::Head).expect("upgrade head");
+        let report = m.upgrade(&mut conn, Target::Head).expect("upgrade head");
         let ran: Vec<&str> = report.steps.iter().map(|s| s.revision.as_str()).collect();
         assert_eq!(ran, ALL);
         assert_at_head(&mut conn);
         // Again: nothing to do.
         assert!(
-            m.upgrade(&mut conn, &Target::Head)
+            m.upgrade(&mut conn, Target::Head)
                 .expect("again")
                 .steps
                 .is_empty()
@@ -309,14 +309,14 @@ fn library_upgrade_to_an_id_and_ambiguous_prefix() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        m.upgrade(&mut conn, &target("004")).expect("upgrade 004");
+        m.upgrade(&mut conn, target("004")).expect("upgrade 004");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004"]);
         assert_eq!(current(&mut conn), ["004"]);
         assert_eq!(sorted_tables(&mut conn), AT_HEAD);
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM base_t"), 0);
 
         let error = m
-            .upgrade(&mut conn, &target("00"))
+            .upgrade(&mut conn, target("00"))
             .expect_err("`00` is ambiguous");
         match &error {
             Error::Plan(PlanError::Resolve(ResolveError::Ambiguous { candidates, .. })) => {
@@ -331,7 +331,7 @@ fn library_upgrade_to_an_id_and_ambiguous_prefix() {
         assert_eq!(exit_code(&error), exit::USAGE);
 
         // A unique full ID is also a (trivially unique) prefix.
-        m.upgrade(&mut conn, &target("005")).expect("upgrade 005");
+        m.upgrade(&mut conn, target("005")).expect("upgrade 005");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004", "005"]);
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM base_t"), 1);
         assert_eq!(index_count(&mut conn), 0);
@@ -368,13 +368,13 @@ fn library_upgrade_relative_targets() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        m.upgrade(&mut conn, &target("+2")).expect("+2");
+        m.upgrade(&mut conn, target("+2")).expect("+2");
         assert_eq!(applied(&mut conn), ["001", "002"]);
-        m.upgrade(&mut conn, &target("+1")).expect("+1");
+        m.upgrade(&mut conn, target("+1")).expect("+1");
         assert_eq!(applied(&mut conn), ["001", "002", "003"]);
         assert_eq!(current(&mut conn), ["002", "003"]);
         let error = m
-            .upgrade(&mut conn, &target("+4"))
+            .upgrade(&mut conn, target("+4"))
             .expect_err("only 3 pending");
         assert!(
             matches!(
@@ -389,14 +389,14 @@ fn library_upgrade_relative_targets() {
         assert_eq!(applied(&mut conn), ["001", "002", "003"]);
 
         // REV+N counts in the application order: 003+1 is 004.
-        m.upgrade(&mut conn, &target("003+1")).expect("003+1");
+        m.upgrade(&mut conn, target("003+1")).expect("003+1");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004"]);
         // head-1 is 005.
-        m.upgrade(&mut conn, &target("head-1")).expect("head-1");
+        m.upgrade(&mut conn, target("head-1")).expect("head-1");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004", "005"]);
         assert_eq!(index_count(&mut conn), 0);
         // upgrade -1 is refused.
-        let error = m.upgrade(&mut conn, &target("-1")).expect_err("-1");
+        let error = m.upgrade(&mut conn, target("-1")).expect_err("-1");
         assert!(
             matches!(error, Error::Plan(PlanError::NotForwards { .. })),
             "{error}"
@@ -410,10 +410,10 @@ fn library_upgrade_rev_plus_n_from_base() {
         let m = migrator();
         let mut conn = db.connect();
         // 001+3 is 004 in the order 001, 002, 003, 004: all its ancestors.
-        m.upgrade(&mut conn, &target("001+3")).expect("001+3");
+        m.upgrade(&mut conn, target("001+3")).expect("001+3");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004"]);
         let error = m
-            .upgrade(&mut conn, &target("001+9"))
+            .upgrade(&mut conn, target("001+9"))
             .expect_err("beyond the head");
         assert!(
             matches!(error, Error::Plan(PlanError::BeyondHead { .. })),
@@ -453,7 +453,7 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        m.upgrade(&mut conn, &target("002")).expect("upgrade 002");
+        m.upgrade(&mut conn, target("002")).expect("upgrade 002");
         assert_eq!(applied(&mut conn), ["001", "002"]);
         assert_eq!(current(&mut conn), ["002"]);
         assert_eq!(
@@ -461,7 +461,7 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
             ["base_t", "left_t", "migrator_audit", "migrator_version",]
         );
 
-        let report = m.upgrade(&mut conn, &target("003")).expect("upgrade 003");
+        let report = m.upgrade(&mut conn, target("003")).expect("upgrade 003");
         assert_eq!(report.steps.len(), 1);
         assert_eq!(report.steps[0].revision, "003");
         assert_eq!(applied(&mut conn), ["001", "002", "003"]);
@@ -486,15 +486,15 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
 
         // 002 is applied and nothing after it is: upgrading to it is a no-op.
         assert!(
-            m.upgrade(&mut conn, &target("002"))
+            m.upgrade(&mut conn, target("002"))
                 .expect("no-op")
                 .steps
                 .is_empty()
         );
 
-        m.upgrade(&mut conn, &Target::Head).expect("upgrade head");
+        m.upgrade(&mut conn, Target::Head).expect("upgrade head");
         assert_at_head(&mut conn);
-        let error = m.upgrade(&mut conn, &target("002")).expect_err("behind");
+        let error = m.upgrade(&mut conn, target("002")).expect_err("behind");
         assert!(
             matches!(error, Error::Plan(PlanError::NotAnUpgrade { .. })),
             "{error}"
@@ -551,20 +551,20 @@ fn library_downgrade_minus_one_and_below_the_merge() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        m.upgrade(&mut conn, &Target::Head).expect("upgrade");
-        let report = m.downgrade(&mut conn, &target("-1")).expect("-1");
+        m.upgrade(&mut conn, Target::Head).expect("upgrade");
+        let report = m.downgrade(&mut conn, target("-1")).expect("-1");
         assert_eq!(report.steps.len(), 1);
         assert_eq!(report.steps[0].revision, "006");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004", "005"]);
         assert_eq!(index_count(&mut conn), 0);
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM base_t"), 1);
 
-        m.downgrade(&mut conn, &target("-1")).expect("-1 (005)");
+        m.downgrade(&mut conn, target("-1")).expect("-1 (005)");
         assert_eq!(current(&mut conn), ["004"]);
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM base_t"), 0);
 
         // Below the merge: both branch tips remain.
-        m.downgrade(&mut conn, &target("-1")).expect("-1 (004)");
+        m.downgrade(&mut conn, target("-1")).expect("-1 (004)");
         assert_eq!(applied(&mut conn), ["001", "002", "003"]);
         assert_eq!(current(&mut conn), ["002", "003"]);
         assert_eq!(
@@ -579,14 +579,14 @@ fn library_downgrade_minus_one_and_below_the_merge() {
         );
 
         // -1 again takes the most recently applied: 003.
-        m.downgrade(&mut conn, &target("-1")).expect("-1 (003)");
+        m.downgrade(&mut conn, target("-1")).expect("-1 (003)");
         assert_eq!(current(&mut conn), ["002"]);
         assert_eq!(
             sorted_tables(&mut conn),
             ["base_t", "left_t", "migrator_audit", "migrator_version",]
         );
 
-        let error = m.downgrade(&mut conn, &target("-5")).expect_err("-5");
+        let error = m.downgrade(&mut conn, target("-5")).expect_err("-5");
         assert!(
             matches!(
                 error,
@@ -597,7 +597,7 @@ fn library_downgrade_minus_one_and_below_the_merge() {
             ),
             "{error}"
         );
-        let error = m.downgrade(&mut conn, &target("+1")).expect_err("+1");
+        let error = m.downgrade(&mut conn, target("+1")).expect_err("+1");
         assert!(
             matches!(error, Error::Plan(PlanError::NotBackwards { .. })),
             "{error}"
@@ -640,9 +640,9 @@ fn library_downgrade_to_a_branch_tip_keeps_the_other_branch() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        m.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        m.upgrade(&mut conn, Target::Head).expect("upgrade");
         let report = m
-            .downgrade(&mut conn, &target("002"))
+            .downgrade(&mut conn, target("002"))
             .expect("downgrade 002");
         let ran: Vec<&str> = report.steps.iter().map(|s| s.revision.as_str()).collect();
         assert_eq!(ran, ["006", "005", "004"]);
@@ -664,7 +664,7 @@ fn library_downgrade_to_a_branch_tip_keeps_the_other_branch() {
 
         // 004 is no longer applied: downgrading to it is refused.
         let error = m
-            .downgrade(&mut conn, &target("004"))
+            .downgrade(&mut conn, target("004"))
             .expect_err("not applied");
         assert!(
             matches!(error, Error::Plan(PlanError::NotApplied { .. })),
@@ -709,27 +709,27 @@ fn library_downgrade_base_and_head_minus_n() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        m.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        m.upgrade(&mut conn, Target::Head).expect("upgrade");
         // head-2 is 004.
-        m.downgrade(&mut conn, &target("head-2")).expect("head-2");
+        m.downgrade(&mut conn, target("head-2")).expect("head-2");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004"]);
         assert_eq!(current(&mut conn), ["004"]);
 
-        let report = m.downgrade(&mut conn, &Target::Base).expect("base");
+        let report = m.downgrade(&mut conn, Target::Base).expect("base");
         let ran: Vec<&str> = report.steps.iter().map(|s| s.revision.as_str()).collect();
         assert_eq!(ran, ["004", "003", "002", "001"]);
         assert_eq!(sorted_tables(&mut conn), BOOKKEEPING);
         assert!(applied(&mut conn).is_empty());
         assert!(current(&mut conn).is_empty());
         assert!(
-            m.downgrade(&mut conn, &Target::Base)
+            m.downgrade(&mut conn, Target::Base)
                 .expect("again")
                 .steps
                 .is_empty()
         );
 
         let error = m
-            .downgrade(&mut conn, &target("head-9"))
+            .downgrade(&mut conn, target("head-9"))
             .expect_err("before base");
         assert!(
             matches!(error, Error::Plan(PlanError::BeforeBase { .. })),
@@ -774,7 +774,7 @@ fn library_current() {
         assert!(current(&mut conn).is_empty());
         // Reading the state creates nothing.
         assert!(sorted_tables(&mut conn).is_empty());
-        m.upgrade(&mut conn, &target("005")).expect("upgrade");
+        m.upgrade(&mut conn, target("005")).expect("upgrade");
         assert_eq!(current(&mut conn), ["005"]);
         let state = m.state(&mut conn).expect("state");
         let seqs: Vec<i64> = state.applied.iter().map(|a| a.seq).collect();
@@ -828,7 +828,7 @@ fn library_history() {
     on_each_backend(|db| {
         let mut conn = db.connect();
         migrator()
-            .upgrade(&mut conn, &target("004"))
+            .upgrade(&mut conn, target("004"))
             .expect("upgrade");
         let order: Vec<&str> = branchy::MIGRATIONS
             .graph()
@@ -984,7 +984,7 @@ fn library_check_and_verify() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        m.upgrade(&mut conn, &target("004")).expect("upgrade");
+        m.upgrade(&mut conn, target("004")).expect("upgrade");
         let (status, out) = execute(db, cli::Command::Check);
         assert_eq!(status.expect("check"), exit::PENDING);
         assert_eq!(
@@ -993,7 +993,7 @@ fn library_check_and_verify() {
         );
         assert!(m.verify(&mut conn).expect("verify").is_empty());
 
-        m.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        m.upgrade(&mut conn, Target::Head).expect("upgrade");
         assert!(m.pending(&mut conn).expect("pending").is_empty());
         let (status, _) = execute(db, cli::Command::Check);
         assert_eq!(status.expect("check"), exit::OK);
@@ -1010,7 +1010,7 @@ fn library_check_and_verify() {
         assert!(out.contains("002 (002_left.sql) was edited"), "{out}");
 
         // A run stops with its own error, exit 6, and changes nothing.
-        let error = m.downgrade(&mut conn, &Target::Base).expect_err("edited");
+        let error = m.downgrade(&mut conn, Target::Base).expect_err("edited");
         assert!(matches!(error, Error::ChecksumMismatch { .. }), "{error}");
         assert_eq!(exit_code(&error), exit::MISMATCH);
         assert_at_head(&mut conn);
@@ -1023,7 +1023,7 @@ fn library_check_and_verify() {
             }),
         );
         lenient
-            .downgrade(&mut conn, &target("-1"))
+            .downgrade(&mut conn, target("-1"))
             .expect("ignore checksums");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004", "005"]);
 
@@ -1035,7 +1035,7 @@ fn library_check_and_verify() {
                 .any(|p| matches!(p, Problem::Unknown { revision } if revision == "007")),
             "{problems:?}"
         );
-        let error = m.upgrade(&mut conn, &Target::Head).expect_err("unknown");
+        let error = m.upgrade(&mut conn, Target::Head).expect_err("unknown");
         assert!(matches!(error, Error::UnknownApplied { .. }), "{error}");
         assert_eq!(exit_code(&error), exit::MISMATCH);
         assert_eq!(index_count(&mut conn), 0);
@@ -1125,7 +1125,7 @@ fn library_stamp_head_base_and_re_record() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        let report = m.stamp(&mut conn, &Target::Head).expect("stamp head");
+        let report = m.stamp(&mut conn, Target::Head).expect("stamp head");
         assert_eq!(report.steps.len(), 6);
         assert_eq!(applied(&mut conn), ALL);
         // Nothing ran: only the bookkeeping tables exist.
@@ -1133,9 +1133,9 @@ fn library_stamp_head_base_and_re_record() {
         assert_eq!(audit(&m, &mut conn), entries(&ALL, "stamp", "success"));
         assert!(m.verify(&mut conn).expect("verify").is_empty());
 
-        m.stamp(&mut conn, &target("002")).expect("stamp 002");
+        m.stamp(&mut conn, target("002")).expect("stamp 002");
         assert_eq!(applied(&mut conn), ["001", "002"]);
-        m.stamp(&mut conn, &Target::Base).expect("stamp base");
+        m.stamp(&mut conn, Target::Base).expect("stamp base");
         assert!(applied(&mut conn).is_empty());
         assert_eq!(sorted_tables(&mut conn), BOOKKEEPING);
         let log = audit(&m, &mut conn);
@@ -1145,23 +1145,23 @@ fn library_stamp_head_base_and_re_record() {
             "{log:?}"
         );
 
-        let error = m.stamp(&mut conn, &target("+1")).expect_err("relative");
+        let error = m.stamp(&mut conn, target("+1")).expect_err("relative");
         assert!(
             matches!(error, Error::Plan(PlanError::RelativeStamp { .. })),
             "{error}"
         );
 
         // Re-recording an edited checksum.
-        m.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        m.upgrade(&mut conn, Target::Head).expect("upgrade");
         tamper(&mut conn, "001");
         assert_eq!(m.verify(&mut conn).expect("verify").len(), 1);
-        m.stamp(&mut conn, &Target::Head).expect("stamp head again");
+        m.stamp(&mut conn, Target::Head).expect("stamp head again");
         assert!(m.verify(&mut conn).expect("verify").is_empty());
         assert_at_head(&mut conn);
 
         // Unknown rows are removed by a stamp.
         insert_unknown(&mut conn);
-        m.stamp(&mut conn, &Target::Head)
+        m.stamp(&mut conn, Target::Head)
             .expect("stamp removes 007");
         assert_eq!(applied(&mut conn), ALL);
     });
@@ -1230,7 +1230,7 @@ fn library_upgrade_sql_is_runnable_as_is() {
     on_each_backend(|db| {
         let m = migrator();
         let script = m
-            .upgrade_sql(kind(db), &Target::Base, &target("004"))
+            .upgrade_sql(kind(db), &Target::Base, target("004"))
             .expect("render");
         assert!(
             script.starts_with("-- migrator: 4 revision(s) for "),
@@ -1251,15 +1251,15 @@ fn library_upgrade_sql_is_runnable_as_is() {
             entries(&["001", "002", "003", "004"], "upgrade", "success")
         );
         // The live migrator takes over where the script stopped.
-        m.upgrade(&mut conn, &Target::Head)
+        m.upgrade(&mut conn, Target::Head)
             .expect("upgrade the rest");
         assert_at_head(&mut conn);
 
         // A downgrade script from 004 back to base, run on this database
         // after going back to 004.
-        m.downgrade(&mut conn, &target("004")).expect("back to 004");
+        m.downgrade(&mut conn, target("004")).expect("back to 004");
         let down = m
-            .downgrade_sql(kind(db), &target("004"), &Target::Base)
+            .downgrade_sql(kind(db), target("004"), &Target::Base)
             .expect("render the downgrade");
         conn.batch_execute(&down)
             .expect("the downgrade script runs");
@@ -1427,7 +1427,7 @@ fn library_single_transaction_is_all_or_nothing() {
         );
         let mut conn = db.connect();
         let error = single
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect_err("002 fails");
         assert!(
             matches!(&error, Error::Revision { revision, .. } if revision == "002"),
@@ -1446,7 +1446,7 @@ fn library_single_transaction_is_all_or_nothing() {
         // Without it, 001 stays.
         let per_revision = Migrator::new(&failing::MIGRATIONS);
         per_revision
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect_err("002 fails");
         assert_eq!(applied_with(&per_revision, &mut conn), ["001"]);
 
@@ -1460,7 +1460,7 @@ fn library_single_transaction_is_all_or_nothing() {
             }),
         );
         let error = branchy_single
-            .upgrade(&mut other_conn, &Target::Head)
+            .upgrade(&mut other_conn, Target::Head)
             .expect_err("006 cannot run in a single transaction");
         assert!(
             matches!(error, Error::NotInSingleTransaction { .. }),
@@ -1471,7 +1471,7 @@ fn library_single_transaction_is_all_or_nothing() {
         assert!(!sorted_tables(&mut other_conn).contains(&"base_t".to_owned()));
         // Up to 005 it works, Rust revision included.
         branchy_single
-            .upgrade(&mut other_conn, &target("005"))
+            .upgrade(&mut other_conn, target("005"))
             .expect("single transaction up to 005");
         assert_eq!(
             applied(&mut other_conn),
@@ -1539,7 +1539,7 @@ fn library_custom_table_names() {
             }),
         );
         let mut conn = db.connect();
-        m.upgrade(&mut conn, &target("004")).expect("upgrade");
+        m.upgrade(&mut conn, target("004")).expect("upgrade");
         assert_eq!(
             sorted_tables(&mut conn),
             ["base_t", "left_t", "my_audit", "my_versions", "right_t"]
@@ -1679,8 +1679,8 @@ fn library_audit_log_of_upgrade_and_downgrade() {
         let m = migrator();
         let mut conn = db.connect();
         assert!(m.audit_log(&mut conn).expect("empty log").is_empty());
-        m.upgrade(&mut conn, &Target::Head).expect("upgrade");
-        m.downgrade(&mut conn, &Target::Base).expect("downgrade");
+        m.upgrade(&mut conn, Target::Head).expect("upgrade");
+        m.downgrade(&mut conn, Target::Base).expect("downgrade");
         let log = m.audit_log(&mut conn).expect("audit");
         let mut expected = entries(&ALL, "upgrade", "success");
         let reversed: Vec<&str> = ALL.iter().rev().copied().collect();
@@ -1735,12 +1735,12 @@ fn library_errors_map_to_exit_codes() {
         let m = migrator();
         let mut conn = db.connect();
         assert!("no/pe".parse::<Target>().is_err());
-        let error = m.upgrade(&mut conn, &target("nope")).expect_err("unknown");
+        let error = m.upgrade(&mut conn, target("nope")).expect_err("unknown");
         assert_eq!(exit_code(&error), exit::USAGE, "{error}");
         assert!(sorted_tables(&mut conn).is_empty());
 
         let error = Migrator::new(&failing::MIGRATIONS)
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect_err("002 fails");
         assert_eq!(exit_code(&error), exit::REVISION, "{error}");
     });

@@ -393,7 +393,7 @@ fn nothing_to_do_takes_no_lock() {
     on_each_backend(|db| {
         let mut conn = db.connect();
         Migrator::new(&MIGRATIONS)
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect("upgrade to head");
         let lock = HeldLock::take(db);
         let idle = run(db, &["--lock-timeout", "200ms", "upgrade", "head"]);
@@ -419,7 +419,7 @@ fn a_blocked_revision_times_out_and_leaves_the_previous_one() {
     on_each_backend(|db| {
         let mut conn = db.connect();
         Migrator::new(&MIGRATIONS)
-            .upgrade(&mut conn, &"001".parse().expect("target"))
+            .upgrade(&mut conn, "001".parse::<Target>().expect("target"))
             .expect("upgrade to 001");
         let postgres = is_postgres(db);
 
@@ -501,7 +501,7 @@ fn a_failing_revision_outside_a_transaction_names_itself() {
     on_each_backend(|db| {
         let mut conn = db.connect();
         Migrator::new(&MIGRATIONS)
-            .upgrade(&mut conn, &"005".parse().expect("target"))
+            .upgrade(&mut conn, "005".parse::<Target>().expect("target"))
             .expect("upgrade to 005");
         conn.batch_execute("CREATE INDEX left_t_id ON left_t (id);")
             .expect("create the index 006 creates");
@@ -531,7 +531,7 @@ fn a_database_that_disagrees_with_the_build_stops_the_cli() {
     on_each_backend(|db| {
         let mut conn = db.connect();
         Migrator::new(&MIGRATIONS)
-            .upgrade(&mut conn, &"004".parse().expect("target"))
+            .upgrade(&mut conn, "004".parse::<Target>().expect("target"))
             .expect("upgrade to 004");
 
         conn.batch_execute(

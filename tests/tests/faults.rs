@@ -529,7 +529,7 @@ fn assert_fails_cleanly(
     let mut conn = db.connect();
     let migrator = Migrator::new(migrations);
     migrator
-        .upgrade(&mut conn, &"001".parse().expect("target"))
+        .upgrade(&mut conn, "001".parse::<Target>().expect("target"))
         .expect("upgrade to 001");
     let (before, schema_before) = picture(migrations, &mut conn);
     let log_before = audit(migrations, &mut conn);
@@ -538,7 +538,7 @@ fn assert_fails_cleanly(
     during(&mut || {
         outcome = Some(
             migrator
-                .upgrade(&mut conn, &Target::Head)
+                .upgrade(&mut conn, Target::Head)
                 .map(|r| r.steps.len()),
         );
     });
@@ -744,7 +744,7 @@ fn a_failure_in_a_single_transaction_run_leaves_base() {
             }),
         );
         let error = migrator
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect_err("002 fails");
         assert_eq!(exit_code(&error), exit::REVISION, "{error}");
         assert!(error.to_string().contains("revision 002"), "{error}");
@@ -770,12 +770,12 @@ fn run_into_the_panic(
     let migrator = Migrator::with_options(migrations, options.clone());
     let mut conn = db.connect();
     migrator
-        .upgrade(&mut conn, &"001".parse().expect("target"))
+        .upgrade(&mut conn, "001".parse::<Target>().expect("target"))
         .expect("upgrade to 001");
     let (before, _) = picture(migrations, &mut conn);
     // (The revision's panic message is printed: expected.)
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        migrator.upgrade(&mut conn, &Target::Head)
+        migrator.upgrade(&mut conn, Target::Head)
     }));
     match outcome {
         Ok(Err(error @ Error::Revision { .. })) => {
@@ -823,14 +823,14 @@ fn assert_the_panic_rolls_back(migrations: &Migrations) {
         // The lock is free, and the database writable: a downgrade runs
         // while the caller still holds its connection.
         let migrator = Migrator::with_options(migrations, options);
-        if let Err(e) = migrator.downgrade(&mut db.connect(), &Target::Base) {
+        if let Err(e) = migrator.downgrade(&mut db.connect(), Target::Base) {
             failed(format!(
                 "{name}: a downgrade from another connection fails: {e}"
             ));
         }
         // The caller's connection runs the next command, and it is
         // committed: another connection sees 001 again.
-        if let Err(e) = migrator.upgrade(&mut conn, &"001".parse().expect("target")) {
+        if let Err(e) = migrator.upgrade(&mut conn, "001".parse::<Target>().expect("target")) {
             failed(format!(
                 "{name}: an upgrade on the caller's connection fails: {e}"
             ));
@@ -882,7 +882,7 @@ fn a_panicking_rust_revision_leaves_the_previous_revision_once_its_connection_is
         let (after, _) = picture(migrations, &mut fresh);
         assert_eq!(after, before, "{name}");
         Migrator::with_options(migrations, options)
-            .downgrade(&mut fresh, &Target::Base)
+            .downgrade(&mut fresh, Target::Base)
             .unwrap_or_else(|e| panic!("{name}: downgrade after the panic: {e}"));
     });
 }
@@ -1126,7 +1126,7 @@ fn a_role_without_rights_on_a_table_fails_naming_the_revision() {
     let db = TestDb::postgres().expect("a PostgreSQL database");
     let mut admin = db.connect();
     Migrator::new(&long::MIGRATIONS)
-        .upgrade(&mut admin, &"003".parse().expect("target"))
+        .upgrade(&mut admin, "003".parse::<Target>().expect("target"))
         .expect("upgrade to 003 as the owner");
     admin
         .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO {};", role.name))
@@ -1182,7 +1182,7 @@ fn a_role_without_create_rights_fails_naming_the_revision() {
         .batch_execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC;")
         .expect("revoke CREATE");
     Migrator::new(&long::MIGRATIONS)
-        .upgrade(&mut admin, &"001".parse().expect("target"))
+        .upgrade(&mut admin, "001".parse::<Target>().expect("target"))
         .expect("upgrade to 001 as the owner");
     grant_bookkeeping(&mut admin, &role);
     let run = run_long(&role.url(&db), &["upgrade", "head"]);
@@ -1224,7 +1224,7 @@ fn a_read_only_sqlite_database_gets_a_clear_message() {
 
     // At 001.
     Migrator::new(&long::MIGRATIONS)
-        .upgrade(&mut db.connect(), &"001".parse().expect("target"))
+        .upgrade(&mut db.connect(), "001".parse::<Target>().expect("target"))
         .expect("upgrade to 001");
     let before = std::fs::read(&path).expect("read the database file");
     let run = run_long(&read_only, &["upgrade", "head"]);

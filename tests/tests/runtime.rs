@@ -28,7 +28,7 @@ fn upgrade_to_head_and_back_to_base() {
         let mut conn = db.connect();
         assert!(migrator.current(&mut conn).expect("current").is_empty());
 
-        let report = migrator.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        let report = migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
         assert_eq!(report.steps.len(), 3);
         assert_eq!(
             tables(&mut conn),
@@ -52,12 +52,12 @@ fn upgrade_to_head_and_back_to_base() {
 
         // Nothing to do the second time.
         let again = migrator
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect("upgrade again");
         assert!(again.steps.is_empty());
 
         let report = migrator
-            .downgrade(&mut conn, &Target::Base)
+            .downgrade(&mut conn, Target::Base)
             .expect("downgrade");
         assert_eq!(report.steps.len(), 3);
         assert_eq!(tables(&mut conn), ["migrator_audit", "migrator_version",]);
@@ -81,10 +81,10 @@ fn upgrade_and_downgrade_to_a_revision() {
         );
 
         migrator
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect("upgrade to head");
         migrator
-            .downgrade(&mut conn, &"001".parse().expect("target"))
+            .downgrade(&mut conn, "001".parse::<Target>().expect("target"))
             .expect("downgrade to 001");
         assert_eq!(applied(&migrator, &mut conn), ["001"]);
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM widgets"), 0);
@@ -101,7 +101,7 @@ fn a_failing_revision_leaves_the_previous_one() {
         let migrator = Migrator::new(&failing::MIGRATIONS);
         let mut conn = db.connect();
         let error = migrator
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect_err("002 must fail");
         let message = error.to_string();
         assert!(
@@ -125,14 +125,14 @@ fn an_edited_revision_stops_the_run() {
         let migrator = Migrator::new(&linear::MIGRATIONS);
         let mut conn = db.connect();
         migrator
-            .upgrade(&mut conn, &"001".parse().expect("target"))
+            .upgrade(&mut conn, "001".parse::<Target>().expect("target"))
             .expect("upgrade");
         conn.batch_execute(
             "UPDATE migrator_version SET checksum = 'abc123' WHERE revision = '001'",
         )
         .expect("tamper");
         let error = migrator
-            .upgrade(&mut conn, &Target::Head)
+            .upgrade(&mut conn, Target::Head)
             .expect_err("an edited revision must stop the run");
         assert!(matches!(error, Error::ChecksumMismatch { .. }), "{error}");
         let message = error.to_string();
@@ -147,14 +147,14 @@ fn an_unknown_applied_revision_stops_the_run() {
     on_each_backend(|db| {
         let migrator = Migrator::new(&linear::MIGRATIONS);
         let mut conn = db.connect();
-        migrator.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
         conn.batch_execute(
             "INSERT INTO migrator_version (revision, checksum, applied_at, execution_ms, seq) \
              VALUES ('004', 'x', '2024-01-01 00:00:00', 0, 4)",
         )
         .expect("insert a row from a newer build");
         let error = migrator
-            .downgrade(&mut conn, &Target::Base)
+            .downgrade(&mut conn, Target::Base)
             .expect_err("an unknown revision must stop the run");
         assert!(matches!(error, Error::UnknownApplied { .. }), "{error}");
         assert!(error.to_string().contains("004"), "{error}");

@@ -154,10 +154,10 @@ fn a_diff_shows_what_only_one_side_has() {
         let mut conn = db.connect();
         let migrator = Migrator::new(&linear::MIGRATIONS);
         migrator
-            .upgrade(&mut conn, &Target::Revision("002".into()))
+            .upgrade(&mut conn, Target::Revision("002".into()))
             .expect("upgrade");
         let before = Snapshot::take(&mut conn).expect("snapshot");
-        migrator.upgrade(&mut conn, &Target::Head).expect("upgrade");
+        migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
         conn.batch_execute("CREATE INDEX widgets_name_idx ON widgets (name)")
             .expect("index");
         let after = Snapshot::take(&mut conn).expect("snapshot");
@@ -304,7 +304,7 @@ fn unknown_revisions_and_used_databases_are_refused() {
         "{error}"
     );
     Migrator::new(&linear::MIGRATIONS)
-        .upgrade(&mut db.connect(), &Target::Head)
+        .upgrade(&mut db.connect(), Target::Head)
         .expect("upgrade");
     let error = testing::stairway(&linear::MIGRATIONS, &db).expect_err("not at base");
     assert!(

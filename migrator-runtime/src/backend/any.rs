@@ -54,6 +54,11 @@ impl AnyConnection {
     pub fn kind(&self) -> BackendKind {
         dispatch!(self, c => Backend::dialect(c).kind())
     }
+
+    /// The connection inside, as `Any`.
+    pub(crate) fn inner_as_any(&mut self) -> &mut dyn std::any::Any {
+        dispatch!(self, c => c as &mut dyn std::any::Any)
+    }
 }
 
 impl std::fmt::Debug for AnyConnection {
