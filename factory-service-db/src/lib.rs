@@ -4,9 +4,11 @@
 //! The service migrates itself on startup:
 //!
 //! ```no_run
-//! # fn main() -> Result<(), migrator_runtime::Error> {
-//! let mut conn = migrator_runtime::connect("sqlite://factory-service.db")?;
-//! factory_service_db::migrator().upgrade(&mut conn, &migrator_runtime::Target::Head)?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use diesel::Connection;
+//!
+//! let mut conn = diesel::PgConnection::establish("postgres://app@localhost/factory")?;
+//! factory_service_db::migrator().upgrade(&mut conn, migrator_runtime::Target::Head)?;
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

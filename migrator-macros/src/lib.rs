@@ -26,8 +26,9 @@ use proc_macro::TokenStream;
 /// `002_backfill_prefix.rs`, `embed_migrations!("migrations")` expands to:
 ///
 /// - `pub static MIGRATIONS: migrator_runtime::Migrations`: every revision
-///   (IDs, messages, parents, SQL per backend, checksums), the graph and the
-///   compiled Rust revisions; pass it to `migrator_runtime::Migrator::new`.
+///   (IDs, messages, parents, SQL per backend, checksums), the graph, the
+///   compiled Rust revisions and the digest of the version table at head
+///   (the one-query startup check); pass it to `migrator_runtime::Migrator::new`.
 /// - `pub mod revisions` with one constant per revision,
 ///   `REV_<ID>_<SLUG>` in upper case (`revisions::REV_001_ADD_API_KEYS`), of
 ///   type `migrator_runtime::RevisionId`, usable wherever a target is: a
@@ -43,13 +44,13 @@ use proc_macro::TokenStream;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```text
 /// migrator_runtime::embed_migrations!("migrations");
 ///
-/// fn migrate(conn: &mut migrator_runtime::AnyConnection) -> migrator_runtime::Result<()> {
+/// fn migrate(conn: &mut diesel::PgConnection) -> migrator_runtime::Result<()> {
 ///     let migrator = migrator_runtime::Migrator::new(&MIGRATIONS);
-///     migrator.upgrade(conn, &revisions::REV_001_ADD_API_KEYS.into())?;
-///     migrator.upgrade(conn, &migrator_runtime::Target::Head)?;
+///     migrator.upgrade(conn, revisions::REV_001_ADD_API_KEYS)?;
+///     migrator.upgrade(conn, migrator_runtime::Target::Head)?;
 ///     Ok(())
 /// }
 /// ```
@@ -58,9 +59,9 @@ use proc_macro::TokenStream;
 ///
 /// Editing a revision file rebuilds the crate on its own. For Cargo to notice
 /// a file that is added, renamed or removed, give the crate this `build.rs`
-/// (with `migrator-runtime` as a build dependency, `default-features = false`):
+/// (with `migrator-runtime` as a build dependency, without features):
 ///
-/// ```ignore
+/// ```text
 /// fn main() {
 ///     migrator_runtime::build::watch("migrations");
 /// }
@@ -97,14 +98,14 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```text
 /// // tests/reversible.rs
 /// migrator_runtime::reversibility_tests!("../migrations", factory_service_db::MIGRATIONS);
 /// ```
 ///
 /// ```toml
 /// [dev-dependencies]
-/// migrator-runtime = { path = "../migrator-runtime", features = ["testing"] }
+/// migrator-runtime = { version = "0.1", features = ["testing"] }
 /// ```
 #[proc_macro]
 pub fn reversibility_tests(input: TokenStream) -> TokenStream {

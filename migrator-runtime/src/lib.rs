@@ -87,14 +87,14 @@ with_backend! {
 
     pub use rows::{AppliedRevision, AuditEntry};
     pub use connection::MigrationConnection;
-    pub use context::{MigrationContext, RevisionFn, RevisionResult};
+    pub use context::{MigrationContext, RevisionResult};
     pub use error::{Error, Result};
-    pub use migrations::{Migrations, RevisionId, RustRevision};
+    pub use migrations::{Migrations, RevisionId};
     pub use migrator::Migrator;
     pub use options::Options;
     pub use report::{Event, Problem, Report, State, StepReport};
-    pub use migrator_core::graph::{Graph, ResolveError};
-    pub use migrator_core::model::{BackendKind, Direction, Revision, StateDigest};
+    pub use migrator_core::graph::Graph;
+    pub use migrator_core::model::{BackendKind, Direction, Revision};
     pub use migrator_core::plan::{PlanError, Target};
 }
 #[cfg(any(feature = "postgres", feature = "sqlite"))]

@@ -70,7 +70,7 @@ pub(crate) fn with_lock<T>(
 /// Creates the version table and audit log when missing (`CREATE TABLE IF
 /// NOT EXISTS` needs the right to create tables even when they exist, which
 /// a role that only migrates data may lack), and drops the state table,
-/// trigger and function of migrator before 0.2 when they are there.
+/// trigger and function of earlier builds of migrator when they are there.
 fn ensure_tables(backend: &mut dyn Backend, store: &Store) -> Result<()> {
     let d = backend.dialect();
     let tables = [store.table(), store.audit_table()];
@@ -88,9 +88,9 @@ fn ensure_tables(backend: &mut dyn Backend, store: &Store) -> Result<()> {
         backend
             .execute(&d.drop_legacy_state_sql(store.table()))
             .map_err(Error::database(
-                "dropping the state table, trigger and function of migrator before 0.2",
+                "dropping the state table, trigger and function of earlier builds of migrator",
             ))?;
-        tracing::info!(table = %legacy, "dropped the state table of migrator before 0.2");
+        tracing::info!(table = %legacy, "dropped the state table of earlier builds of migrator");
     }
     Ok(())
 }

@@ -1161,8 +1161,7 @@ fn library_stamp_head_base_and_re_record() {
 
         // Unknown rows are removed by a stamp.
         insert_unknown(&mut conn);
-        m.stamp(&mut conn, Target::Head)
-            .expect("stamp removes 007");
+        m.stamp(&mut conn, Target::Head).expect("stamp removes 007");
         assert_eq!(applied(&mut conn), ALL);
     });
 }

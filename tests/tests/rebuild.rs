@@ -95,7 +95,9 @@ fn rust_revision(message: &str, id: &str, revises: &str) -> String {
 }
 
 impl Scratch {
-    fn new() -> Scratch {
+    /// A scratch crate named `name`: each test its own binary, all of them
+    /// one target directory (the dependencies are compiled once).
+    fn new(name: &str) -> Scratch {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("the tests crate is in the workspace")
@@ -103,7 +105,7 @@ impl Scratch {
         let dir = tempfile::tempdir().expect("create the scratch crate's directory");
         let manifest = format!(
             r#"[package]
-name = "rebuild-scratch"
+name = "{name}"
 version = "0.0.0"
 edition = "2024"
 publish = false
@@ -268,7 +270,7 @@ migrator-runtime = {{ path = {runtime:?}, default-features = false }}
 
 #[test]
 fn adding_editing_renaming_and_removing_files_rebuilds() {
-    let mut scratch = Scratch::new();
+    let mut scratch = Scratch::new("rebuild-scratch");
 
     // 1. The initial set.
     scratch.write_migration(
@@ -364,7 +366,7 @@ fn an_outside_postgres_service_names_one_crate() {
     let Some(db) = migrator_tests::TestDb::postgres() else {
         return;
     };
-    let mut scratch = Scratch::new();
+    let mut scratch = Scratch::new("postgres-service");
     scratch.write_migration(
         "001_first.sql",
         &sql_revision("First", "001", "", "first_t"),

@@ -146,7 +146,7 @@ fn every_edit_of_the_version_table_is_seen_at_the_next_start() {
 }
 
 /// The state table, its trigger and (PostgreSQL) its function, which
-/// migrator before 0.2 created beside the version table.
+/// earlier builds of migrator created beside the version table.
 fn create_legacy_state(conn: &mut AnyConnection, kind: Kind) {
     let sql = match kind {
         Kind::Postgres => {
@@ -178,7 +178,7 @@ fn create_legacy_state(conn: &mut AnyConnection, kind: Kind) {
     conn.batch_execute(sql).expect("create the old state table");
 }
 
-/// A database migrated by migrator before 0.2 has a state table, a trigger
+/// A database migrated by earlier builds of migrator has a state table, a trigger
 /// and a function beside the version table: the next run that takes the
 /// lock drops them.
 #[test]

@@ -97,14 +97,14 @@ pub trait Dialect: Sync {
     /// timeout.
     fn is_timeout(&self, message: &str) -> bool;
 
-    /// Drops what versions of migrator before 0.2 created beside the version
+    /// Drops what versions of earlier builds of migrator created beside the version
     /// table `table` (a `<table>_state` table and the trigger, and on
     /// PostgreSQL the function, that emptied it). Run only when that table
     /// exists.
     fn drop_legacy_state_sql(&self, table: &str) -> String;
 }
 
-/// The name of the side table that versions of migrator before 0.2 kept
+/// The name of the side table that versions of earlier builds of migrator kept
 /// beside the version table.
 pub(crate) fn legacy_state_table(table: &str) -> String {
     format!("{table}_state")
