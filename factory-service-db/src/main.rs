@@ -68,15 +68,22 @@ fn main() -> ExitCode {
             Command::Migrate(command) => command.needs_database(),
             Command::Keys { .. } => true,
         };
-        let url = settings.url.clone().unwrap_or_else(|| {
-            if needs_database {
-                eprintln!(
-                    "note: no --database-url or DATABASE_URL given; using the SQLite file \
-                 {DEFAULT_DATABASE} in the working directory"
-                );
+        let url = match settings.url.clone() {
+            Some(url) => url,
+            // `history` reads the graph alone when no database is given.
+            None if matches!(&cli.command, Command::Migrate(cli::Command::History { .. })) => {
+                String::new()
             }
-            DEFAULT_DATABASE.to_owned()
-        });
+            None => {
+                if needs_database {
+                    eprintln!(
+                        "note: no --database-url or DATABASE_URL given; using the SQLite file \
+                         {DEFAULT_DATABASE} in the working directory"
+                    );
+                }
+                DEFAULT_DATABASE.to_owned()
+            }
+        };
         let out = &mut std::io::stdout();
         match &cli.command {
             Command::Migrate(command) => cli::execute(

@@ -280,8 +280,96 @@ fn history_ranges_open_and_reversed() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].starts_with("008 -> 009 (head),"), "{out}");
-    assert!(lines[1].starts_with("006, 007 -> 008,"), "{out}");
+    assert!(
+        lines[1].starts_with("006, 007 -> 008 (mergepoint),"),
+        "{out}"
+    );
     let output = run(dir.path(), Some(&url), &["history", "-r", "004:002"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("004 comes after 002"));
+}
+
+/// The revision IDs the version table holds, sorted.
+fn applied(db: &migrator_tests::TestDb) -> Vec<String> {
+    let mut ids: Vec<String> = factory_service_db::migrator()
+        .state(&mut db.connect())
+        .expect("state")
+        .applied
+        .into_iter()
+        .map(|row| row.revision)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Alembic's targets and stamp on the factory's branch (006 and 007 revise
+/// 005; 008 merges them), as the issue on Alembic parity states them.
+#[test]
+fn alembic_targets_and_stamp_on_the_factory_graph() {
+    on_each_backend(|db| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = Some(db.url());
+        // `006+1` walks to the merge 008: 006, 007 and 008 are applied.
+        stdout(&run(dir.path(), url, &["upgrade", "006+1"]));
+        assert_eq!(
+            applied(db),
+            ["001", "002", "003", "004", "005", "006", "007", "008"]
+        );
+        stdout(&run(dir.path(), url, &["upgrade", "heads"]));
+        assert_eq!(stdout(&run(dir.path(), url, &["current"])), "009 (head)\n");
+        // `upgrade 006` past 006: exit 0, nothing changes.
+        let out = stdout(&run(dir.path(), url, &["upgrade", "006"]));
+        assert_eq!(out, "Nothing to do: the database is at or past 006\n");
+        assert_eq!(stdout(&run(dir.path(), url, &["current"])), "009 (head)\n");
+        // `stamp 007` after `upgrade 006` keeps 006: both are current, and
+        // `upgrade head` then runs 008 and 009 only.
+        stdout(&run(dir.path(), url, &["downgrade", "base"]));
+        stdout(&run(dir.path(), url, &["upgrade", "006"]));
+        stdout(&run(dir.path(), url, &["stamp", "007"]));
+        assert_eq!(stdout(&run(dir.path(), url, &["current"])), "006\n007\n");
+        let out = stdout(&run(dir.path(), url, &["upgrade", "head"]));
+        assert!(!out.contains("-> 007"), "{out}");
+        assert!(out.contains("006, 007 -> 008"), "{out}");
+        assert_eq!(stdout(&run(dir.path(), url, &["current"])), "009 (head)\n");
+        // 007 was recorded, not run: its table was never created.
+        let expected: Vec<&str> = HEAD_TABLES
+            .into_iter()
+            .filter(|t| *t != "api_key_events")
+            .collect();
+        assert_eq!(tables(&mut db.connect()), expected);
+    });
+}
+
+/// `history` needs no database; `--graph` draws the branch and the merge;
+/// `--format dot` writes Graphviz.
+#[test]
+fn history_without_a_database_draws_the_graph() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = stdout(&run(dir.path(), None, &["history", "--graph"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 11, "{out}");
+    assert!(lines[0].starts_with("* 008 -> 009 (head), "), "{out}");
+    assert!(
+        lines[1].starts_with("* 006, 007 -> 008 (mergepoint), "),
+        "{out}"
+    );
+    assert_eq!(lines[2], "|\\", "{out}");
+    assert!(lines[3].starts_with("| * 005 -> 007, "), "{out}");
+    assert!(lines[4].starts_with("* | 005 -> 006, "), "{out}");
+    assert_eq!(lines[5], "|/", "{out}");
+    assert!(
+        lines[6].starts_with("* 004 -> 005 (branchpoint), "),
+        "{out}"
+    );
+    assert!(lines[10].starts_with("* <base> -> 001, "), "{out}");
+    assert!(
+        !dir.path().join("factory-service.db").exists(),
+        "no database was created"
+    );
+
+    let dot = stdout(&run(dir.path(), None, &["history", "--format", "dot"]));
+    assert!(dot.starts_with("digraph migrations {"), "{dot}");
+    assert!(dot.contains("\"005\" -> \"006\";"), "{dot}");
+    assert!(dot.contains("\"007\" -> \"008\";"), "{dot}");
+    assert!(dot.trim_end().ends_with('}'), "{dot}");
 }

@@ -9,7 +9,16 @@
 //!   descends from it, in reverse order (children before parents); so
 //!   downgrading a merge to the tip of one branch leaves the other branch's
 //!   tip applied too;
-//! - stamping makes the applied set exactly the ancestors of the target.
+//! - stamping moves the current tips that the target is related to (its
+//!   ancestors and descendants) to the target and keeps the tips of other
+//!   branches, as Alembic's `stamp` does; a purging stamp makes the applied
+//!   set exactly the target and its ancestors (Alembic's `stamp --purge`);
+//! - `REV+N` walks N steps from REV toward the head through its
+//!   descendants, `REV-N` and `head-N` N steps toward the base through its
+//!   ancestors, as Alembic does: a step with several ways to go is an error
+//!   that names them; `+N` and `-N` count from the current state, in
+//!   application order (Alembic refuses them when several tips are
+//!   current).
 //!
 //! Nothing here does I/O: the CLI, offline SQL and startup all run the plan
 //! these functions return through the same executor.
@@ -35,12 +44,13 @@ pub enum Target {
     /// `+N` / `-N`: N revisions forwards (upgrade) or backwards (downgrade)
     /// from the current state.
     Relative(i64),
-    /// `REV+N` / `REV-N`: the revision N places after or before `REV` in
-    /// [`Graph::order`].
+    /// `REV+N` / `REV-N`: N steps from `REV` toward the head (through its
+    /// descendants) or toward the base (through its ancestors).
     RevisionRelative(String, i64),
-    /// `head-N` (or `head+0`): the revision N places before the head in
-    /// [`Graph::order`].
+    /// `head-N` (or `head+0`): N steps from the head toward the base.
     HeadRelative(i64),
+    /// `base+N`: N steps from the base toward the head.
+    BaseRelative(i64),
 }
 
 /// A target held by reference, for callers that keep one.
@@ -53,16 +63,17 @@ impl From<&Target> for Target {
 impl FromStr for Target {
     type Err = PlanError;
 
-    /// Accepts `head`, `base`, `REV`, `+N`, `-N`, `REV+N`, `REV-N`, `head-N`
-    /// and `head+N`, where `REV` is a revision ID or a prefix of one
-    /// (`[0-9A-Za-z]`, 1 to 64 characters) and `N` a decimal number.
+    /// Accepts `head` (or `heads`: a graph has one head), `base`, `REV`,
+    /// `+N`, `-N`, `REV+N`, `REV-N`, `head-N`, `head+N` and `base+N`, where
+    /// `REV` is a revision ID or a prefix of one (`[0-9A-Za-z]`, 1 to 64
+    /// characters) and `N` a decimal number.
     fn from_str(s: &str) -> Result<Self, PlanError> {
         let bad = || PlanError::BadTarget {
             target: s.to_owned(),
         };
         let Some(at) = s.find(['+', '-']) else {
             return match s {
-                "head" => Ok(Target::Head),
+                "head" | "heads" => Ok(Target::Head),
                 "base" => Ok(Target::Base),
                 _ if is_revision_spec(s) => Ok(Target::Revision(s.to_owned())),
                 _ => Err(bad()),
@@ -72,8 +83,8 @@ impl FromStr for Target {
         let steps: i64 = steps.parse().map_err(|_| bad())?;
         match revision {
             "" => Ok(Target::Relative(steps)),
-            "head" => Ok(Target::HeadRelative(steps)),
-            "base" => Err(bad()),
+            "head" | "heads" => Ok(Target::HeadRelative(steps)),
+            "base" => Ok(Target::BaseRelative(steps)),
             _ if is_revision_spec(revision) => {
                 Ok(Target::RevisionRelative(revision.to_owned(), steps))
             }
@@ -91,6 +102,7 @@ impl fmt::Display for Target {
             Target::Relative(steps) => write!(f, "{steps:+}"),
             Target::RevisionRelative(revision, steps) => write!(f, "{revision}{steps:+}"),
             Target::HeadRelative(steps) => write!(f, "head{steps:+}"),
+            Target::BaseRelative(steps) => write!(f, "base{steps:+}"),
         }
     }
 }
@@ -146,14 +158,16 @@ pub enum PlanError {
     Resolve(#[from] ResolveError),
     /// The target does not parse.
     #[error(
-        "`{target}` is not a target: use `head`, `base`, a revision ID or a unique prefix of one, `+N` or `-N` (N revisions from the current state), `REV+N` or `REV-N` (N revisions after or before REV), or `head-N`"
+        "`{target}` is not a target: use `head`, `base`, a revision ID or a unique prefix of one, `+N` or `-N` (N revisions from the current state), `REV+N` or `REV-N` (N steps from REV toward the head or the base), `head-N` or `base+N`"
     )]
     BadTarget {
         /// The text given.
         target: String,
     },
-    /// A relative target beyond the head.
-    #[error("`{target}` is beyond the head: only {available} revisions come after `{from}`")]
+    /// A walk beyond the head.
+    #[error(
+        "`{target}` is beyond the head: only {available} step(s) lead from `{from}` to the head"
+    )]
     BeyondHead {
         /// The target as written.
         target: String,
@@ -162,8 +176,10 @@ pub enum PlanError {
         /// How many revisions come after `from`.
         available: usize,
     },
-    /// A relative target before the base.
-    #[error("`{target}` is before the base: only {available} revisions come before `{from}`")]
+    /// A walk beyond the base.
+    #[error(
+        "`{target}` is before the base: only {available} step(s) lead from `{from}` to the base"
+    )]
     BeforeBase {
         /// The target as written.
         target: String,
@@ -172,14 +188,23 @@ pub enum PlanError {
         /// How many revisions come before `from`.
         available: usize,
     },
-    /// An upgrade to a revision (or `base`) that revisions after it already
-    /// went past.
+    /// A walk that meets a merge (toward the base) or a branch point
+    /// (toward the head) before its last step.
     #[error(
-        "`{target}` is behind the current state (revisions after it are applied): use `downgrade {target}` to go back to it"
+        "`{target}` is ambiguous: from `{at}` the walk toward the {toward} can go to {}; name the revision instead, e.g. `{suggestion}`",
+        options.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(" or ")
     )]
-    NotAnUpgrade {
-        /// The revision ID, or `base`.
+    AmbiguousWalk {
+        /// The target as written.
         target: String,
+        /// Where the walk stood (a revision ID, or `base`).
+        at: String,
+        /// `head` or `base`.
+        toward: &'static str,
+        /// The revisions it could go to.
+        options: Vec<String>,
+        /// A target that takes the first way.
+        suggestion: String,
     },
     /// A downgrade to a revision that is not applied.
     #[error(
@@ -251,9 +276,11 @@ pub enum PlanError {
 ///
 /// # Errors
 ///
-/// A target that does not resolve or is out of range; a target behind the
-/// current state ([`PlanError::NotAnUpgrade`]); `-N`; `+N` with fewer than
-/// N revisions pending.
+/// A target that does not resolve or is out of range; `-N`; `+N` with
+/// fewer than N revisions pending. A target the database is already at or
+/// past (applied, with revisions after it) is no error: there is nothing to
+/// do, as in Alembic (deploy scripts use `upgrade REV` to mean "at least
+/// REV").
 pub fn plan_upgrade(graph: &Graph, applied: &[usize], target: &Target) -> Result<Plan, PlanError> {
     let state = State::new(graph, applied)?;
     let point = match *target {
@@ -277,16 +304,8 @@ pub fn plan_upgrade(graph: &Graph, applied: &[usize], target: &Target) -> Result
         _ => Point::of(graph, target)?,
     };
     match point {
-        Point::Base if state.count == 0 => Ok(Plan::default()),
-        Point::Base => Err(PlanError::NotAnUpgrade {
-            target: "base".to_owned(),
-        }),
+        Point::Base => Ok(Plan::default()),
         Point::Revision(r) => {
-            if state.is_applied(r) && state.any(&graph.descendants(r)) {
-                return Err(PlanError::NotAnUpgrade {
-                    target: graph.revision(r).id.to_string(),
-                });
-            }
             let ancestors = graph.ancestors(r);
             let steps: Vec<usize> = state
                 .not_applied(graph.order().iter())
@@ -357,18 +376,43 @@ pub fn plan_downgrade(
     Ok(Plan::of(&steps, Direction::Downgrade))
 }
 
-/// The steps that make the applied set exactly `target` and its ancestors
-/// (nothing, for `base`): downgrades of the applied revisions outside that
-/// set (children first), then upgrades of the missing ones (in order).
-/// `stamp` records these steps without running them.
+/// The steps that record the database as at `target`, as Alembic's `stamp`
+/// does: every current tip (an applied revision no applied revision
+/// revises) that is an ancestor or a descendant of the target is replaced by
+/// the target; the tips of other branches stay. The applied set becomes the
+/// ancestors of the resulting tips. With `purge` (Alembic's `stamp
+/// --purge`), the applied set becomes exactly the target and its ancestors
+/// (nothing, for `base`). The steps are downgrades of the applied revisions
+/// outside the new set (children first), then upgrades of the missing ones
+/// (in order); `stamp` records them without running them.
 ///
 /// # Errors
 ///
 /// A target that does not resolve or is out of range; a relative target
 /// (`+N`, `-N`), which has no meaning for a stamp.
-pub fn plan_stamp(graph: &Graph, applied: &[usize], target: &Target) -> Result<Plan, PlanError> {
+pub fn plan_stamp(
+    graph: &Graph,
+    applied: &[usize],
+    target: &Target,
+    purge: bool,
+) -> Result<Plan, PlanError> {
     let state = State::new(graph, applied)?;
-    let keep = stamped_mask(graph, target)?;
+    let keep = match Point::of(graph, target)? {
+        Point::Base => vec![false; graph.len()],
+        Point::Revision(r) if purge => graph.ancestors(r),
+        Point::Revision(r) => {
+            let (ancestors, descendants) = (graph.ancestors(r), graph.descendants(r));
+            let mut keep = ancestors.clone();
+            for tip in graph.tips(&state.applied) {
+                if !ancestors[tip] && !descendants[tip] {
+                    for (k, a) in keep.iter_mut().zip(graph.ancestors(tip)) {
+                        *k |= a;
+                    }
+                }
+            }
+            keep
+        }
+    };
     let mut plan = Plan::default();
     let down: Vec<usize> = state
         .applied(graph.order().iter().rev())
@@ -428,11 +472,6 @@ impl State {
         self.applied[i]
     }
 
-    /// True when a revision flagged in `set` is applied.
-    fn any(&self, set: &[bool]) -> bool {
-        set.iter().zip(&self.applied).any(|(&s, &a)| s && a)
-    }
-
     fn applied<'a>(
         &'a self,
         order: impl Iterator<Item = &'a usize>,
@@ -469,62 +508,74 @@ impl Point {
             Target::Base => Ok(Point::Base),
             Target::Revision(spec) => Ok(Point::Revision(graph.resolve(spec)?)),
             Target::RevisionRelative(spec, steps) => {
-                Point::shift(graph, target, Some(graph.resolve(spec)?), *steps)
+                Point::walk(graph, target, Some(graph.resolve(spec)?), *steps)
             }
-            Target::HeadRelative(steps) => Point::shift(graph, target, graph.head(), *steps),
+            Target::HeadRelative(steps) => Point::walk(graph, target, graph.head(), *steps),
+            Target::BaseRelative(steps) => Point::walk(graph, target, None, *steps),
         }
     }
 
-    /// The revision `steps` places from `from` (`None`: base) in
-    /// [`Graph::order`].
-    fn shift(
+    /// `steps` steps from `from` (`None`: base) along the graph: toward the
+    /// head through children when positive, toward the base through parents
+    /// when negative. The step after the base revision reaches base; a step
+    /// with several ways to go is an error.
+    fn walk(
         graph: &Graph,
         target: &Target,
         from: Option<usize>,
         steps: i64,
     ) -> Result<Point, PlanError> {
-        let Some(from) = from else {
-            // An empty graph: only `head+0` / `head-0` stays in range.
-            return match steps {
-                0 => Ok(Point::Base),
-                _ => Err(Point::out_of_range(target, "base", 0, steps)),
-            };
+        let name = |at: Option<usize>| {
+            at.map_or_else(|| "base".to_owned(), |r| graph.revision(r).id.to_string())
         };
-        let position = graph.position(from);
-        let shifted = i128::from(steps) + position as i128;
-        match usize::try_from(shifted).ok().filter(|&p| p < graph.len()) {
-            Some(p) => Ok(Point::Revision(graph.order()[p])),
-            None => {
-                let available = if steps > 0 {
-                    graph.len() - 1 - position
-                } else {
-                    position
-                };
-                Err(Point::out_of_range(
-                    target,
-                    &graph.revision(from).id,
-                    available,
-                    steps,
-                ))
+        let total = steps.unsigned_abs();
+        let base = graph.base();
+        let mut at = from;
+        for taken in 0..total {
+            let next: &[usize] = match (steps > 0, at) {
+                (true, None) => base.as_slice(),
+                (true, Some(r)) => graph.children(r),
+                (false, None) => {
+                    return Err(PlanError::BeforeBase {
+                        target: target.to_string(),
+                        from: name(from),
+                        available: usize::try_from(taken).unwrap_or(usize::MAX),
+                    });
+                }
+                (false, Some(r)) => graph.parents(r),
+            };
+            match next {
+                [] if steps > 0 => {
+                    return Err(PlanError::BeyondHead {
+                        target: target.to_string(),
+                        from: name(from),
+                        available: usize::try_from(taken).unwrap_or(usize::MAX),
+                    });
+                }
+                [] => at = None,
+                [only] => at = Some(*only),
+                several => {
+                    let options: Vec<String> = several
+                        .iter()
+                        .map(|&r| graph.revision(r).id.to_string())
+                        .collect();
+                    let remaining = total - taken - 1;
+                    let suggestion = match remaining {
+                        0 => options[0].clone(),
+                        n if steps > 0 => format!("{}+{n}", options[0]),
+                        n => format!("{}-{n}", options[0]),
+                    };
+                    return Err(PlanError::AmbiguousWalk {
+                        target: target.to_string(),
+                        at: name(at),
+                        toward: if steps > 0 { "head" } else { "base" },
+                        options,
+                        suggestion,
+                    });
+                }
             }
         }
-    }
-
-    fn out_of_range(target: &Target, from: &str, available: usize, steps: i64) -> PlanError {
-        let (target, from) = (target.to_string(), from.to_owned());
-        if steps > 0 {
-            PlanError::BeyondHead {
-                target,
-                from,
-                available,
-            }
-        } else {
-            PlanError::BeforeBase {
-                target,
-                from,
-                available,
-            }
-        }
+        Ok(at.map_or(Point::Base, Point::Revision))
     }
 }
 
@@ -586,7 +637,11 @@ mod tests {
     }
 
     fn stamp(g: &Graph, applied: &[&str], to: &str) -> Vec<String> {
-        show(g, plan_stamp(g, &indices(g, applied), &target(to)))
+        show(g, plan_stamp(g, &indices(g, applied), &target(to), false))
+    }
+
+    fn stamp_purge(g: &Graph, applied: &[&str], to: &str) -> Vec<String> {
+        show(g, plan_stamp(g, &indices(g, applied), &target(to), true))
     }
 
     fn up_err(g: &Graph, applied: &[&str], to: &str) -> String {
@@ -633,6 +688,7 @@ mod tests {
             ("ae10-1", Target::RevisionRelative("ae10".into(), -1)),
             ("head-2", Target::HeadRelative(-2)),
             ("head+0", Target::HeadRelative(0)),
+            ("base+2", Target::BaseRelative(2)),
             ("+0", Target::Relative(0)),
             ("-9223372036854775808", Target::Relative(i64::MIN)),
         ];
@@ -646,7 +702,7 @@ mod tests {
             "+",
             "-",
             "head-",
-            "base+1",
+            "base+",
             "a b",
             "x+-1",
             "+1+1",
@@ -659,7 +715,7 @@ mod tests {
             assert_eq!(
                 err.to_string(),
                 format!(
-                    "`{bad}` is not a target: use `head`, `base`, a revision ID or a unique prefix of one, `+N` or `-N` (N revisions from the current state), `REV+N` or `REV-N` (N revisions after or before REV), or `head-N`"
+                    "`{bad}` is not a target: use `head`, `base`, a revision ID or a unique prefix of one, `+N` or `-N` (N revisions from the current state), `REV+N` or `REV-N` (N steps from REV toward the head or the base), `head-N` or `base+N`"
                 )
             );
         }
@@ -690,29 +746,32 @@ mod tests {
             up_err(&g, &["001"], "-1"),
             "`-1` counts backwards, but `upgrade` only moves forwards: use `downgrade -1`"
         );
-        assert_eq!(
-            up_err(&g, &["001", "002", "003"], "002"),
-            "`002` is behind the current state (revisions after it are applied): use `downgrade 002` to go back to it"
-        );
-        assert_eq!(
-            up_err(&g, &["001"], "base"),
-            "`base` is behind the current state (revisions after it are applied): use `downgrade base` to go back to it"
-        );
+        // At or past the target: nothing to do, as in Alembic.
+        assert_eq!(up(&g, &["001", "002", "003"], "002"), Vec::<String>::new());
+        assert_eq!(up(&g, &["001"], "base"), Vec::<String>::new());
+        // Walks reach the base; `base+N` walks from it.
+        assert_eq!(up(&g, &[], "002-2"), Vec::<String>::new());
+        assert_eq!(up(&g, &[], "base+2"), ["+001", "+002"]);
+        assert_eq!(up(&g, &[], "heads"), ["+001", "+002", "+003", "+004"]);
         assert_eq!(
             up_err(&g, &[], "003+2"),
-            "`003+2` is beyond the head: only 1 revisions come after `003`"
+            "`003+2` is beyond the head: only 1 step(s) lead from `003` to the head"
         );
         assert_eq!(
             up_err(&g, &[], "head+1"),
-            "`head+1` is beyond the head: only 0 revisions come after `004`"
+            "`head+1` is beyond the head: only 0 step(s) lead from `004` to the head"
         );
         assert_eq!(
             up_err(&g, &[], "002-3"),
-            "`002-3` is before the base: only 1 revisions come before `002`"
+            "`002-3` is before the base: only 2 step(s) lead from `002` to the base"
         );
         assert_eq!(
             up_err(&g, &[], "head-9223372036854775808"),
-            "`head-9223372036854775808` is before the base: only 3 revisions come before `004`"
+            "`head-9223372036854775808` is before the base: only 4 step(s) lead from `004` to the base"
+        );
+        assert_eq!(
+            up_err(&g, &[], "base+5"),
+            "`base+5` is beyond the head: only 4 step(s) lead from `base` to the head"
         );
         assert_eq!(
             up_err(&g, &[], "0"),
@@ -736,6 +795,8 @@ mod tests {
         assert_eq!(down(&g, &all, "head"), Vec::<String>::new());
         assert_eq!(down(&g, &all, "head-1"), ["-004"]);
         assert_eq!(down(&g, &all, "001+1"), ["-004", "-003"]);
+        assert_eq!(down(&g, &all, "head-4"), ["-004", "-003", "-002", "-001"]);
+        assert_eq!(down(&g, &all, "001-1"), ["-004", "-003", "-002", "-001"]);
         assert_eq!(down(&g, &[], "base"), Vec::<String>::new());
 
         assert_eq!(
@@ -783,24 +844,68 @@ mod tests {
         assert_eq!(down(&g, &["1", "2a", "2b"], "2a"), Vec::<String>::new());
         assert_eq!(down(&g, &["1", "2b", "2a"], "-1"), ["-2a"]);
 
-        // `2a` is applied but `3`, after it, is too.
-        assert!(up_err(&g, &all, "2a").starts_with("`2a` is behind the current state"));
+        // `2a` is applied and `3`, after it, too: nothing to do.
+        assert_eq!(up(&g, &all, "2a"), Vec::<String>::new());
         // Applied out of any order a branch allows: 2b has no applied child.
         assert_eq!(up(&g, &["1", "2a", "2b"], "2b"), Vec::<String>::new());
+    }
+
+    /// The diamond of the issue: A; B and C revise A; D merges them; E.
+    const ALEMBIC_DIAMOND: &[(&str, &[&str])] = &[
+        ("A", &[]),
+        ("B", &["A"]),
+        ("C", &["A"]),
+        ("D", &["B", "C"]),
+        ("E", &["D"]),
+    ];
+
+    #[test]
+    fn walks_follow_the_graph() {
+        let g = graph(ALEMBIC_DIAMOND);
+        let all = ["A", "B", "C", "D", "E"];
+        // `B+1` walks to D: B stays applied (it did not, counting positions).
+        assert_eq!(up(&g, &[], "B+1"), ["+A", "+B", "+C", "+D"]);
+        // `C-1` walks to A: C is reverted.
+        assert_eq!(down(&g, &all, "C-1"), ["-E", "-D", "-C", "-B"]);
+        assert_eq!(up(&g, &[], "head-1"), ["+A", "+B", "+C", "+D"]);
+        assert_eq!(up(&g, &[], "base+1"), ["+A"]);
+        assert_eq!(
+            up_err(&g, &[], "head-2"),
+            "`head-2` is ambiguous: from `D` the walk toward the base can go to `B` or `C`; name the revision instead, e.g. `B`"
+        );
+        assert_eq!(
+            up_err(&g, &[], "head-3"),
+            "`head-3` is ambiguous: from `D` the walk toward the base can go to `B` or `C`; name the revision instead, e.g. `B-1`"
+        );
+        assert_eq!(
+            up_err(&g, &[], "A+2"),
+            "`A+2` is ambiguous: from `A` the walk toward the head can go to `B` or `C`; name the revision instead, e.g. `B+1`"
+        );
+        assert_eq!(down(&g, &all, "B-1"), ["-E", "-D", "-C", "-B"]);
+        assert_eq!(down(&g, &all, "B-2"), ["-E", "-D", "-C", "-B", "-A"]);
     }
 
     #[test]
     fn stamps() {
         let g = graph(DIAMOND);
         assert_eq!(stamp(&g, &[], "head"), ["+1", "+2a", "+2b", "+3"]);
-        assert_eq!(stamp(&g, &["1", "2a"], "2b"), ["-2a", "+2b"]);
+        // A tip of another branch stays (Alembic); --purge drops it.
+        assert_eq!(stamp(&g, &["1", "2a"], "2b"), ["+2b"]);
+        assert_eq!(
+            after(&g, &["1", "2a"], &stamp(&g, &["1", "2a"], "2b")),
+            ["2a", "2b"]
+        );
+        assert_eq!(stamp_purge(&g, &["1", "2a"], "2b"), ["-2a", "+2b"]);
+        // The tips the target is related to move to it.
+        assert_eq!(stamp(&g, &["1", "2a", "2b"], "3"), ["+3"]);
+        assert_eq!(stamp(&g, &["1", "2a", "2b"], "1"), ["-2b", "-2a"]);
         assert_eq!(
             stamp(&g, &["1", "2a", "2b", "3"], "base"),
             ["-3", "-2b", "-2a", "-1"]
         );
         assert_eq!(stamp(&g, &["1", "2a", "2b", "3"], "2a"), ["-3", "-2b"]);
         assert_eq!(stamp(&g, &["1"], "1"), Vec::<String>::new());
-        let err = plan_stamp(&g, &[], &Target::Relative(1)).expect_err("relative");
+        let err = plan_stamp(&g, &[], &Target::Relative(1), false).expect_err("relative");
         assert_eq!(
             err.to_string(),
             "`+1` counts from the current state, which is not used here: name a revision, `head` or `base` (stamp and `--sql --from` need a point of the graph)"
@@ -817,7 +922,7 @@ mod tests {
         }
         assert_eq!(
             up_err(&g, &[], "head-1"),
-            "`head-1` is before the base: only 0 revisions come before `base`"
+            "`head-1` is before the base: only 0 step(s) lead from `base` to the base"
         );
         assert_eq!(
             up_err(&g, &[], "+1"),
@@ -837,7 +942,12 @@ mod tests {
         assert_eq!(plan.steps.len(), 49_999);
         let plan = plan_upgrade(&g, &applied[..10], &target("+5")).expect("upgrade +5");
         assert_eq!(plan.steps.len(), 5);
-        let plan = plan_stamp(&g, &applied, &target("head-10")).expect("stamp");
-        assert_eq!(plan.steps.len(), 10);
+        // The large graph has merges near its head: stamp a revision.
+        let plan = plan_stamp(&g, &applied, &target("099990"), false).expect("stamp");
+        assert!(
+            !plan.steps.is_empty() && plan.steps.len() < 20,
+            "{}",
+            plan.steps.len()
+        );
     }
 }

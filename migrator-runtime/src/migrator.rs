@@ -60,7 +60,7 @@ use crate::executor::{Executor, Ledger, Live, Script, Sink, Step};
 use crate::graph::Graph;
 use crate::lock::{unless_missing, with_lock};
 use crate::migrations::Migrations;
-use crate::model::{BackendKind, Revision, StateDigest};
+use crate::model::{BackendKind, Direction, Revision, StateDigest};
 use crate::options::Options;
 use crate::report::{Event, Problem, Report, State};
 use crate::rows::AuditEntry;
@@ -216,20 +216,37 @@ impl<'m> Migrator<'m> {
         })
     }
 
-    /// Records the database as being exactly at `target` without running any
-    /// revision: the repair tool after a failure, and the way to adopt an
-    /// existing database. Revisions outside the target's ancestry (including
-    /// ones this build does not know) are removed from the version table,
-    /// missing ones added, and the checksums of the ones kept are
-    /// re-recorded, which accepts edited files. Each change is a step of the
-    /// report and an audit entry.
+    /// Records the database as being at `target` without running any
+    /// revision, as Alembic's `stamp` does: the repair tool after a failure,
+    /// and the way to adopt an existing database. The applied revisions that
+    /// are ancestors or descendants of the target are replaced by the target
+    /// and its ancestors; those of other branches stay. The checksums of the
+    /// rows kept are re-recorded, which accepts edited files. Each change is
+    /// a step of the report and an audit entry. A row this build does not
+    /// know stops it ([`Error::UnknownApplied`]); [`Migrator::stamp_purge`]
+    /// removes such rows.
     pub fn stamp(
         &self,
         conn: &mut impl MigrationConnection,
         target: impl Into<Target>,
     ) -> Result<Report> {
-        let target = target.into();
-        let backend = conn.__backend();
+        self.record(conn.__backend(), &target.into(), false)
+    }
+
+    /// Records the database as being exactly at `target` and its ancestors
+    /// (Alembic's `stamp --purge`): every other row is removed, revisions
+    /// this build does not know included; missing ones are added, and the
+    /// checksums of the rows kept are re-recorded.
+    pub fn stamp_purge(
+        &self,
+        conn: &mut impl MigrationConnection,
+        target: impl Into<Target>,
+    ) -> Result<Report> {
+        self.record(conn.__backend(), &target.into(), true)
+    }
+
+    /// `stamp` and `stamp --purge`.
+    fn record(&self, backend: &mut dyn Backend, target: &Target, purge: bool) -> Result<Report> {
         let mut progress = self.progress();
         with_lock(
             backend,
@@ -239,15 +256,22 @@ impl<'m> Migrator<'m> {
             |backend, progress| {
                 let state = self.read_state(backend)?;
                 let graph = self.graph();
-                let applied: Vec<usize> = state
-                    .applied
-                    .iter()
-                    .filter_map(|row| graph.index_of(&row.revision))
-                    .collect();
-                let plan = plan::plan_stamp(graph, &applied, &target)?;
-                let keep = self.applied_mask(&plan::stamped_set(graph, &target)?);
-                // Rows the plan does not cover: unknown revisions go, edited
-                // ones get their new checksum.
+                let applied = if purge {
+                    state
+                        .applied
+                        .iter()
+                        .filter_map(|row| graph.index_of(&row.revision))
+                        .collect()
+                } else {
+                    self.applied_indices(&state)?
+                };
+                let plan = plan::plan_stamp(graph, &applied, target, purge)?;
+                let mut keep = self.applied_mask(&applied);
+                for step in &plan.steps {
+                    keep[step.revision] = step.direction == Direction::Upgrade;
+                }
+                // Rows the plan does not cover: unknown revisions go (with
+                // `purge`), edited ones get their new checksum.
                 let mut steps: Vec<Step<'_>> = state
                     .applied
                     .iter()

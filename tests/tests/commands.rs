@@ -409,11 +409,21 @@ fn library_upgrade_rev_plus_n_from_base() {
     on_each_backend(|db| {
         let m = migrator();
         let mut conn = db.connect();
-        // 001+3 is 004 in the order 001, 002, 003, 004: all its ancestors.
-        m.upgrade(&mut conn, target("001+3")).expect("001+3");
+        // A walk along the graph, as in Alembic: 002+1 is the merge 004,
+        // so 003 (its other parent) is applied too.
+        m.upgrade(&mut conn, target("002+1")).expect("002+1");
         assert_eq!(applied(&mut conn), ["001", "002", "003", "004"]);
+        // From 001 the walk toward the head can go to 002 or 003.
         let error = m
-            .upgrade(&mut conn, target("001+9"))
+            .upgrade(&mut conn, target("001+3"))
+            .expect_err("ambiguous");
+        assert!(
+            matches!(error, Error::Plan(PlanError::AmbiguousWalk { .. })),
+            "{error}"
+        );
+        assert!(error.to_string().contains("`002` or `003`"), "{error}");
+        let error = m
+            .upgrade(&mut conn, target("004+9"))
             .expect_err("beyond the head");
         assert!(
             matches!(error, Error::Plan(PlanError::BeyondHead { .. })),
@@ -494,11 +504,10 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
 
         m.upgrade(&mut conn, Target::Head).expect("upgrade head");
         assert_at_head(&mut conn);
-        let error = m.upgrade(&mut conn, target("002")).expect_err("behind");
-        assert!(
-            matches!(error, Error::Plan(PlanError::NotAnUpgrade { .. })),
-            "{error}"
-        );
+        // Past 002: nothing to do, as in Alembic ("at least 002").
+        let report = m.upgrade(&mut conn, target("002")).expect("at or past 002");
+        assert!(report.steps.is_empty());
+        assert_at_head(&mut conn);
     });
 }
 
@@ -526,9 +535,11 @@ fn cli_partial_upgrade_of_one_branch_then_the_other() {
 
         cli(db, &["upgrade"]).ok();
         assert_at_head(&mut conn);
+        // At or past 002: exit 0, nothing changes (Alembic's "at least").
         cli(db, &["upgrade", "002"])
-            .code(exit::USAGE)
-            .stderr_has("use `downgrade 002`");
+            .ok()
+            .stdout_has("Nothing to do: the database is at or past 002");
+        assert_at_head(&mut conn);
     });
 }
 
@@ -729,10 +740,18 @@ fn library_downgrade_base_and_head_minus_n() {
         );
 
         let error = m
-            .downgrade(&mut conn, target("head-9"))
+            .downgrade(&mut conn, target("002-3"))
             .expect_err("before base");
         assert!(
             matches!(error, Error::Plan(PlanError::BeforeBase { .. })),
+            "{error}"
+        );
+        // head-3 meets the merge 004 before its last step.
+        let error = m
+            .downgrade(&mut conn, target("head-3"))
+            .expect_err("ambiguous");
+        assert!(
+            matches!(error, Error::Plan(PlanError::AmbiguousWalk { .. })),
             "{error}"
         );
     });
@@ -843,13 +862,15 @@ fn library_history() {
             cli::Command::History {
                 verbose: false,
                 rev_range: Some("002:004".to_owned()),
+                graph: false,
+                format: cli::HistoryFormat::Text,
             },
         );
         assert_eq!(status.expect("history"), exit::OK);
         assert_eq!(
             out.lines().collect::<Vec<_>>(),
             [
-                "002, 003 -> 004 (applied), Merge left and right",
+                "002, 003 -> 004 (mergepoint, applied), Merge left and right",
                 "001 -> 003 (applied), Right branch",
                 "001 -> 002 (applied), Left branch",
             ]
@@ -867,10 +888,10 @@ fn cli_history_plain_verbose_and_range() {
             [
                 "005 -> 006 (head), Index left_t outside a transaction",
                 "004 -> 005, A slow data migration",
-                "002, 003 -> 004, Merge left and right",
+                "002, 003 -> 004 (mergepoint), Merge left and right",
                 "001 -> 003, Right branch",
                 "001 -> 002 (applied), Left branch",
-                "<base> -> 001 (applied), Create base_t",
+                "<base> -> 001 (branchpoint, applied), Create base_t",
             ]
         );
         cli(db, &["history", "--verbose"])
@@ -880,7 +901,7 @@ fn cli_history_plain_verbose_and_range() {
         assert_eq!(
             cli(db, &["history", "-r", "002:004"]).ok().lines(),
             [
-                "002, 003 -> 004, Merge left and right",
+                "002, 003 -> 004 (mergepoint), Merge left and right",
                 "001 -> 003, Right branch",
                 "001 -> 002 (applied), Left branch",
             ]
@@ -1159,9 +1180,14 @@ fn library_stamp_head_base_and_re_record() {
         assert!(m.verify(&mut conn).expect("verify").is_empty());
         assert_at_head(&mut conn);
 
-        // Unknown rows are removed by a stamp.
+        // An unknown row stops a stamp; a purging stamp removes it.
         insert_unknown(&mut conn);
-        m.stamp(&mut conn, Target::Head).expect("stamp removes 007");
+        let error = m
+            .stamp(&mut conn, Target::Head)
+            .expect_err("007 is unknown");
+        assert!(matches!(error, Error::UnknownApplied { .. }), "{error}");
+        m.stamp_purge(&mut conn, Target::Head)
+            .expect("stamp --purge removes 007");
         assert_eq!(applied(&mut conn), ALL);
     });
 }

@@ -16,9 +16,11 @@ use clap::{Args, Parser, Subcommand};
 
 mod config;
 mod error;
+mod history;
 
 pub use config::Config;
 pub use error::{Error, Result, exit, exit_status};
+pub use history::Format as HistoryFormat;
 
 use crate::backend::{AnyConnection, DatabaseUrl, connect};
 use crate::graph::Graph;
@@ -55,7 +57,8 @@ pub enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
-    /// List the revisions, newest first, marking head and those applied.
+    /// List the revisions, newest first, marking the head, branch points,
+    /// merge points and (given a database) those applied.
     History {
         /// Also show each revision's file, date and description.
         #[arg(short, long)]
@@ -63,6 +66,12 @@ pub enum Command {
         /// Only revisions from FROM to TO (inclusive), e.g. `001:head`.
         #[arg(short = 'r', long, value_name = "FROM:TO")]
         rev_range: Option<String>,
+        /// Draw the graph beside the revisions, like `git log --graph`.
+        #[arg(long)]
+        graph: bool,
+        /// `text`, or `dot` for Graphviz.
+        #[arg(long, value_enum, default_value_t)]
+        format: history::Format,
     },
     /// Show the head revision(s) of the migrations.
     Heads,
@@ -71,10 +80,16 @@ pub enum Command {
         /// A revision ID or unique prefix, `head` or `base`.
         revision: String,
     },
-    /// Record the database as being at TARGET without running anything.
+    /// Record the database as being at TARGET without running anything. As
+    /// in Alembic, the revisions of other branches stay recorded.
     Stamp {
         /// `head`, `base`, or a revision ID or unique prefix.
+        #[arg(allow_hyphen_values = true)]
         target: String,
+        /// Record exactly TARGET and its ancestors: remove every other row,
+        /// revisions this build does not know included (Alembic's `--purge`).
+        #[arg(long)]
+        purge: bool,
     },
     /// Exit 0 when the database is at head, 1 (listing them) when revisions are pending.
     Check,
@@ -102,11 +117,13 @@ pub enum Command {
 
 impl Command {
     /// True for the commands that read or write a database (all but
-    /// `heads`, `show`, `revision`, `merge` and `--sql` runs).
+    /// `heads`, `show`, `history`, `revision`, `merge` and `--sql` runs;
+    /// `history` reads one when given).
     pub fn needs_database(&self) -> bool {
         match self {
             Command::Upgrade { run, .. } | Command::Downgrade { run, .. } => !run.sql,
             Command::Heads
+            | Command::History { .. }
             | Command::Show { .. }
             | Command::Revision { .. }
             | Command::Merge { .. } => false,
@@ -327,6 +344,35 @@ pub fn execute(
             printer.line(format!("Wrote {}", path.display()))?;
             return Ok(exit::OK);
         }
+        Command::History {
+            verbose,
+            rev_range,
+            graph: draw,
+            format,
+        } => {
+            // The graph alone; a database, when given, adds what is applied.
+            let applied = match url.trim() {
+                "" => None,
+                url => Some(
+                    migrator
+                        .state(&mut connect(url)?)?
+                        .applied
+                        .into_iter()
+                        .map(|row| row.revision)
+                        .collect(),
+                ),
+            };
+            history::History {
+                graph,
+                applied,
+                verbose: *verbose,
+                range: rev_range.as_deref(),
+                draw: *draw,
+                format: *format,
+            }
+            .print(&mut printer)?;
+            return Ok(exit::OK);
+        }
         _ => {}
     }
 
@@ -337,7 +383,7 @@ pub fn execute(
     match command {
         Command::Upgrade { target, .. }
         | Command::Downgrade { target, .. }
-        | Command::Stamp { target } => {
+        | Command::Stamp { target, .. } => {
             let target: Target = target.parse()?;
             let stamp = matches!(command, Command::Stamp { .. });
             let quiet = printer.quiet;
@@ -354,23 +400,20 @@ pub fn execute(
             let report: Report = match command {
                 Command::Upgrade { .. } => migrator.upgrade(conn, target.clone())?,
                 Command::Downgrade { .. } => migrator.downgrade(conn, target.clone())?,
+                Command::Stamp { purge: true, .. } => migrator.stamp_purge(conn, target.clone())?,
                 _ => migrator.stamp(conn, target.clone())?,
             };
             drop(migrator);
             if report.steps.is_empty() {
-                printer.note(format!(
-                    "Nothing to do: the database is already at {target}"
-                ))?;
+                let at = match command {
+                    // `upgrade REV` means "at least REV", as in Alembic.
+                    Command::Upgrade { .. } if target != Target::Head => "at or past",
+                    _ => "already at",
+                };
+                printer.note(format!("Nothing to do: the database is {at} {target}"))?;
             }
         }
         Command::Current { verbose } => current(&mut printer, &migrator, conn, *verbose)?,
-        Command::History { verbose, rev_range } => history(
-            &mut printer,
-            &migrator,
-            conn,
-            *verbose,
-            rev_range.as_deref(),
-        )?,
         Command::Check => {
             let pending = migrator.pending(conn)?;
             if !pending.is_empty() {
@@ -400,6 +443,7 @@ pub fn execute(
         }
         Command::Heads
         | Command::Show { .. }
+        | Command::History { .. }
         | Command::Revision { .. }
         | Command::Merge { .. } => {}
     }
@@ -471,83 +515,6 @@ fn current(
                     applied.applied_at.format("%Y-%m-%d %H:%M:%S"),
                     applied.execution_ms
                 ))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn history(
-    printer: &mut Printer<'_>,
-    migrator: &Migrator<'_>,
-    conn: &mut AnyConnection,
-    verbose: bool,
-    range: Option<&str>,
-) -> Result<()> {
-    let graph = migrator.graph();
-    let state = migrator.state(conn)?;
-    let order = graph.order();
-    let (first, last) = match range {
-        None => (0, order.len()),
-        Some(range) => {
-            let (from, to) = range.split_once(':').ok_or_else(|| {
-                Error::Usage(format!(
-                    "`-r {range}`: write a range as FROM:TO, e.g. `001:head`"
-                ))
-            })?;
-            // The end (exclusive) in `order` of the range up to `spec`.
-            let end = |spec: &str| -> Result<usize> {
-                match spec {
-                    "base" => Ok(0),
-                    "head" => Ok(order.len()),
-                    spec => Ok(graph
-                        .position(graph.resolve(spec).map_err(crate::PlanError::from)?)
-                        + 1),
-                }
-            };
-            let first = match from {
-                "" => 0,
-                spec => end(spec)?.saturating_sub(1),
-            };
-            let last = match to {
-                "" => order.len(),
-                spec => end(spec)?,
-            };
-            if last < first {
-                return Err(Error::Usage(format!(
-                    "`-r {range}`: {from} comes after {to}; write the older revision first"
-                )));
-            }
-            (first, last)
-        }
-    };
-    let head = graph.head();
-    for &i in order[first..last].iter().rev() {
-        let revision = graph.revision(i);
-        let mut marks = Vec::new();
-        if Some(i) == head {
-            marks.push("head");
-        }
-        if state.applied.iter().any(|a| a.revision == revision.id) {
-            marks.push("applied");
-        }
-        let marks = if marks.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", marks.join(", "))
-        };
-        printer.line(format!(
-            "{}{marks}, {}",
-            arrow(revision, Direction::Upgrade),
-            revision.message
-        ))?;
-        if verbose {
-            printer.line(format!("    file: {}", revision.file_name))?;
-            if let Some(date) = &revision.create_date {
-                printer.line(format!("    created: {date}"))?;
-            }
-            for line in revision.description.lines() {
-                printer.line(format!("    {line}"))?;
             }
         }
     }
