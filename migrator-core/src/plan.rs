@@ -27,7 +27,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::graph::{Graph, ResolveError};
-use crate::model::Direction;
+use crate::model::{Direction, is_revision_id};
 
 /// Where a command should bring the database.
 ///
@@ -75,7 +75,7 @@ impl FromStr for Target {
             return match s {
                 "head" | "heads" => Ok(Target::Head),
                 "base" => Ok(Target::Base),
-                _ if is_revision_spec(s) => Ok(Target::Revision(s.to_owned())),
+                _ if is_revision_id(s) => Ok(Target::Revision(s.to_owned())),
                 _ => Err(bad()),
             };
         };
@@ -85,7 +85,7 @@ impl FromStr for Target {
             "" => Ok(Target::Relative(steps)),
             "head" | "heads" => Ok(Target::HeadRelative(steps)),
             "base" => Ok(Target::BaseRelative(steps)),
-            _ if is_revision_spec(revision) => {
+            _ if is_revision_id(revision) => {
                 Ok(Target::RevisionRelative(revision.to_owned(), steps))
             }
             _ => Err(bad()),
@@ -105,11 +105,6 @@ impl fmt::Display for Target {
             Target::BaseRelative(steps) => write!(f, "base{steps:+}"),
         }
     }
-}
-
-/// A revision ID or prefix as FORMAT.md allows them.
-fn is_revision_spec(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// One revision to run, and which way.

@@ -1,9 +1,12 @@
-//! Implementation detail of migrator: the `embed_migrations!` proc-macro.
+//! Implementation detail of migrator: the `embed_migrations!` and
+//! `reversibility_tests!` proc-macros. Services name them through
+//! `migrator-runtime`, which re-exports them (and whose docs compile the
+//! examples below).
 //!
-//! The macro is a thin shell: it resolves the path, hands the directory to
-//! `migrator_core::migrator_core::load_dir` (the same parser and checks the runtime
-//! uses) and quotes the result. Everything that decides is unit-tested in
-//! `migrator-runtime`.
+//! The macros are a thin shell: they resolve the path, hand the directory to
+//! `migrator_core::load_dir` (the same parser and checks the runtime and the
+//! CLI use) and quote the result. Everything that decides is unit-tested in
+//! `migrator-core`.
 #![warn(missing_docs, clippy::unwrap_used)]
 
 extern crate proc_macro;

@@ -9,13 +9,16 @@ use crate::backend::Backend;
 /// | --- | --- |
 /// | `diesel::PgConnection` | `postgres` |
 /// | `diesel::SqliteConnection` | `sqlite` |
-/// | [`AnyConnection`](crate::AnyConnection) | `postgres` or `sqlite` |
+/// | `AnyConnection` | `postgres` or `sqlite` |
 /// | `diesel_async::async_connection_wrapper::AsyncConnectionWrapper<C>` over a PostgreSQL `C` (`AsyncPgConnection`, or a deadpool/bb8 pooled one) | `diesel-async` |
 /// | `diesel::r2d2::PooledConnection<ConnectionManager<C>>` of any of these | `r2d2` |
 ///
 /// The trait is sealed: what the executor asks of a connection is internal
 /// and grows with the backends. Any other pool's connection that
 /// dereferences to one of these works through `&mut *conn`.
+///
+/// A pool whose connections borrow the pool (bb8's `get()`) hands them over
+/// through `get_owned()`: the connection must be `'static`.
 ///
 /// A run holds the connection for its whole length, and every call blocks
 /// (on `AsyncConnectionWrapper`, it blocks on its runtime): from async code,

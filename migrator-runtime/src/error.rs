@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::model::{BackendKind, Diagnostics, Direction};
+use crate::model::{BackendKind, Direction};
 use crate::plan::PlanError;
 
 /// Everything a migration run can fail with.
@@ -90,8 +90,8 @@ pub enum Error {
     /// rolled back.
     #[error(
         "{direction} of revision {revision} ({file}) timed out (statement timeout {}, lock \
-         timeout {lock_limit:?}): {source}; raise `Timeout:` in its header, or \
-         --statement-timeout / --lock-timeout for the run",
+         timeout {lock_limit:?}): {source}; raise `Timeout:` in its header, or the run's \
+         statement and lock timeouts (`Options`; `--statement-timeout`, `--lock-timeout`)",
         statement_limit.map_or_else(|| "none".to_owned(), |d| format!("{d:?}"))
     )]
     Timeout {
@@ -113,7 +113,8 @@ pub enum Error {
     /// `--single-transaction` with a revision that must run outside one.
     #[error(
         "revision {revision} ({file}) says `Transaction: false`, so it cannot run in a single \
-         transaction: run without --single-transaction"
+         transaction: run it without a single transaction (`Options::single_transaction`, \
+         `--single-transaction`)"
     )]
     NotInSingleTransaction {
         /// The revision ID.
@@ -180,16 +181,21 @@ pub enum Error {
     /// Another migrator held the lock for longer than the lock timeout.
     #[error(
         "timed out after {waited:?} waiting for the migration lock: another migrator holds it \
-         (another replica migrating, or a stuck run); retry, or raise --lock-timeout"
+         (another replica migrating, or a stuck run); retry, or raise the lock timeout \
+         (`Options::lock_timeout`, `--lock-timeout`)"
     )]
     LockTimeout {
         /// How long this run waited.
         waited: Duration,
     },
 
-    /// A migrations directory read at run time breaks FORMAT.md.
-    #[error("the migrations directory is invalid:\n{0}")]
-    Invalid(Diagnostics),
+    /// The connection handed over is inside a transaction.
+    #[error(
+        "the connection is inside a transaction: migrator commits each revision on its own and \
+         holds a session lock, so it runs on a connection outside any transaction; commit or \
+         roll back first (in tests: migrate before `begin_test_transaction`)"
+    )]
+    InTransaction,
 
     /// A database error outside any revision (reading or writing the version
     /// table).

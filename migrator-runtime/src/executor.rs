@@ -107,6 +107,9 @@ pub(crate) struct Executor<'a> {
     pub(crate) migrations: &'a Migrations,
     pub(crate) options: &'a Options,
     pub(crate) store: &'a Store,
+    /// What gives the session its own timeouts back after a
+    /// `Transaction: false` revision set them for the session.
+    pub(crate) restore_timeouts: &'a str,
 }
 
 impl Executor<'_> {
@@ -228,7 +231,7 @@ impl Executor<'_> {
         }
         if !in_transaction {
             // A `Transaction: false` revision set session timeouts.
-            let _ = sink.execute(d.reset_timeouts_sql());
+            let _ = sink.execute(self.restore_timeouts);
         }
         outcome
     }

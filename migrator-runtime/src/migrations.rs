@@ -64,6 +64,7 @@ impl Migrations {
     }
 
     /// The compiled functions of the Rust revision `id`, if it is one.
+    #[doc(hidden)]
     pub fn rust_revision(&self, id: &str) -> Option<&RustRevision> {
         self.rust.iter().find(|r| r.id == id)
     }

@@ -35,8 +35,9 @@
 //! exclusive lock on a file beside a SQLite database), then reads the state
 //! again, so a replica that waited sees its peer's work and applies nothing
 //! twice. The wait is bounded by [`Options::lock_timeout`]. A run with nothing
-//! to do takes no lock, except to write back the startup digest of a
-//! database found at head by a full read, and then without waiting.
+//! to do takes no lock and writes nothing. The connection must not be inside
+//! a transaction ([`Error::InTransaction`]): each revision commits on its
+//! own, and the session lock would be released before the caller's commit.
 //!
 //! # Startup
 //!
@@ -58,7 +59,7 @@ use crate::connection::MigrationConnection;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Ledger, Live, Script, Sink, Step};
 use crate::graph::Graph;
-use crate::lock::{unless_missing, with_lock};
+use crate::lock::{outside_transaction, unless_missing, with_lock};
 use crate::migrations::Migrations;
 use crate::model::{BackendKind, Direction, Revision, StateDigest};
 use crate::options::Options;
@@ -196,6 +197,7 @@ impl<'m> Migrator<'m> {
     ) -> Result<Report> {
         let target = target.into();
         let backend = conn.__backend();
+        outside_transaction(backend)?;
         if target == Target::Head && self.at_head(backend) {
             return Ok(Report::default());
         }
@@ -247,13 +249,14 @@ impl<'m> Migrator<'m> {
 
     /// `stamp` and `stamp --purge`.
     fn record(&self, backend: &mut dyn Backend, target: &Target, purge: bool) -> Result<Report> {
+        outside_transaction(backend)?;
         let mut progress = self.progress();
         with_lock(
             backend,
             &self.store,
             self.options.lock_timeout,
             &mut progress,
-            |backend, progress| {
+            |backend, restore, progress| {
                 let state = self.read_state(backend)?;
                 let graph = self.graph();
                 let applied = if purge {
@@ -289,7 +292,7 @@ impl<'m> Migrator<'m> {
                         .map(|s| Step::Record(graph.revision(s.revision), s.direction)),
                 );
                 let mut ledger = Ledger::read(&state);
-                self.executor()
+                self.executor(restore)
                     .execute(&mut Live(backend), &steps, &mut ledger, progress)
             },
         )
@@ -358,7 +361,7 @@ impl<'m> Migrator<'m> {
             .map_err(Error::database("rendering"))?;
         let mut ledger = Ledger::assumed(applied.len());
         let steps = self.run_steps(&plan);
-        self.executor()
+        self.executor(script.dialect().reset_timeouts_sql())
             .execute(&mut script, &steps, &mut ledger, &mut |_| {})?;
         Ok(script.text)
     }
@@ -370,6 +373,7 @@ impl<'m> Migrator<'m> {
         backend: &mut dyn Backend,
         make_plan: impl Fn(&Graph, &[usize]) -> std::result::Result<Plan, PlanError>,
     ) -> Result<Report> {
+        outside_transaction(backend)?;
         let graph = self.graph();
         let plan_now = |backend: &mut dyn Backend| -> Result<(Plan, State)> {
             let state = self.read_state(backend)?;
@@ -392,11 +396,11 @@ impl<'m> Migrator<'m> {
             &self.store,
             self.options.lock_timeout,
             &mut progress,
-            |backend, progress| {
+            |backend, restore, progress| {
                 let (plan, state) = plan_now(backend)?;
                 let mut ledger = Ledger::read(&state);
                 let steps = self.run_steps(&plan);
-                self.executor()
+                self.executor(restore)
                     .execute(&mut Live(backend), &steps, &mut ledger, progress)
             },
         )
@@ -433,11 +437,12 @@ impl<'m> Migrator<'m> {
             .collect()
     }
 
-    fn executor(&self) -> Executor<'_> {
+    fn executor<'a>(&'a self, restore_timeouts: &'a str) -> Executor<'a> {
         Executor {
             migrations: self.migrations,
             options: &self.options,
             store: &self.store,
+            restore_timeouts,
         }
     }
 

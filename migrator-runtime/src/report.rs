@@ -21,7 +21,8 @@ pub enum Event<'a> {
         /// Which way.
         direction: Direction,
     },
-    /// A revision ran and its transaction committed.
+    /// A revision ran (or was recorded) and its transaction, unless the run is
+    /// one single transaction, committed.
     Finished {
         /// The revision.
         revision: &'a Revision,
@@ -34,6 +35,7 @@ pub enum Event<'a> {
 
 /// One revision run by a [`Migrator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StepReport {
     /// The revision ID.
     pub revision: String,
@@ -46,6 +48,7 @@ pub struct StepReport {
 /// What a run did: the revisions run, in order. Empty when the database was
 /// already at the target.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Report {
     /// The revisions run, in order.
     pub steps: Vec<StepReport>,
@@ -54,6 +57,7 @@ pub struct Report {
 /// The database's migration state: the applied revisions, in the order they
 /// were applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct State {
     /// The version table's rows, oldest first.
     pub applied: Vec<AppliedRevision>,
@@ -61,7 +65,7 @@ pub struct State {
 
 impl State {
     /// The digest of these rows, as the startup check computes it.
-    pub fn digest(&self) -> StateDigest {
+    pub(crate) fn digest(&self) -> StateDigest {
         StateDigest::of(
             self.applied
                 .iter()

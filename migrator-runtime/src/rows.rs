@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 /// One applied revision, as the version table records it.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[non_exhaustive]
 pub struct AppliedRevision {
     /// The revision ID.
     #[diesel(sql_type = Text)]
@@ -43,6 +44,7 @@ pub struct Count {
 
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[non_exhaustive]
 pub struct AuditEntry {
     /// When, in UTC.
     #[diesel(sql_type = Timestamp)]
@@ -50,7 +52,7 @@ pub struct AuditEntry {
     /// The revision ID.
     #[diesel(sql_type = Text)]
     pub revision: String,
-    /// `upgrade`, `downgrade` or `stamp` (see [`Action`]).
+    /// `upgrade`, `downgrade` or `stamp` (an action).
     #[diesel(sql_type = Text)]
     pub action: String,
     /// How long it took, in milliseconds.
@@ -70,3 +72,10 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+
+/// A row of one text column named `value`.
+#[derive(Debug, QueryableByName)]
+pub struct TextRow {
+    #[diesel(sql_type = Text)]
+    pub(crate) value: String,
+}

@@ -161,3 +161,66 @@ fn a_rust_revision_asking_for_another_connection_type_fails_clearly() {
     assert_eq!(current, ["004"]);
     assert_eq!(db.kind(), Kind::Postgres);
 }
+
+/// The caller's session timeouts are given back as they were after a run
+/// that set its own (branchy's 006 runs outside a transaction, with
+/// session-level timeouts), not reset to the server's defaults.
+#[test]
+fn the_callers_session_timeouts_are_given_back() {
+    if let Some(db) = TestDb::postgres() {
+        let mut conn = PgConnection::establish(db.url()).expect("connect");
+        conn.batch_execute("SET statement_timeout = '7s'; SET lock_timeout = '3s'")
+            .expect("the service's own timeouts");
+        Migrator::new(&migrator_tests::branchy::MIGRATIONS)
+            .upgrade(&mut conn, Target::Head)
+            .expect("upgrade");
+        #[derive(diesel::QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let settings: Vec<Setting> = diesel::RunQueryDsl::load(
+            diesel::sql_query(
+                "SELECT current_setting('statement_timeout') || ' ' || \
+                 current_setting('lock_timeout') AS value",
+            ),
+            &mut conn,
+        )
+        .expect("read the settings");
+        assert_eq!(settings[0].value, "7s 3s");
+    }
+    let db = TestDb::sqlite();
+    let path = db.url().trim_start_matches("sqlite://").to_owned();
+    let mut conn = SqliteConnection::establish(&path).expect("connect");
+    conn.batch_execute("PRAGMA busy_timeout = 1234")
+        .expect("the service's own busy timeout");
+    Migrator::new(&migrator_tests::branchy::MIGRATIONS)
+        .upgrade(&mut conn, Target::Head)
+        .expect("upgrade");
+    #[derive(diesel::QueryableByName)]
+    struct Busy {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        timeout: i64,
+    }
+    let busy: Vec<Busy> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT timeout FROM pragma_busy_timeout"),
+        &mut conn,
+    )
+    .expect("read the busy timeout");
+    assert_eq!(busy[0].timeout, 1234);
+}
+
+/// A connection inside a transaction is refused before anything runs: each
+/// revision commits on its own, and the lock would go before the caller's
+/// commit.
+#[test]
+fn a_connection_inside_a_transaction_is_refused() {
+    let Some(db) = TestDb::postgres() else { return };
+    let mut conn = PgConnection::establish(db.url()).expect("connect");
+    conn.begin_test_transaction().expect("begin");
+    let error = Migrator::new(&linear::MIGRATIONS)
+        .upgrade(&mut conn, Target::Head)
+        .expect_err("inside a transaction");
+    assert!(matches!(error, Error::InTransaction), "{error}");
+    assert!(tables(&mut db.connect()).is_empty());
+}

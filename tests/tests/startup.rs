@@ -236,3 +236,32 @@ fn a_publication_for_all_tables_does_not_stop_a_run() {
     conn.batch_execute("DROP PUBLICATION migrator_test_all")
         .expect("drop the publication");
 }
+
+/// A table of the user's that happens to be named like the old state table
+/// (`<version table>_state`) but is not migrator's (other columns) is left
+/// alone, with its rows.
+#[test]
+fn a_users_table_named_like_the_old_state_table_is_left_alone() {
+    on_each_backend(|db| {
+        let migrator = Migrator::new(&branchy::MIGRATIONS);
+        let mut conn = db.connect();
+        migrator
+            .upgrade(&mut conn, "004".parse::<Target>().expect("target"))
+            .expect("upgrade");
+        conn.batch_execute(
+            "CREATE TABLE migrator_version_state (id INTEGER NOT NULL PRIMARY KEY, note VARCHAR(20)); \
+             INSERT INTO migrator_version_state (id, note) VALUES (1, 'mine');",
+        )
+        .expect("the user's table");
+        migrator
+            .upgrade(&mut conn, Target::Head)
+            .expect("upgrade head");
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT count(*) AS n FROM migrator_version_state"
+            ),
+            1
+        );
+    });
+}

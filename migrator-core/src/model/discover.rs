@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fs;
 use std::path::Path;
 
-use super::{Diagnostics, Parsed, Rule, parse_file};
+use super::{Diagnostics, Parsed, Rule, is_revision_id, parse_file};
 
 /// Lists `dir`, parses every revision file and returns them sorted by file
 /// name. Problems (missing directory, subdirectories, misnamed files, and
@@ -159,11 +159,6 @@ pub(super) struct FileName<'a> {
     pub slug: &'a str,
     /// `.sql` or `.rs`.
     pub kind: FileKind,
-}
-
-/// True for 1 to 64 characters of `[0-9A-Za-z]`.
-pub(super) fn is_revision_id(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 fn split_file_name(name: &str) -> Option<FileName<'_>> {

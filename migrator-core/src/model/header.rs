@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-use super::discover::is_revision_id;
+use super::is_revision_id;
 use super::sections::is_directive;
 use super::suggest::{Near, closest};
 use super::{Diagnostics, Rule};

@@ -1,7 +1,7 @@
 //! The revision model: what a migrations directory holds, parsed and checked.
 //!
 //! This module (with [`crate::graph`] and [`crate::plan`]) has no Diesel in it:
-//! `migrator-macros` uses it at build time with `default-features = false`, and
+//! `migrator-macros` uses it at build time (with the `parser` feature), and
 //! the runtime uses the very same code, so the build and the runtime can never
 //! disagree on what a file means.
 //!
@@ -46,6 +46,12 @@ pub use discover::{load_revisions, normalise};
 pub use file::parse_file;
 #[cfg(feature = "parser")]
 pub use header::{is_field_key, parse_duration};
+
+/// True for a revision ID as FORMAT.md allows it (and a prefix of one): 1 to
+/// 64 characters of `[0-9A-Za-z]`.
+pub fn is_revision_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
 
 /// A database backend that a section of SQL can be tagged for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

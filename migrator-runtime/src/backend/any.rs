@@ -7,7 +7,7 @@ use diesel::result::QueryResult;
 
 use super::url::DatabaseUrl;
 use super::{Backend, Dialect, LockHandle};
-use crate::rows::{AppliedRevision, AuditEntry, DigestRow};
+use crate::rows::{AppliedRevision, AuditEntry, DigestRow, TextRow};
 use crate::error::Error;
 use crate::model::BackendKind;
 
@@ -127,6 +127,9 @@ impl Backend for AnyConnection {
     fn load_digest(&mut self, sql: &str) -> QueryResult<Vec<DigestRow>> {
         dispatch!(self, c => Backend::load_digest(c, sql))
     }
+    fn load_text(&mut self, sql: &str) -> QueryResult<Vec<TextRow>> {
+        dispatch!(self, c => Backend::load_text(c, sql))
+    }
     fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error> {
         dispatch!(self, c => Backend::try_lock(c, name))
     }
@@ -141,13 +144,35 @@ impl Backend for AnyConnection {
     }
 }
 
+/// `Backend::lend` for the connection type of `AnyConnection`'s variant
+/// `$variant`: the revision sees an `AnyConnection` holding the caller's
+/// connection.
+macro_rules! lend_via_any {
+    ($variant:ident) => {
+        fn lend(&mut self, f: &mut dyn FnMut(&mut dyn $crate::backend::Backend)) {
+            $crate::backend::any::lend_as_any(
+                self,
+                $crate::backend::AnyConnection::$variant,
+                |any| match any {
+                    $crate::backend::AnyConnection::$variant(c) => Ok(c),
+                    #[allow(unreachable_patterns)]
+                    other => Err(other),
+                },
+                f,
+            )
+        }
+    };
+}
+pub(crate) use lend_via_any;
+
 /// Lends the caller's connection `conn` to `f` moved into an
 /// [`AnyConnection`] (`wrap`), and moves it back (`unwrap`) afterwards, so
 /// that a revision written for `AnyConnection` runs whatever connection type
 /// the service handed over. A panic in `f` is carried on once the
 /// connection is back in place; if `f` replaced the connection with another
 /// backend's, the caller's connection cannot be given back and the process
-/// aborts.
+/// aborts. (A revision that replaces it with another connection of the same
+/// backend hands the caller that one: revisions must not replace it.)
 pub(crate) fn lend_as_any<C>(
     conn: &mut C,
     wrap: fn(C) -> AnyConnection,

@@ -34,12 +34,12 @@ use diesel::result::QueryResult;
 
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use any::{AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow, connect};
-#[cfg(feature = "cli")]
+#[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
 pub use url::DatabaseUrl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use url::redact;
 
-use crate::rows::{AppliedRevision, AuditEntry, Count, DigestRow};
+use crate::rows::{AppliedRevision, AuditEntry, Count, DigestRow, TextRow};
 use crate::error::Error;
 use crate::model::BackendKind;
 
@@ -90,40 +90,41 @@ pub trait Dialect: Sync {
         local: bool,
     ) -> Option<String>;
 
-    /// Restores the session's own timeouts after a run changed them.
+    /// Resets the session's timeouts to the server's defaults: what an
+    /// offline script ends with, and the fallback when they could not be
+    /// read.
     fn reset_timeouts_sql(&self) -> &'static str;
+
+    /// A query returning one text column `value`: the statements that set
+    /// the session's timeouts back to what they are now, to give a caller's
+    /// connection back as it was.
+    fn session_timeouts_sql(&self) -> String;
 
     /// True when `message` is the database's error for a statement or lock
     /// timeout.
     fn is_timeout(&self, message: &str) -> bool;
 
-    /// Drops what versions of earlier builds of migrator created beside the version
-    /// table `table` (a `<table>_state` table and the trigger, and on
-    /// PostgreSQL the function, that emptied it). Run only when that table
-    /// exists.
-    fn drop_legacy_state_sql(&self, table: &str) -> String;
+    /// What earlier builds of migrator created beside the version table
+    /// `table` (a `<table>_state` table, the triggers on `table` that
+    /// emptied it and, on PostgreSQL, their function), as pairs of a query
+    /// returning `n` (how many of those objects are there *and* are
+    /// migrator's: the triggers on `table` by their names, the table beside
+    /// `table` with exactly the columns `state, version_table`) and the
+    /// statements that drop them, touching nothing that is not migrator's.
+    fn legacy_state_sql(&self, table: &str) -> [(String, String); 2];
 }
 
-/// The name of the side table that versions of earlier builds of migrator kept
-/// beside the version table.
+/// The name of the side table that earlier builds of migrator kept beside
+/// the version table.
 pub(crate) fn legacy_state_table(table: &str) -> String {
     format!("{table}_state")
 }
 
-/// [`Dialect::drop_legacy_state_sql`] where the old state table was emptied
-/// by three row triggers (SQLite, MySQL).
-pub(crate) fn drop_legacy_row_triggers(d: &dyn Dialect, table: &str) -> String {
+/// The names of the row triggers on the version table that emptied the old
+/// state table (SQLite, MySQL).
+pub(crate) fn legacy_row_triggers(table: &str) -> [String; 3] {
     let state = legacy_state_table(table);
-    let triggers: String = ["insert", "update", "delete"]
-        .iter()
-        .map(|event| {
-            format!(
-                "DROP TRIGGER IF EXISTS {};\n",
-                d.quote_ident(&format!("{state}_reset_{event}"))
-            )
-        })
-        .collect();
-    format!("{triggers}DROP TABLE IF EXISTS {};", d.quote_ident(&state))
+    ["insert", "update", "delete"].map(|event| format!("{state}_reset_{event}"))
 }
 
 /// Milliseconds as SQL wants them: whole, at least 1, saturating.
@@ -178,6 +179,8 @@ pub trait Backend: Any {
     fn load_audit(&mut self, sql: &str) -> QueryResult<Vec<AuditEntry>>;
     /// Runs [`Dialect::digest_sql`].
     fn load_digest(&mut self, sql: &str) -> QueryResult<Vec<DigestRow>>;
+    /// Runs a query that returns one text column named `value`.
+    fn load_text(&mut self, sql: &str) -> QueryResult<Vec<TextRow>>;
     /// Tries once to take the run lock named `name` (the version table's
     /// name), across processes; `None` when another holder has it.
     fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error>;
@@ -276,6 +279,9 @@ macro_rules! common_backend_methods {
             &mut self,
             sql: &str,
         ) -> diesel::QueryResult<Vec<$crate::rows::DigestRow>> {
+            $crate::backend::load(self, sql)
+        }
+        fn load_text(&mut self, sql: &str) -> diesel::QueryResult<Vec<$crate::rows::TextRow>> {
             $crate::backend::load(self, sql)
         }
         fn as_any_mut(&mut self) -> &mut dyn std::any::Any {

@@ -59,6 +59,12 @@ impl Dialect for Mysql {
         "SET SESSION max_execution_time = DEFAULT; SET SESSION lock_wait_timeout = DEFAULT;"
     }
 
+    fn session_timeouts_sql(&self) -> String {
+        "SELECT CONCAT('SET SESSION max_execution_time = ', @@SESSION.max_execution_time, \
+         '; SET SESSION lock_wait_timeout = ', @@SESSION.lock_wait_timeout, ';') AS value"
+            .to_owned()
+    }
+
     fn is_timeout(&self, message: &str) -> bool {
         message.contains("maximum statement execution time exceeded")
             || message.contains("Lock wait timeout exceeded")
@@ -70,7 +76,36 @@ impl Dialect for Mysql {
         None
     }
 
-    fn drop_legacy_state_sql(&self, table: &str) -> String {
-        super::drop_legacy_row_triggers(self, table)
+    fn legacy_state_sql(&self, table: &str) -> [(String, String); 2] {
+        let triggers = super::legacy_row_triggers(table);
+        let names: Vec<String> = triggers.iter().map(|t| self.quote_str(t)).collect();
+        let state = super::legacy_state_table(table);
+        [
+            (
+                format!(
+                    "SELECT COUNT(*) AS n FROM information_schema.triggers \
+                     WHERE trigger_schema = DATABASE() AND event_object_table = {} \
+                     AND trigger_name IN ({})",
+                    self.quote_str(table),
+                    names.join(", ")
+                ),
+                triggers
+                    .iter()
+                    .map(|t| format!("DROP TRIGGER IF EXISTS {};", self.quote_ident(t)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            (
+                format!(
+                    "SELECT COUNT(*) AS n FROM information_schema.tables t \
+                     WHERE t.table_schema = DATABASE() AND t.table_name = {0} \
+                     AND (SELECT GROUP_CONCAT(c.column_name ORDER BY c.ordinal_position) \
+                     FROM information_schema.columns c WHERE c.table_schema = DATABASE() \
+                     AND c.table_name = {0}) = 'state,version_table'",
+                    self.quote_str(&state)
+                ),
+                format!("DROP TABLE {};", self.quote_ident(&state)),
+            ),
+        ]
     }
 }

@@ -53,21 +53,68 @@ impl Dialect for Postgres {
         "RESET statement_timeout; RESET lock_timeout;"
     }
 
+    fn session_timeouts_sql(&self) -> String {
+        "SELECT format('SET statement_timeout = %L; SET lock_timeout = %L;', \
+         current_setting('statement_timeout'), current_setting('lock_timeout')) AS value"
+            .to_owned()
+    }
+
     fn is_timeout(&self, message: &str) -> bool {
         message.contains("canceling statement due to statement timeout")
             || message.contains("canceling statement due to lock timeout")
     }
 
-    fn drop_legacy_state_sql(&self, table: &str) -> String {
+    /// The trigger on the version table, found by its name, and its
+    /// function, found through the trigger (whatever schema it was created
+    /// in); the table in the version table's schema.
+    fn legacy_state_sql(&self, table: &str) -> [(String, String); 2] {
         let state = super::legacy_state_table(table);
-        let function = self.quote_ident(&format!("{state}_reset"));
-        format!(
-            "DROP TRIGGER IF EXISTS {function} ON {};\n\
-             DROP FUNCTION IF EXISTS {function}();\n\
-             DROP TABLE IF EXISTS {};",
-            self.quote_ident(table),
-            self.quote_ident(&state)
-        )
+        let version = self.quote_str(&self.quote_ident(table));
+        let trigger = format!("{state}_reset");
+        let trigger_where = format!(
+            "tgrelid = to_regclass({version}) AND tgname = {} AND NOT tgisinternal",
+            self.quote_str(&trigger)
+        );
+        let table_where = format!(
+            "c.relname = {} AND c.relkind = 'r' \
+             AND c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class \
+             WHERE oid = to_regclass({version})) \
+             AND ARRAY(SELECT attname::text FROM pg_catalog.pg_attribute \
+             WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum) \
+             = ARRAY['state', 'version_table']",
+            self.quote_str(&state)
+        );
+        [
+            (
+                format!(
+                    "SELECT count(*)::BIGINT AS n FROM pg_catalog.pg_trigger WHERE {trigger_where}"
+                ),
+                format!(
+                    "DO $migrator$ DECLARE f regprocedure; BEGIN\n    \
+                     SELECT tgfoid::regprocedure INTO f FROM pg_catalog.pg_trigger \
+                     WHERE {trigger_where};\n    \
+                     IF f IS NOT NULL THEN\n        \
+                     DROP TRIGGER {} ON {};\n        \
+                     EXECUTE format('DROP FUNCTION %s', f);\n    \
+                     END IF;\n\
+                     END $migrator$;",
+                    self.quote_ident(&trigger),
+                    self.quote_ident(table)
+                ),
+            ),
+            (
+                format!(
+                    "SELECT count(*)::BIGINT AS n FROM pg_catalog.pg_class c WHERE {table_where}"
+                ),
+                format!(
+                    "DO $migrator$ DECLARE t regclass; BEGIN\n    \
+                     SELECT c.oid::regclass INTO t FROM pg_catalog.pg_class c \
+                     WHERE {table_where};\n    \
+                     IF t IS NOT NULL THEN EXECUTE format('DROP TABLE %s', t); END IF;\n\
+                     END $migrator$;"
+                ),
+            ),
+        ]
     }
 }
 
@@ -125,7 +172,7 @@ mod connection {
     use diesel::result::QueryResult;
 
     use super::{Postgres, lock};
-    use crate::backend::{AnyConnection, Backend, Dialect, LockHandle, common_backend_methods};
+    use crate::backend::{Backend, Dialect, LockHandle, common_backend_methods};
     use crate::error::Error;
 
     impl Backend for PgConnection {
@@ -143,18 +190,6 @@ mod connection {
             lock::unlock(self, name)
         }
 
-        /// The revision sees an `AnyConnection` holding this connection.
-        fn lend(&mut self, f: &mut dyn FnMut(&mut dyn Backend)) {
-            crate::backend::any::lend_as_any(
-                self,
-                AnyConnection::Postgres,
-                |any| match any {
-                    AnyConnection::Postgres(c) => Ok(c),
-                    #[allow(unreachable_patterns)]
-                    other => Err(other),
-                },
-                f,
-            )
-        }
+        crate::backend::any::lend_via_any!(Postgres);
     }
 }

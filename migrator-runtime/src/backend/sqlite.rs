@@ -48,12 +48,43 @@ impl Dialect for Sqlite {
         DEFAULT_BUSY_TIMEOUT
     }
 
+    fn session_timeouts_sql(&self) -> String {
+        "SELECT 'PRAGMA busy_timeout = ' || timeout || ';' AS value FROM pragma_busy_timeout"
+            .to_owned()
+    }
+
     fn is_timeout(&self, message: &str) -> bool {
         message.contains("database is locked")
     }
 
-    fn drop_legacy_state_sql(&self, table: &str) -> String {
-        super::drop_legacy_row_triggers(self, table)
+    fn legacy_state_sql(&self, table: &str) -> [(String, String); 2] {
+        let triggers = super::legacy_row_triggers(table);
+        let names: Vec<String> = triggers.iter().map(|t| self.quote_str(t)).collect();
+        let state = super::legacy_state_table(table);
+        [
+            (
+                format!(
+                    "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'trigger' \
+                     AND tbl_name = {} AND name IN ({})",
+                    self.quote_str(table),
+                    names.join(", ")
+                ),
+                triggers
+                    .iter()
+                    .map(|t| format!("DROP TRIGGER IF EXISTS {};", self.quote_ident(t)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            (
+                format!(
+                    "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = {0} \
+                     AND (SELECT group_concat(name, ',') FROM \
+                     (SELECT name FROM pragma_table_info({0}) ORDER BY cid)) = 'state,version_table'",
+                    self.quote_str(&state)
+                ),
+                format!("DROP TABLE {};", self.quote_ident(&state)),
+            ),
+        ]
     }
 }
 
@@ -69,7 +100,7 @@ mod connection {
     use diesel::{Connection, ConnectionResult, QueryableByName, SqliteConnection};
 
     use super::{DEFAULT_BUSY_TIMEOUT, Sqlite};
-    use crate::backend::{AnyConnection, Backend, Dialect, LockHandle, common_backend_methods};
+    use crate::backend::{Backend, Dialect, LockHandle, common_backend_methods};
     use crate::error::Error;
 
     /// The main database's file, empty for an in-memory database.
@@ -126,19 +157,7 @@ mod connection {
             Ok(())
         }
 
-        /// The revision sees an `AnyConnection` holding this connection.
-        fn lend(&mut self, f: &mut dyn FnMut(&mut dyn Backend)) {
-            crate::backend::any::lend_as_any(
-                self,
-                AnyConnection::Sqlite,
-                |any| match any {
-                    AnyConnection::Sqlite(c) => Ok(c),
-                    #[allow(unreachable_patterns)]
-                    other => Err(other),
-                },
-                f,
-            )
-        }
+        crate::backend::any::lend_via_any!(Sqlite);
     }
 
     /// Opens (creating if needed) a SQLite database. Foreign keys are

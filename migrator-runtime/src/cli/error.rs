@@ -96,7 +96,7 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::NotRenderable { .. }
         | Run::UnsupportedBackend { .. }
         | Run::Plan(_)
-        | Run::Invalid(_)
+        | Run::InTransaction
         | Run::NotInSingleTransaction { .. } => exit::USAGE,
         Run::Connect { .. } => exit::CONNECT,
         Run::Revision { .. }
