@@ -5,7 +5,7 @@
 //! as quoted literals, so that the live run and the offline script (`--sql`)
 //! run the very same statements.
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime, Timelike};
 
 use crate::backend::Dialect;
 
@@ -193,7 +193,18 @@ impl Default for Store {
 
 /// A timestamp literal every backend reads as `TIMESTAMP`/`DATETIME(6)`.
 fn timestamp(d: &dyn Dialect, at: NaiveDateTime) -> String {
-    d.quote_str(&at.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+    // Written out by hand: chrono's format strings pull their whole
+    // interpreter into every service's binary.
+    d.quote_str(&format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.nanosecond() / 1_000 % 1_000_000
+    ))
 }
 
 /// This machine's host name, for the audit log (read once).
@@ -208,4 +219,19 @@ fn host() -> &'static str {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "unknown".to_owned())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BackendKind;
+
+    #[test]
+    fn timestamps_have_microseconds_and_leading_zeros() {
+        let at = chrono::NaiveDate::from_ymd_opt(2024, 1, 2)
+            .and_then(|d| d.and_hms_micro_opt(3, 4, 5, 6))
+            .expect("a valid time");
+        let d = crate::backend::dialect(BackendKind::Postgres);
+        assert_eq!(timestamp(d, at), "'2024-01-02 03:04:05.000006'");
+    }
 }
