@@ -26,6 +26,12 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want"
     exit 0
 fi
 
+# SQLAlchemy 2.1 (pinned with Alembic) needs Python 3.11 or newer.
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    log "$python is older than Python 3.11, which the pinned SQLAlchemy needs: set PYTHON to a newer one" >&2
+    exit 1
+fi
+
 if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         log "installing python3-venv"

@@ -373,3 +373,28 @@ fn history_without_a_database_draws_the_graph() {
     assert!(dot.contains("\"007\" -> \"008\";"), "{dot}");
     assert!(dot.trim_end().ends_with('}'), "{dot}");
 }
+
+/// `history` with a SQLite URL whose file does not exist shows the graph
+/// and creates no file; `--graph` with `--format dot` is refused; dot labels
+/// keep each node on one line.
+#[test]
+fn history_creates_no_database_and_writes_valid_dot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("missing.db").display());
+    let out = stdout(&run(dir.path(), Some(&url), &["history"]));
+    assert!(out.starts_with("008 -> 009 (head), "), "{out}");
+    assert!(
+        !dir.path().join("missing.db").exists(),
+        "no database was created"
+    );
+    let refused = run(dir.path(), None, &["history", "--graph", "--format", "dot"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let dot = stdout(&run(dir.path(), None, &["history", "--format", "dot"]));
+    for line in dot.lines().filter(|l| l.contains("label=")) {
+        assert!(line.trim_end().ends_with("];"), "one line per node: {dot}");
+    }
+    assert!(
+        dot.contains(r#"label="009\nIndex api_keys.last_used_at""#),
+        "{dot}"
+    );
+}

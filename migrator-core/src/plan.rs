@@ -186,8 +186,9 @@ pub enum PlanError {
     /// A walk that meets a merge (toward the base) or a branch point
     /// (toward the head) before its last step.
     #[error(
-        "`{target}` is ambiguous: from `{at}` the walk toward the {toward} can go to {}; name the revision instead, e.g. `{suggestion}`",
-        options.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(" or ")
+        "`{target}` is ambiguous: from `{at}` the walk toward the {toward} can go to {}; name the revision instead{}",
+        options.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(" or "),
+        suggestion.as_ref().map_or_else(String::new, |s| format!(", e.g. `{s}`"))
     )]
     AmbiguousWalk {
         /// The target as written.
@@ -198,8 +199,9 @@ pub enum PlanError {
         toward: &'static str,
         /// The revisions it could go to.
         options: Vec<String>,
-        /// A target that takes the first way.
-        suggestion: String,
+        /// A target that takes one of the ways and reaches a revision (none
+        /// when every way is ambiguous again or leaves the graph).
+        suggestion: Option<String>,
     },
     /// A downgrade to a revision that is not applied.
     #[error(
@@ -520,6 +522,18 @@ impl Point {
         from: Option<usize>,
         steps: i64,
     ) -> Result<Point, PlanError> {
+        Point::walk_from(graph, target, from, steps, true)
+    }
+
+    /// [`Point::walk`]; `suggest`: look for a way out of an ambiguous step
+    /// (off while checking a suggestion, so that the search stays linear).
+    fn walk_from(
+        graph: &Graph,
+        target: &Target,
+        from: Option<usize>,
+        steps: i64,
+        suggest: bool,
+    ) -> Result<Point, PlanError> {
         let name = |at: Option<usize>| {
             at.map_or_else(|| "base".to_owned(), |r| graph.revision(r).id.to_string())
         };
@@ -554,12 +568,19 @@ impl Point {
                         .iter()
                         .map(|&r| graph.revision(r).id.to_string())
                         .collect();
-                    let remaining = total - taken - 1;
-                    let suggestion = match remaining {
-                        0 => options[0].clone(),
-                        n if steps > 0 => format!("{}+{n}", options[0]),
-                        n => format!("{}-{n}", options[0]),
-                    };
+                    let remaining = i64::try_from(total - taken - 1).unwrap_or(i64::MAX);
+                    let remaining = if steps > 0 { remaining } else { -remaining };
+                    // The first way whose rest of the walk reaches a revision.
+                    let suggestion = several.iter().filter(|_| suggest).find_map(|&way| {
+                        let id = graph.revision(way).id.to_string();
+                        let target = match remaining {
+                            0 => Target::Revision(id),
+                            n => Target::RevisionRelative(id, n),
+                        };
+                        Point::walk_from(graph, &target, Some(way), remaining, false)
+                            .is_ok()
+                            .then(|| target.to_string())
+                    });
                     return Err(PlanError::AmbiguousWalk {
                         target: target.to_string(),
                         at: name(at),
@@ -875,6 +896,11 @@ mod tests {
         assert_eq!(
             up_err(&g, &[], "A+2"),
             "`A+2` is ambiguous: from `A` the walk toward the head can go to `B` or `C`; name the revision instead, e.g. `B+1`"
+        );
+        // No way reaches a revision: no suggestion that would fail in turn.
+        assert_eq!(
+            up_err(&g, &[], "head-5"),
+            "`head-5` is ambiguous: from `D` the walk toward the base can go to `B` or `C`; name the revision instead"
         );
         assert_eq!(down(&g, &all, "B-1"), ["-E", "-D", "-C", "-B"]);
         assert_eq!(down(&g, &all, "B-2"), ["-E", "-D", "-C", "-B", "-A"]);

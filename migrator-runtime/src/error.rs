@@ -153,7 +153,8 @@ pub enum Error {
     /// was migrated by a newer build.
     #[error(
         "the database has revision(s) {} applied, which this build does not know; it was \
-         probably migrated by a newer build: run that build, or downgrade with it first",
+         probably migrated by a newer build: run that build, or downgrade with it first (`stamp \
+         --purge` removes the rows of revisions that no longer exist)",
         revisions.join(", ")
     )]
     UnknownApplied {

@@ -69,6 +69,17 @@ impl Step<'_> {
         matches!(self, Step::Run(r, _) if !r.transactional)
     }
 
+    /// What the audit log's detail says a recording step did.
+    fn what(&self) -> &'static str {
+        match self {
+            Step::Run(..) => "",
+            Step::Record(_, Direction::Upgrade) => "recorded as applied",
+            Step::Record(_, Direction::Downgrade) => "recorded as not applied",
+            Step::Rechecksum(_) => "checksum re-recorded",
+            Step::Forget(_) => "unknown revision's row removed",
+        }
+    }
+
     fn action(&self) -> Action {
         match self {
             Step::Run(_, Direction::Upgrade) => Action::Upgrade,
@@ -110,6 +121,9 @@ pub(crate) struct Executor<'a> {
     /// What gives the session its own timeouts back after a
     /// `Transaction: false` revision set them for the session.
     pub(crate) restore_timeouts: &'a str,
+    /// The command that records without running (`stamp --purge 007`), for
+    /// the audit log; empty for runs.
+    pub(crate) command: &'a str,
 }
 
 impl Executor<'_> {
@@ -216,9 +230,13 @@ impl Executor<'_> {
                 Step::Rechecksum(r) => self.store.update_checksum_sql(d, &r.id, &r.checksum),
                 Step::Forget(id) => self.store.delete_sql(d, id),
             };
-            let audit = self
-                .store
-                .audit_sql(d, now, step.id(), step.action(), elapsed_ms, true, "");
+            let detail = match step.what() {
+                "" => String::new(),
+                what => format!("{what} by `{}`", self.command),
+            };
+            let audit =
+                self.store
+                    .audit_sql(d, now, step.id(), step.action(), elapsed_ms, true, &detail);
             sink.execute(&format!("{record}\n{audit}"))
                 .map_err(|e| fail(e.into()))?;
             if own_transaction {

@@ -61,7 +61,7 @@ use crate::executor::{Executor, Ledger, Live, Script, Sink, Step};
 use crate::graph::Graph;
 use crate::lock::{outside_transaction, unless_missing, with_lock};
 use crate::migrations::Migrations;
-use crate::model::{BackendKind, Direction, Revision, StateDigest};
+use crate::model::{BackendKind, Revision, StateDigest};
 use crate::options::Options;
 use crate::report::{Event, Problem, Report, State};
 use crate::rows::AuditEntry;
@@ -269,10 +269,10 @@ impl<'m> Migrator<'m> {
                     self.applied_indices(&state)?
                 };
                 let plan = plan::plan_stamp(graph, &applied, target, purge)?;
-                let mut keep = self.applied_mask(&applied);
-                for step in &plan.steps {
-                    keep[step.revision] = step.direction == Direction::Upgrade;
-                }
+                // Edited rows of the target and its ancestors get their new
+                // checksum; those of other branches are left to their own
+                // stamp (or to `verify`).
+                let keep = self.applied_mask(&plan::stamped_set(graph, target)?);
                 // Rows the plan does not cover: unknown revisions go (with
                 // `purge`), edited ones get their new checksum.
                 let mut steps: Vec<Step<'_>> = state
@@ -292,8 +292,10 @@ impl<'m> Migrator<'m> {
                         .map(|s| Step::Record(graph.revision(s.revision), s.direction)),
                 );
                 let mut ledger = Ledger::read(&state);
-                self.executor(restore)
-                    .execute(&mut Live(backend), &steps, &mut ledger, progress)
+                let command = format!("stamp{} {target}", if purge { " --purge" } else { "" });
+                let mut executor = self.executor(restore);
+                executor.command = &command;
+                executor.execute(&mut Live(backend), &steps, &mut ledger, progress)
             },
         )
     }
@@ -443,6 +445,7 @@ impl<'m> Migrator<'m> {
             options: &self.options,
             store: &self.store,
             restore_timeouts,
+            command: "",
         }
     }
 

@@ -1818,3 +1818,44 @@ fn cli_bad_and_unreachable_urls() {
         .code(exit::USAGE)
         .stderr_has("no database given");
 }
+
+/// A stamp re-records the checksums of the target and its ancestors only:
+/// an edited revision on another branch, which the stamp keeps, is still
+/// reported by `verify`. Each change is audited with what it did.
+#[test]
+fn library_stamp_keeps_other_branches_and_their_checks() {
+    on_each_backend(|db| {
+        let m = migrator();
+        let mut conn = db.connect();
+        m.upgrade(&mut conn, target("002")).expect("upgrade 002");
+        m.upgrade(&mut conn, target("003")).expect("upgrade 003");
+        tamper(&mut conn, "002");
+        tamper(&mut conn, "003");
+        let report = m.stamp(&mut conn, target("003")).expect("stamp 003");
+        let ran: Vec<&str> = report.steps.iter().map(|s| s.revision.as_str()).collect();
+        assert_eq!(ran, ["003"], "only 003's checksum is re-recorded");
+        let problems = m.verify(&mut conn).expect("verify");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].to_string().starts_with("002 "), "{problems:?}");
+        assert_eq!(current(&mut conn), ["002", "003"]);
+        let log = m.audit_log(&mut conn).expect("audit");
+        let last = log.last().expect("an entry");
+        assert_eq!(
+            (
+                last.revision.as_str(),
+                last.action.as_str(),
+                last.detail.as_str()
+            ),
+            ("003", "stamp", "checksum re-recorded by `stamp 003`")
+        );
+        m.stamp_purge(&mut conn, target("002"))
+            .expect("stamp --purge 002");
+        assert_eq!(current(&mut conn), ["002"]);
+        let log = m.audit_log(&mut conn).expect("audit");
+        assert!(
+            log.iter()
+                .any(|e| e.detail == "recorded as not applied by `stamp --purge 002`"),
+            "{log:#?}"
+        );
+    });
+}

@@ -19,8 +19,8 @@ pub enum Format {
 /// What `history` shows.
 pub(super) struct History<'a> {
     pub(super) graph: &'a Graph,
-    /// The applied revision IDs, when a database was given.
-    pub(super) applied: Option<Vec<String>>,
+    /// The applied revisions (a mask by index), when a database was read.
+    pub(super) applied: Option<Vec<bool>>,
     pub(super) verbose: bool,
     pub(super) range: Option<&'a str>,
     pub(super) draw: bool,
@@ -30,6 +30,13 @@ pub(super) struct History<'a> {
 impl History<'_> {
     /// Writes the history to `printer`.
     pub(super) fn print(&self, printer: &mut Printer<'_>) -> Result<()> {
+        if self.draw && self.format == Format::Dot {
+            return Err(Error::Usage(
+                "`--graph` draws the text history; `--format dot` writes a graph of its own: \
+                 use one of them"
+                    .to_owned(),
+            ));
+        }
         let shown = self.shown()?;
         match self.format {
             Format::Dot => self.dot(printer, &shown),
@@ -91,9 +98,7 @@ impl History<'_> {
         if graph.parents(i).len() > 1 {
             marks.push("mergepoint");
         }
-        if let Some(applied) = &self.applied
-            && applied.iter().any(|a| *a == graph.revision(i).id)
-        {
+        if self.applied.as_ref().is_some_and(|applied| applied[i]) {
             marks.push("applied");
         }
         marks
@@ -101,6 +106,7 @@ impl History<'_> {
 
     fn text(&self, printer: &mut Printer<'_>, shown: &[usize]) -> Result<()> {
         let graph = self.graph;
+        let in_range = mask(graph.len(), shown);
         let mut lanes = Lanes::default();
         for &i in shown {
             let revision = graph.revision(i);
@@ -122,7 +128,7 @@ impl History<'_> {
                     .parents(i)
                     .iter()
                     .copied()
-                    .filter(|p| shown.contains(p))
+                    .filter(|&p| in_range[p])
                     .collect();
                 for row in lanes.rows(i, &parents, &line) {
                     printer.line(row)?;
@@ -148,7 +154,15 @@ impl History<'_> {
 
     fn dot(&self, printer: &mut Printer<'_>, shown: &[usize]) -> Result<()> {
         let graph = self.graph;
-        let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        let in_range = mask(graph.len(), shown);
+        // A DOT string: quotes and backslashes escaped, line breaks as `\n`.
+        let quote = |s: &str| {
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("\"{escaped}\"")
+        };
         printer.line("digraph migrations {")?;
         printer.line("    rankdir=BT;")?;
         printer.line("    node [shape=box];")?;
@@ -171,7 +185,7 @@ impl History<'_> {
                 attributes.join(", ")
             ))?;
             for &parent in graph.parents(i) {
-                if shown.contains(&parent) {
+                if in_range[parent] {
                     printer.line(format!(
                         "    {} -> {};",
                         quote(&graph.revision(parent).id),
@@ -184,17 +198,27 @@ impl History<'_> {
     }
 }
 
+/// `indices` as a mask of `len` revisions.
+fn mask(len: usize, indices: &[usize]) -> Vec<bool> {
+    let mut mask = vec![false; len];
+    for &i in indices {
+        mask[i] = true;
+    }
+    mask
+}
+
 /// The lanes of a drawing like `git log --graph`: each lane waits for the
-/// revision it leads down to.
+/// revision it leads down to. Lane `i` is drawn in column `2 * i`; the
+/// diagonals of joins and forks between lanes in the odd columns.
 #[derive(Debug, Default)]
 struct Lanes {
     waiting: Vec<usize>,
 }
 
 impl Lanes {
-    /// The rows for revision `node` (newest first) with its `parents`: a row
-    /// where lanes waiting for it join (`|/`), its own row (`*`), and a row
-    /// where its extra parents open lanes (`|\`).
+    /// The rows for revision `node` (newest first) with its `parents`: one
+    /// row per other lane waiting for it, joining it (`|/`), its own row
+    /// (`*`), and one row per extra parent, opening a lane (`|\`).
     fn rows(&mut self, node: usize, parents: &[usize], label: &str) -> Vec<String> {
         let mut rows = Vec::new();
         let joining: Vec<usize> = (0..self.waiting.len())
@@ -208,35 +232,42 @@ impl Lanes {
                 self.waiting.len() - 1
             }
         };
-        if joining.len() > 1 {
-            let first_gone = joining[1];
-            let cells: Vec<&str> = (0..self.waiting.len())
-                .map(|lane| if lane < first_gone { "|" } else { "/" })
-                .collect();
-            rows.push(cells.join(""));
-            for &lane in joining[1..].iter().rev() {
-                self.waiting.remove(lane);
-            }
+        // The rightmost first: each one bends into the lane on its left, and
+        // the lanes after it move one to the left.
+        for &lane in joining.iter().skip(1).rev() {
+            rows.push(grid(self.waiting.len(), |i| {
+                if i < lane {
+                    (Some('|'), None)
+                } else {
+                    (None, Some('/'))
+                }
+            }));
+            self.waiting.remove(lane);
         }
-        let cells: Vec<&str> = (0..self.waiting.len())
-            .map(|lane| if lane == column { "*" } else { "|" })
-            .collect();
-        rows.push(format!("{} {label}", cells.join(" ")));
+        let mut own = grid(self.waiting.len(), |i| {
+            (Some(if i == column { '*' } else { '|' }), None)
+        });
+        own.push(' ');
+        own.push_str(label);
+        rows.push(own);
         match parents {
             [] => {
                 self.waiting.remove(column);
             }
             [first, rest @ ..] => {
                 self.waiting[column] = *first;
-                if !rest.is_empty() {
-                    let before = self.waiting.len();
-                    for (k, &parent) in rest.iter().enumerate() {
-                        self.waiting.insert(column + 1 + k, parent);
-                    }
-                    let cells: Vec<&str> = (0..before + rest.len())
-                        .map(|lane| if lane <= column { "|" } else { "\\" })
-                        .collect();
-                    rows.push(cells.join(""));
+                // Each extra parent opens a lane right of this one; the
+                // lanes after it move one to the right.
+                for (k, &parent) in rest.iter().enumerate() {
+                    let opened = column + 1 + k;
+                    self.waiting.insert(opened, parent);
+                    rows.push(grid(self.waiting.len(), |i| {
+                        if i < opened {
+                            (Some('|'), None)
+                        } else {
+                            (None, Some('\\'))
+                        }
+                    }));
                 }
             }
         }
@@ -245,8 +276,24 @@ impl Lanes {
 
     /// The lanes as they continue past the last row, for indented detail.
     fn rail(&self) -> String {
-        vec!["|"; self.waiting.len()].join(" ")
+        grid(self.waiting.len(), |_| (Some('|'), None))
     }
+}
+
+/// A row of `lanes` lanes: for each, the character in its own column and
+/// the one in the column before it (a diagonal), trailing blanks trimmed.
+fn grid(lanes: usize, cell: impl Fn(usize) -> (Option<char>, Option<char>)) -> String {
+    let mut row = vec![' '; 2 * lanes];
+    for i in 0..lanes {
+        let (own, before) = cell(i);
+        if let Some(c) = own {
+            row[2 * i] = c;
+        }
+        if let (Some(c), Some(at)) = (before, (2 * i).checked_sub(1)) {
+            row[at] = c;
+        }
+    }
+    row.into_iter().collect::<String>().trim_end().to_owned()
 }
 
 #[cfg(test)]
@@ -280,12 +327,37 @@ mod tests {
     }
 
     #[test]
+    fn crossing_merges_stay_on_the_grid() {
+        // z <- m2 (c, b) ... : two merges whose parents cross.
+        // 9 merges 7 and 8; 8 merges 5 and 6; 7 merges 5 and 6.
+        let rows = draw(&[
+            (9, &[7, 8]),
+            (8, &[5, 6]),
+            (7, &[5, 6]),
+            (6, &[4]),
+            (5, &[4]),
+            (4, &[]),
+        ]);
+        for row in &rows {
+            // Lanes in even columns, diagonals in odd ones.
+            for (at, c) in row.chars().enumerate() {
+                match c {
+                    '*' | '|' => assert_eq!(at % 2, 0, "{rows:#?}"),
+                    '/' | '\\' => assert_eq!(at % 2, 1, "{rows:#?}"),
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(rows.last().map(String::as_str), Some("* 4"), "{rows:#?}");
+    }
+
+    #[test]
     fn a_three_way_merge() {
         let rows = draw(&[(5, &[2, 3, 4]), (4, &[1]), (3, &[1]), (2, &[1]), (1, &[])]);
         assert_eq!(
             rows,
             [
-                "* 5", "|\\\\", "| | * 4", "| * | 3", "* | | 2", "|//", "* 1"
+                "* 5", "|\\", "| |\\", "| | * 4", "| * | 3", "* | | 2", "| |/", "|/", "* 1"
             ]
         );
     }

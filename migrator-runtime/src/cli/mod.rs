@@ -351,17 +351,7 @@ pub fn execute(
             format,
         } => {
             // The graph alone; a database, when given, adds what is applied.
-            let applied = match url.trim() {
-                "" => None,
-                url => Some(
-                    migrator
-                        .state(&mut connect(url)?)?
-                        .applied
-                        .into_iter()
-                        .map(|row| row.revision)
-                        .collect(),
-                ),
-            };
+            let applied = applied_mask(&migrator, url);
             history::History {
                 graph,
                 applied,
@@ -405,9 +395,12 @@ pub fn execute(
             };
             drop(migrator);
             if report.steps.is_empty() {
-                let at = match command {
+                let at = match (command, &target) {
                     // `upgrade REV` means "at least REV", as in Alembic.
-                    Command::Upgrade { .. } if target != Target::Head => "at or past",
+                    (
+                        Command::Upgrade { .. },
+                        Target::Revision(_) | Target::RevisionRelative(..),
+                    ) => "at or past",
                     _ => "already at",
                 };
                 printer.note(format!("Nothing to do: the database is {at} {target}"))?;
@@ -448,6 +441,40 @@ pub fn execute(
         | Command::Merge { .. } => {}
     }
     Ok(exit::OK)
+}
+
+/// The applied revisions of the database at `url`, as a mask by index, for
+/// `history`; `None` without a URL, or when it cannot be read (a warning
+/// says why: `history` needs the graph alone). A SQLite file that does not
+/// exist is not created.
+fn applied_mask(migrator: &Migrator<'_>, url: &str) -> Option<Vec<bool>> {
+    if url.trim().is_empty() {
+        return None;
+    }
+    let parsed = DatabaseUrl::parse(url).ok()?;
+    if parsed.kind() == crate::BackendKind::Sqlite
+        && parsed.connect_str() != ":memory:"
+        && !std::path::Path::new(parsed.connect_str()).exists()
+    {
+        return None;
+    }
+    let state = connect(url).and_then(|mut conn| migrator.state(&mut conn));
+    match state {
+        Ok(state) => {
+            let graph = migrator.graph();
+            let mut mask = vec![false; graph.len()];
+            for row in state.applied {
+                if let Some(i) = graph.index_of(&row.revision) {
+                    mask[i] = true;
+                }
+            }
+            Some(mask)
+        }
+        Err(error) => {
+            eprintln!("warning: {error}; showing the revisions without what is applied");
+            None
+        }
+    }
 }
 
 /// Output for people: `line` always, `note` and progress unless quiet.
