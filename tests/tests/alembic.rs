@@ -33,7 +33,7 @@
 //! `MIGRATOR_ALEMBIC_REPORT=FILE` writes every difference, not one example
 //! per kind, to FILE.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -157,6 +157,9 @@ struct Outcome {
     current: Vec<String>,
     /// The tables, sorted, without the bookkeeping tables.
     tables: Vec<String>,
+    /// Migrator's version rows after the command, in application order
+    /// (`seq`); empty for Alembic (not compared).
+    applied: Vec<String>,
 }
 
 impl Outcome {
@@ -197,8 +200,13 @@ impl std::fmt::Display for Outcome {
 /// two databases differ after it, the rest of its sequence is not compared
 /// either.
 ///
-/// `before` is the current revisions before the command (the same in both
-/// tools, or the sequence would have stopped being compared).
+/// Every entry also checks that migrator did exactly what its documented
+/// rules give ([`Model`]: the plan, computed here from the revisions'
+/// `Revises` links, not by migrator's planner), so that an entry cannot
+/// hide a migrator bug behind an Alembic difference.
+///
+/// `before` is the state before the command (the same in both tools, or
+/// the sequence would have stopped being compared).
 ///
 /// Anything not listed is a failure of the test: either migrator should
 /// change, or the difference is deliberate and belongs here, with its
@@ -206,17 +214,23 @@ impl std::fmt::Display for Outcome {
 fn known_difference(
     graph: &Graph,
     cmd: &Cmd,
-    before: &[String],
+    before: &Before<'_>,
     alembic: &Outcome,
     migrator: &Outcome,
 ) -> Option<&'static str> {
-    let unchanged = |o: &Outcome| o.current == before;
+    let model = Model::new(graph);
+    // Migrator changed nothing: the same tips, tables and version rows.
+    let migrator_unchanged = migrator.current == before.current
+        && migrator.tables == before.tables
+        && migrator.applied == before.applied;
+    let alembic_unchanged = alembic.current == before.current;
 
     // 1. The order of revisions that do not depend on each other. Migrator
     //    runs, among the revisions ready at the same time, the smallest ID
     //    first (README: "Revisions are applied in a deterministic order");
     //    Alembic follows the order of its own graph walk. Same revisions,
-    //    same direction, both orders respect the graph, same result.
+    //    same direction, Alembic's order respects the graph, same result,
+    //    and migrator ran exactly its documented plan, in its order.
     if !cmd.verb.is_stamp()
         && alembic.ok() == migrator.ok()
         && alembic.current == migrator.current
@@ -224,6 +238,7 @@ fn known_difference(
         && same_steps(&alembic.executed, &migrator.executed)
         && respects_graph(graph, &alembic.executed)
         && respects_graph(graph, &migrator.executed)
+        && model.follows_plan(cmd, before, migrator)
     {
         return Some(
             "order of independent revisions: migrator runs the smallest ID first among those \
@@ -234,7 +249,9 @@ fn known_difference(
     //    table, or left its table behind), which of the independent
     //    revisions ran before it: both tools stop at the same revision, each
     //    after steps in the command's direction and in graph order, and the
-    //    databases differ by those steps.
+    //    databases differ by those steps. Migrator's steps are the start of
+    //    its plan, in its order, and the revision that failed is the next
+    //    one of the plan.
     let one_way = |o: &Outcome| o.executed.iter().all(|(d, _)| d == cmd.verb.as_str());
     if !cmd.verb.is_stamp()
         && one_way(alembic)
@@ -245,6 +262,7 @@ fn known_difference(
         && failing_table(alembic) == failing_table(migrator)
         && respects_graph(graph, &alembic.executed)
         && respects_graph(graph, &migrator.executed)
+        && model.follows_plan(cmd, before, migrator)
     {
         return Some(
             "order of independent revisions, up to a revision that fails: both stop at the \
@@ -261,35 +279,28 @@ fn known_difference(
     //    revision +2 didn't produce 2 migrations"); from one tip below a
     //    merge it walks to the merge, applying the other branch too; from
     //    several tips it may pick another one to revert (which can then fail
-    //    on its SQL). Checked: migrator ran exactly that (for `-N`: N
-    //    downgrades of applied revisions), and Alembic either succeeded, or
-    //    refused without a change, or failed on a revision's SQL.
-    let relative = |sign: char| {
-        cmd.target
-            .strip_prefix(sign)
-            .and_then(|n| n.parse::<usize>().ok())
-    };
+    //    on its SQL). Checked: migrator ran exactly its plan (the next N
+    //    pending revisions in application order; the last N version rows,
+    //    most recent first), and Alembic either succeeded, or refused without
+    //    a change, or failed on a revision's SQL. From one tip, reverting
+    //    the most recently applied revisions is Alembic's walk: a `-N` that
+    //    Alembic ran from one tip must agree.
     let alembic_walked = match &alembic.error {
         None => true,
         Some(e) => {
-            ((e.contains("Ambiguous") || e.contains("Relative revision")) && unchanged(alembic))
+            ((e.contains("Ambiguous") || e.contains("Relative revision")) && alembic_unchanged)
                 || failing_table(alembic).is_some()
         }
     };
-    if migrator.ok() && alembic_walked {
-        match (cmd.verb, relative('+'), relative('-')) {
-            (Verb::Upgrade, Some(n), _) if migrator.executed == next_pending(graph, before, n) => {
+    if migrator.ok() && alembic_walked && model.follows_plan(cmd, before, migrator) {
+        match (cmd.verb, target_kind(&cmd.target)) {
+            (Verb::Upgrade, "+N") => {
                 return Some(
                     "`upgrade +N` applies the next N pending revisions in application order \
                      (README, on purpose); Alembic walks from the current tip",
                 );
             }
-            (Verb::Downgrade, _, Some(n))
-                if migrator.executed.len() == n
-                    && migrator.executed.iter().all(|(d, r)| {
-                        d == "downgrade" && applied_set(graph, before).contains(r)
-                    }) =>
-            {
+            (Verb::Downgrade, "-N") if !(before.current.len() == 1 && alembic.ok()) => {
                 return Some(
                     "`downgrade -N` reverts the N most recently applied revisions \
                      (README, on purpose); Alembic walks from the current tip",
@@ -304,13 +315,14 @@ fn known_difference(
     //    `upgrade base`: nothing to do.
     if cmd.verb == Verb::Upgrade
         && target_kind(&cmd.target) == "REV-N"
+        && model.land(&cmd.target) == Some(Point::Base)
         && alembic
             .error
             .as_deref()
             .is_some_and(|e| e.starts_with("AssertionError"))
         && migrator.ok()
         && migrator.executed.is_empty()
-        && unchanged(migrator)
+        && migrator_unchanged
     {
         return Some(
             "Alembic defect: `upgrade REV-N` landing on the base raises an AssertionError; \
@@ -321,13 +333,15 @@ fn known_difference(
     // 4. An Alembic defect on SQLite: `stamp --purge` empties the version
     //    table before it resolves the target, outside a transaction, so a
     //    target it then rejects leaves the database recorded at base (tables
-    //    still there). Migrator's failed stamp changes nothing.
+    //    still there). Migrator rejects the target too (a relative one, or a
+    //    walk without a landing point), changing nothing.
     if cmd.verb == Verb::StampPurge
         && !alembic.ok()
         && !migrator.ok()
+        && model.stamped(cmd, before.current).is_none()
         && alembic.current.is_empty()
         && alembic.tables == migrator.tables
-        && unchanged(migrator)
+        && migrator_unchanged
     {
         return Some(
             "Alembic defect: a failing `stamp --purge` has already emptied Alembic's version \
@@ -342,14 +356,14 @@ fn known_difference(
     //    database, or after `--purge` emptied it), where it counts from the
     //    graph's head and records `head-N`.
     if cmd.verb.is_stamp()
-        && relative('-').is_some()
+        && target_kind(&cmd.target) == "-N"
         && alembic.ok()
         && migrator
             .error
             .as_deref()
             .is_some_and(|e| e.contains("counts from the current state"))
-        && unchanged(migrator)
-        && (cmd.verb == Verb::StampPurge || before.is_empty())
+        && migrator_unchanged
+        && (cmd.verb == Verb::StampPurge || before.current.is_empty())
     {
         return Some(
             "`stamp -N`: migrator refuses a relative stamp target; Alembic rejects it too \
@@ -359,58 +373,349 @@ fn known_difference(
     // 6. A walk as a stamp target (`REV+N`, `REV-N`, `head-N`, `base+N`):
     //    an extension of migrator's (README, on purpose). Alembic's `stamp`
     //    cannot resolve them ("Can't locate revision identified by 'd1+2'";
-    //    with `--purge`, after emptying its version table, defect 4);
-    //    migrator stamps where the walk lands, or refuses a walk that leaves
-    //    the graph or meets a fork, changing nothing.
+    //    with `--purge`, after emptying its version table, defect 4).
+    //    Checked: migrator stamped exactly where the walk lands (the same
+    //    result as `stamp` of that revision, or of `base`), or, for a walk
+    //    that leaves the graph or meets a fork, refused, changing nothing.
     if cmd.verb.is_stamp()
         && matches!(
             target_kind(&cmd.target),
-            "REV+N" | "REV-N" | "head-N" | "base+N"
+            "REV+N" | "REV-N" | "head-N" | "base+N" | "base-N"
         )
         && alembic
             .error
             .as_deref()
             .is_some_and(|e| e.contains("Can't locate revision"))
-        && (migrator.ok() || unchanged(migrator))
+        && match model.stamped(cmd, before.current) {
+            Some(current) => {
+                migrator.ok()
+                    && migrator.current == current
+                    && migrator.tables == before.tables
+                    && model.mask(&migrator.applied) == model.closure(&current)
+            }
+            None => !migrator.ok() && migrator_unchanged,
+        }
     {
         return Some(
             "a walk as a stamp target: migrator stamps where it lands (an extension); \
              Alembic's stamp cannot resolve it",
         );
     }
+
+    // 7. `base-N` is before the base: no walk leads there, so migrator
+    //    refuses it (`PlanError::BeforeBase`), changing nothing, as it
+    //    refuses any walk past the base. An Alembic defect: its walk reads
+    //    `base` as "no revision" and walks down from there through the
+    //    heads, so `base-N` lands on `heads-(N-1)` (`upgrade base-1`
+    //    upgrades to the head; `downgrade base-1` at the head does
+    //    nothing). Checked: Alembic ran what `heads-(N-1)` gives.
+    if !cmd.verb.is_stamp()
+        && target_kind(&cmd.target) == "base-N"
+        && model.land(&cmd.target).is_none()
+        && migrator
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("is before the base"))
+        && migrator.executed.is_empty()
+        && migrator_unchanged
+        && alembic.ok()
+        && cmd.target["base-".len()..]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| {
+                let as_heads = Cmd {
+                    verb: cmd.verb,
+                    target: format!("heads-{}", n.checked_sub(1)?),
+                };
+                model.plan(&as_heads, before.applied)
+            })
+            .is_some_and(|plan| same_steps(&plan, &alembic.executed))
+    {
+        return Some(
+            "`base-N`: migrator refuses a walk before the base; Alembic's walk reads `base` \
+             as no revision and walks down from the heads, landing on `heads-(N-1)` \
+             (an Alembic defect)",
+        );
+    }
     None
 }
 
-/// The applied revisions of a state whose tips are `tips`.
-fn applied_set(graph: &Graph, tips: &[String]) -> Vec<String> {
-    let g = graph.migrations.graph();
-    let mut applied = vec![false; g.len()];
-    for tip in tips {
-        if let Some(i) = g.index_of(tip) {
-            for (flag, ancestor) in applied.iter_mut().zip(g.ancestors(i)) {
-                *flag |= ancestor;
-            }
-        }
-    }
-    g.order()
-        .iter()
-        .filter(|&&i| applied[i])
-        .map(|&i| g.revision(i).id.to_string())
-        .collect()
+/// The state before a command, as migrator left it (the same as
+/// Alembic's, or the sequence would no longer be compared).
+struct Before<'a> {
+    /// The current revisions, sorted.
+    current: &'a [String],
+    /// The tables, sorted, without the bookkeeping tables.
+    tables: &'a [String],
+    /// Migrator's version rows, in application order (`seq`).
+    applied: &'a [String],
 }
 
-/// The upgrades of the next `n` revisions not applied at `tips`, in
-/// application order.
-fn next_pending(graph: &Graph, tips: &[String], n: usize) -> Vec<(String, String)> {
-    let applied = applied_set(graph, tips);
-    let g = graph.migrations.graph();
-    g.order()
-        .iter()
-        .map(|&i| g.revision(i).id.to_string())
-        .filter(|id| !applied.contains(id))
-        .take(n)
-        .map(|id| ("upgrade".to_owned(), id))
-        .collect()
+/// A point of the graph: a revision, or `base`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Point {
+    Base,
+    Revision(usize),
+}
+
+/// The graph as the test reads it from the revisions' `Revises` links, and
+/// what migrator's documented rules make of a command on it, computed
+/// without migrator's planner.
+struct Model {
+    ids: Vec<String>,
+    parents: Vec<Vec<usize>>,
+    children: Vec<Vec<usize>>,
+    /// The application order: every revision after its parents and, among
+    /// those ready, the smallest ID (byte order) first.
+    order: Vec<usize>,
+}
+
+impl Model {
+    fn new(graph: &Graph) -> Model {
+        let revisions = graph.migrations.graph().revisions();
+        let ids: Vec<String> = revisions.iter().map(|r| r.id.to_string()).collect();
+        let parents: Vec<Vec<usize>> = revisions
+            .iter()
+            .map(|r| {
+                r.revises
+                    .iter()
+                    .map(|p| {
+                        ids.iter()
+                            .position(|id| id == p)
+                            .unwrap_or_else(|| panic!("{}: unknown revision `{p}`", graph.name))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut children = vec![Vec::new(); ids.len()];
+        for (child, ps) in parents.iter().enumerate() {
+            for &p in ps {
+                children[p].push(child);
+            }
+        }
+        let mut waiting: Vec<usize> = parents.iter().map(Vec::len).collect();
+        let mut ready: BTreeSet<(String, usize)> = (0..ids.len())
+            .filter(|&i| waiting[i] == 0)
+            .map(|i| (ids[i].clone(), i))
+            .collect();
+        let mut order = Vec::new();
+        while let Some((_, i)) = ready.pop_first() {
+            order.push(i);
+            for &c in &children[i] {
+                waiting[c] -= 1;
+                if waiting[c] == 0 {
+                    ready.insert((ids[c].clone(), c));
+                }
+            }
+        }
+        assert_eq!(order.len(), ids.len(), "{}: a cycle", graph.name);
+        Model {
+            ids,
+            parents,
+            children,
+            order,
+        }
+    }
+
+    fn index(&self, id: &str) -> Option<usize> {
+        self.ids.iter().position(|i| i == id)
+    }
+
+    /// A flag per revision: set for `ids`.
+    fn mask(&self, ids: &[String]) -> Vec<bool> {
+        let mut mask = vec![false; self.ids.len()];
+        for i in ids.iter().filter_map(|id| self.index(id)) {
+            mask[i] = true;
+        }
+        mask
+    }
+
+    /// Every revision reachable from `from` through `edges`, `from`
+    /// included when `inclusive`.
+    fn reach(&self, from: usize, edges: &[Vec<usize>], inclusive: bool) -> Vec<bool> {
+        let mut seen = vec![false; self.ids.len()];
+        let mut stack = edges[from].clone();
+        while let Some(v) = stack.pop() {
+            if !std::mem::replace(&mut seen[v], true) {
+                stack.extend(&edges[v]);
+            }
+        }
+        seen[from] |= inclusive;
+        seen
+    }
+
+    /// The revision and its ancestors.
+    fn ancestors(&self, r: usize) -> Vec<bool> {
+        self.reach(r, &self.parents, true)
+    }
+
+    /// The revision's descendants, not itself.
+    fn descendants(&self, r: usize) -> Vec<bool> {
+        self.reach(r, &self.children, false)
+    }
+
+    /// The applied set of a state whose tips are `tips`.
+    fn closure(&self, tips: &[String]) -> Vec<bool> {
+        let mut applied = vec![false; self.ids.len()];
+        for tip in tips.iter().filter_map(|t| self.index(t)) {
+            for (flag, a) in applied.iter_mut().zip(self.ancestors(tip)) {
+                *flag |= a;
+            }
+        }
+        applied
+    }
+
+    /// Where a target lands: `head`, `base`, `REV`, or a walk from one of
+    /// them (`REV+N`, `REV-N`, `head-N`, `heads-N`, `base+N`, `base-N`),
+    /// one step at a time, toward the head through children and toward the
+    /// base through parents; the step after the base revision lands on
+    /// `base`. `None` when there is no landing point: a step with several
+    /// ways, beyond the head, before `base`, an unknown revision, or a
+    /// target that counts from the current state (`+N`, `-N`).
+    fn land(&self, target: &str) -> Option<Point> {
+        let (from, steps) = match target.find(['+', '-']) {
+            None => (target, 0),
+            Some(at) => (&target[..at], target[at..].parse::<i64>().ok()?),
+        };
+        let mut at = match from {
+            "" => return None,
+            "head" | "heads" => {
+                let heads: Vec<usize> = (0..self.ids.len())
+                    .filter(|&i| self.children[i].is_empty())
+                    .collect();
+                match heads[..] {
+                    [head] => Point::Revision(head),
+                    _ => return None,
+                }
+            }
+            "base" => Point::Base,
+            id => Point::Revision(self.index(id)?),
+        };
+        for _ in 0..steps.unsigned_abs() {
+            let ways: Vec<usize> = match (steps > 0, at) {
+                (true, Point::Base) => (0..self.ids.len())
+                    .filter(|&i| self.parents[i].is_empty())
+                    .collect(),
+                (true, Point::Revision(r)) => self.children[r].clone(),
+                (false, Point::Base) => return None,
+                (false, Point::Revision(r)) => self.parents[r].clone(),
+            };
+            at = match ways[..] {
+                [] if steps > 0 => return None,
+                [] => Point::Base,
+                [only] => Point::Revision(only),
+                _ => return None,
+            };
+        }
+        Some(at)
+    }
+
+    /// The steps of `upgrade` or `downgrade` by migrator's documented rules,
+    /// from the version rows `applied` (in application order): `None` when
+    /// migrator must refuse. `upgrade +N`: the next N pending revisions in
+    /// application order; `downgrade -N`: the N most recently applied, most
+    /// recent first; `upgrade T`: the pending ancestors of T (T included) in
+    /// application order; `downgrade T`: the applied descendants of T,
+    /// in reverse application order (T must be applied).
+    fn plan(&self, cmd: &Cmd, applied: &[String]) -> Option<Vec<(String, String)>> {
+        let is_applied = self.mask(applied);
+        let count = cmd.target[1..].parse::<usize>().ok();
+        let steps = |direction: &str, revisions: Vec<usize>| {
+            revisions
+                .into_iter()
+                .map(|i| (direction.to_owned(), self.ids[i].clone()))
+                .collect()
+        };
+        let in_order = |keep: &dyn Fn(usize) -> bool| -> Vec<usize> {
+            self.order.iter().copied().filter(|&i| keep(i)).collect()
+        };
+        match (cmd.verb, target_kind(&cmd.target)) {
+            (Verb::Upgrade, "+N") => {
+                let pending = in_order(&|i| !is_applied[i]);
+                let n = count?;
+                (n <= pending.len()).then(|| steps("upgrade", pending[..n].to_vec()))
+            }
+            (Verb::Downgrade, "-N") => {
+                let n = count?;
+                let mut seen = vec![false; self.ids.len()];
+                let latest: Vec<usize> = applied
+                    .iter()
+                    .rev()
+                    .filter_map(|id| self.index(id))
+                    .filter(|&i| !std::mem::replace(&mut seen[i], true))
+                    .take(n)
+                    .collect();
+                (latest.len() == n).then(|| steps("downgrade", latest))
+            }
+            (Verb::Upgrade, "-N") | (Verb::Downgrade, "+N") => None,
+            (Verb::Upgrade, _) => match self.land(&cmd.target)? {
+                Point::Base => Some(Vec::new()),
+                Point::Revision(r) => {
+                    let ancestors = self.ancestors(r);
+                    Some(steps(
+                        "upgrade",
+                        in_order(&|i| ancestors[i] && !is_applied[i]),
+                    ))
+                }
+            },
+            (Verb::Downgrade, _) => {
+                let down = |keep: &dyn Fn(usize) -> bool| {
+                    let mut revisions = in_order(&|i| is_applied[i] && keep(i));
+                    revisions.reverse();
+                    Some(steps("downgrade", revisions))
+                };
+                match self.land(&cmd.target)? {
+                    Point::Base => down(&|_| true),
+                    Point::Revision(r) if !is_applied[r] => None,
+                    Point::Revision(r) => {
+                        let descendants = self.descendants(r);
+                        down(&|i| descendants[i])
+                    }
+                }
+            }
+            (Verb::Stamp | Verb::StampPurge, _) => None,
+        }
+    }
+
+    /// Migrator ran its plan ([`Model::plan`]): all of it when it
+    /// succeeded; when it failed, the start of it, and the revision whose
+    /// table the error names is the next step.
+    fn follows_plan(&self, cmd: &Cmd, before: &Before<'_>, migrator: &Outcome) -> bool {
+        let Some(plan) = self.plan(cmd, before.applied) else {
+            return false;
+        };
+        if migrator.ok() {
+            return migrator.executed == plan;
+        }
+        plan.starts_with(&migrator.executed)
+            && plan.get(migrator.executed.len()).is_some_and(|(_, id)| {
+                failing_table(migrator).and_then(|t| t.strip_prefix("t_")) == Some(id.as_str())
+            })
+    }
+
+    /// The current revisions, sorted, after `stamp` (or `stamp --purge`)
+    /// of `cmd.target` from the tips `current`: `None` when migrator must
+    /// refuse. Where the target lands on revision T, `stamp --purge`
+    /// leaves T, `stamp` the tips neither ancestors nor descendants of T,
+    /// plus T; on `base`, nothing.
+    fn stamped(&self, cmd: &Cmd, current: &[String]) -> Option<Vec<String>> {
+        let tips: Vec<usize> = match self.land(&cmd.target)? {
+            Point::Base => Vec::new(),
+            Point::Revision(t) if cmd.verb == Verb::StampPurge => vec![t],
+            Point::Revision(t) => {
+                let (ancestors, descendants) = (self.ancestors(t), self.descendants(t));
+                current
+                    .iter()
+                    .filter_map(|id| self.index(id))
+                    .filter(|&i| !ancestors[i] && !descendants[i])
+                    .chain([t])
+                    .collect()
+            }
+        };
+        let mut tips: Vec<String> = tips.into_iter().map(|i| self.ids[i].clone()).collect();
+        tips.sort();
+        Some(tips)
+    }
 }
 
 /// The table of the revision a failed command stopped at, from SQLite's
@@ -506,7 +811,8 @@ fn env_number(name: &str, default: u64) -> u64 {
 /// Every target the test uses on a graph with revisions `ids`.
 fn all_targets(ids: &[String]) -> Vec<String> {
     let mut targets: Vec<String> = [
-        "head", "heads", "base", "head-1", "head-2", "base+1", "base+2", "+1", "+2", "-1", "-2",
+        "head", "heads", "base", "head-1", "head-2", "head-3", "heads-1", "base+1", "base+2",
+        "base-1", "+1", "+2", "-1", "-2",
     ]
     .iter()
     .map(|t| t.to_string())
@@ -636,14 +942,45 @@ fn run_migrator(graph: &Graph, db: &Path, seq: &[Cmd]) -> Vec<Outcome> {
             Err(e) => vec![format!("<current failed: {e}>")],
         };
         current.sort();
+        let applied = match migrator.state(&mut conn) {
+            Ok(mut state) => {
+                state.applied.sort_by_key(|row| row.seq);
+                state.applied.into_iter().map(|row| row.revision).collect()
+            }
+            Err(e) => vec![format!("<state failed: {e}>")],
+        };
         outcomes.push(Outcome {
             error: result.err(),
             executed,
             current,
             tables: user_tables(migrator_tests::tables(&mut conn)),
+            applied,
         });
     }
+    drop(conn);
+    remove_database(db);
     outcomes
+}
+
+/// Removes a sequence's SQLite database with its companions (`-journal`,
+/// `-wal`, `-shm`, and migrator's `<database>.<name>.lock`): thousands of
+/// them would otherwise fill /dev/shm until the test ends.
+fn remove_database(db: &Path) {
+    let (Some(dir), Some(name)) = (db.parent(), db.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let companion = file
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '-']));
+        if companion {
+            std::fs::remove_file(entry.path())
+                .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+        }
+    }
 }
 
 fn direction(d: Direction) -> &'static str {
@@ -797,6 +1134,7 @@ fn collect_driver(graph: &Graph, child: Child) -> AlembicRun {
                             .collect(),
                         current,
                         tables: user_tables(strings("tables")),
+                        applied: Vec::new(),
                     }
                 })
                 .collect()
@@ -817,6 +1155,7 @@ fn target_kind(t: &str) -> &'static str {
             _ => "base",
         },
         _ if t.starts_with("head") => "head-N",
+        _ if t.starts_with("base-") => "base-N",
         _ if t.starts_with("base") => "base+N",
         _ if t.starts_with('+') => "+N",
         _ if t.starts_with('-') => "-N",
@@ -964,11 +1303,15 @@ fn migrator_agrees_with_alembic() {
                     compared += 1;
                     continue;
                 }
-                let before = c
-                    .checked_sub(1)
-                    .map_or(&[][..], |p| &migrator[p].current[..]);
+                // A fresh database before the first command.
+                let previous = c.checked_sub(1).map(|p| &migrator[p]);
+                let before = Before {
+                    current: previous.map_or(&[][..], |o| &o.current[..]),
+                    tables: previous.map_or(&[][..], |o| &o.tables[..]),
+                    applied: previous.map_or(&[][..], |o| &o.applied[..]),
+                };
                 if let Some(reason) =
-                    known_difference(graph, cmd, before, &alembic[c], &migrator[c])
+                    known_difference(graph, cmd, &before, &alembic[c], &migrator[c])
                 {
                     *known.entry(reason).or_default() += 1;
                     let diverged = alembic[c].current != migrator[c].current
