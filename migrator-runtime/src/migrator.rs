@@ -53,7 +53,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, DigestSql};
 use crate::bookkeeping::Store;
 use crate::connection::MigrationConnection;
 use crate::error::{Error, Result};
@@ -413,19 +413,20 @@ impl<'m> Migrator<'m> {
     /// checksums. False on any doubt (no version table, an error): the
     /// caller then reads the whole version table.
     fn at_head(&self, backend: &mut dyn Backend) -> bool {
-        let d = backend.dialect();
-        let digest = match d.digest_sql(self.store.table()) {
-            Some(sql) => match backend.load_digest(&sql).as_deref() {
-                Ok([row]) => StateDigest::from_parts(
-                    u64::try_from(row.n).unwrap_or(0),
-                    row.value.clone(),
-                ),
-                _ => return false,
-            },
-            None => match backend.load_versions(&self.store.select_sql(d)) {
-                Ok(applied) => State { applied }.digest(),
-                Err(_) => return false,
-            },
+        let (sql, joined) = match backend.dialect().digest_sql(self.store.table()) {
+            DigestSql::Md5(sql) => (sql, false),
+            DigestSql::Joined(sql) => (sql, true),
+        };
+        let digest = match backend.load_digest(&sql).as_deref() {
+            Ok([row]) => {
+                let rows = u64::try_from(row.n).unwrap_or(0);
+                if joined {
+                    StateDigest::from_joined(rows, row.value.as_deref())
+                } else {
+                    StateDigest::from_parts(rows, row.value.clone())
+                }
+            }
+            _ => return false,
         };
         digest.to_string() == self.migrations.head_state()
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::model::{Direction, Revision, StateDigest};
+use crate::model::{Direction, Revision};
 use crate::rows::AppliedRevision;
 
 /// What a run reports as it goes, for progress output and logs. Every event
@@ -63,16 +63,6 @@ pub struct State {
     pub applied: Vec<AppliedRevision>,
 }
 
-impl State {
-    /// The digest of these rows, as the startup check computes it.
-    pub(crate) fn digest(&self) -> StateDigest {
-        StateDigest::of(
-            self.applied
-                .iter()
-                .map(|a| (a.revision.as_str(), a.checksum.as_str())),
-        )
-    }
-}
 
 /// A disagreement between the database and this build, found by
 /// [`Migrator::verify`].

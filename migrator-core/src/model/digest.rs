@@ -46,6 +46,12 @@ impl StateDigest {
     pub fn from_parts(rows: u64, md5: Option<String>) -> Self {
         StateDigest { rows, md5 }
     }
+
+    /// The digest of rows a database joined (sorted, `revision:checksum`,
+    /// separated by `,`) but could not hash itself (SQLite has no MD5).
+    pub fn from_joined(rows: u64, joined: Option<&str>) -> Self {
+        StateDigest::from_parts(rows, joined.map(md5_hex))
+    }
 }
 
 /// The MD5 of `text`, in lower-case hex.
@@ -85,6 +91,10 @@ mod tests {
         );
         assert_eq!(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(StateDigest::of([]).to_string(), "0:");
+        assert_eq!(
+            StateDigest::from_joined(2, Some("001:x,002:y")),
+            StateDigest::of([("002", "y"), ("001", "x")])
+        );
     }
 
     #[test]

@@ -73,12 +73,12 @@ pub trait Dialect: Sync {
     /// word in another language.
     fn table_exists_sql(&self, table: &str) -> String;
 
-    /// A query returning one row: `n`, the number of rows of the version
-    /// table `table`, and `value`, the MD5 of its rows as
-    /// [`StateDigest`](crate::model::StateDigest) defines it, computed by the
-    /// server. `None` where the server has no such function: the rows are
-    /// then read and digested by the runtime, still in one query.
-    fn digest_sql(&self, table: &str) -> Option<String>;
+    /// The startup check's one query on the version table `table`: it
+    /// returns one row, `n` (the number of rows) and `value`, either the MD5
+    /// of the rows as [`StateDigest`](crate::model::StateDigest) defines it,
+    /// computed by the server, or (where the server has no MD5) the joined
+    /// rows that the runtime hashes.
+    fn digest_sql(&self, table: &str) -> DigestSql;
 
     /// The statements that set the statement timeout (`None`: no limit) and
     /// the lock timeout, for the current transaction when `local`, else for
@@ -112,6 +112,15 @@ pub trait Dialect: Sync {
     /// `table` with exactly the columns `state, version_table`) and the
     /// statements that drop them, touching nothing that is not migrator's.
     fn legacy_state_sql(&self, table: &str) -> [(String, String); 2];
+}
+
+/// The startup check's query, and what its `value` is.
+#[derive(Debug)]
+pub enum DigestSql {
+    /// The MD5 of the joined rows, computed by the server.
+    Md5(String),
+    /// The joined rows, which the runtime hashes.
+    Joined(String),
 }
 
 /// The name of the side table that earlier builds of migrator kept beside

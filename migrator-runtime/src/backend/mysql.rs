@@ -70,10 +70,15 @@ impl Dialect for Mysql {
             || message.contains("Lock wait timeout exceeded")
     }
 
-    /// MySQL has `MD5` and `GROUP_CONCAT`, but `GROUP_CONCAT` is cut at
-    /// `group_concat_max_len` (1024 bytes by default): the rows are read.
-    fn digest_sql(&self, _table: &str) -> Option<String> {
-        None
+    /// `GROUP_CONCAT` is cut at `group_concat_max_len` (1024 bytes by
+    /// default): a cut list only fails to match, and the run reads the
+    /// version table.
+    fn digest_sql(&self, table: &str) -> super::DigestSql {
+        super::DigestSql::Joined(format!(
+            "SELECT COUNT(*) AS n, GROUP_CONCAT(CONCAT(revision, ':', checksum) \
+             ORDER BY revision COLLATE utf8mb4_bin SEPARATOR ',') AS value FROM {}",
+            self.quote_ident(table)
+        ))
     }
 
     fn legacy_state_sql(&self, table: &str) -> [(String, String); 2] {

@@ -26,8 +26,8 @@ impl Dialect for Postgres {
     }
 
     /// Byte order (`COLLATE "C"`), whatever the database's collation.
-    fn digest_sql(&self, table: &str) -> Option<String> {
-        Some(format!(
+    fn digest_sql(&self, table: &str) -> super::DigestSql {
+        super::DigestSql::Md5(format!(
             "SELECT count(*)::BIGINT AS n, \
              md5(string_agg(revision || ':' || checksum, ',' ORDER BY revision COLLATE \"C\")) \
              AS value FROM {}",

@@ -28,9 +28,14 @@ impl Dialect for Sqlite {
         )
     }
 
-    /// SQLite has no MD5: the rows are read (in-process, so still cheap).
-    fn digest_sql(&self, _table: &str) -> Option<String> {
-        None
+    /// SQLite has no MD5: it joins the rows (in byte order, its `BINARY`
+    /// collation), and the runtime hashes them. One row to decode.
+    fn digest_sql(&self, table: &str) -> super::DigestSql {
+        super::DigestSql::Joined(format!(
+            "SELECT COUNT(*) AS n, group_concat(revision || ':' || checksum, ',') AS value \
+             FROM (SELECT revision, checksum FROM {} ORDER BY revision)",
+            self.quote_ident(table)
+        ))
     }
 
     /// SQLite cannot limit a statement's time; the lock timeout is its busy
