@@ -146,3 +146,38 @@ impl ExitStatus for migrator_runtime::cli::Error {
 pub fn exit_code(error: &impl ExitStatus) -> u8 {
     error.status()
 }
+
+/// A small deterministic generator (SplitMix64): the random choices of a
+/// test (kill delays, command sequences) are reproducible from its seed.
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..bound` (bound > 0).
+    pub fn below(&mut self, bound: usize) -> usize {
+        usize::try_from(self.next_u64() % bound as u64).unwrap_or(0)
+    }
+
+    /// One of `items` (not empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// The tables of the `branchy` fixture at head (and at 004 and 005), with
+/// migrator's two.
+pub const BRANCHY_AT_HEAD: [&str; 5] = [
+    "base_t",
+    "left_t",
+    "migrator_audit",
+    "migrator_version",
+    "right_t",
+];

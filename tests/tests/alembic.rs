@@ -42,6 +42,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use migrator_runtime::{Direction, Event, Migrations, Migrator, Target};
+use migrator_tests::SplitMix;
 
 mod chain {
     migrator_runtime::embed_migrations!("fixtures/alembic/chain");
@@ -777,27 +778,6 @@ fn respects_graph(graph: &Graph, steps: &[(String, String)]) -> bool {
 // ---------------------------------------------------------------------------
 // The command sequences.
 
-/// SplitMix64: a small, seeded, portable PRNG.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 fn env_number(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(v) => v
@@ -827,7 +807,7 @@ fn all_targets(ids: &[String]) -> Vec<String> {
 }
 
 /// A random target, each kind about as likely as the others.
-fn random_target(rng: &mut Rng, ids: &[String]) -> String {
+fn random_target(rng: &mut SplitMix, ids: &[String]) -> String {
     let n = rng.pick(&["1", "2"]);
     match rng.below(10) {
         0 => "head".to_owned(),
@@ -860,7 +840,7 @@ fn sequences(ids: &[String], seed: u64, count: usize) -> Vec<Vec<Cmd>> {
     for t in &targets {
         out.push(vec![cmd(Verb::Upgrade, "head"), cmd(Verb::StampPurge, t)]);
     }
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix(seed);
     while out.len() < count {
         let len = 1 + rng.below(5);
         let seq = (0..len)

@@ -31,13 +31,7 @@ const BRANCHY: &str = env!("CARGO_BIN_EXE_branchy");
 const BOOKKEEPING: [&str; 2] = ["migrator_audit", "migrator_version"];
 
 /// The tables at head (and at 004, 005).
-const AT_HEAD: [&str; 5] = [
-    "base_t",
-    "left_t",
-    "migrator_audit",
-    "migrator_version",
-    "right_t",
-];
+use migrator_tests::BRANCHY_AT_HEAD as AT_HEAD;
 
 const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
 

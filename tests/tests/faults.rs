@@ -28,7 +28,8 @@ use migrator_runtime::cli::exit;
 use migrator_runtime::testing::{DiffOptions, SchemaDiff, Snapshot};
 use migrator_runtime::{AnyConnection, AuditEntry, Error, Migrations, Migrator, Options, Target};
 use migrator_tests::{
-    Kind, Run, TestDb, applied_ids, cli_command, count, exit_code, postgres_admin_url, tables,
+    Kind, Run, SplitMix, TestDb, applied_ids, cli_command, count, exit_code, postgres_admin_url,
+    tables,
 };
 
 mod long {
@@ -178,25 +179,6 @@ fn audit(migrations: &Migrations, conn: &mut AnyConnection) -> Vec<AuditEntry> {
         .expect("read the audit log")
 }
 
-/// A small deterministic generator (SplitMix64): the kill delays of a run
-/// are reproducible from its printed seed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..bound` (bound > 0).
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-}
-
 fn env_number(var: &str) -> Option<u64> {
     std::env::var(var).ok().and_then(|v| v.trim().parse().ok())
 }
@@ -339,7 +321,7 @@ fn kill_trials(kind: Kind, trials: u64, rng: &mut SplitMix) {
     let start = Instant::now();
     for trial in 0..trials {
         let db = TestDb::new(kind).expect("a fresh database");
-        let delay = rng.below(span);
+        let delay = rng.below(usize::try_from(span).unwrap_or(usize::MAX)) as u64;
         let mut child = spawn_long(&db, cwd.path());
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().expect("poll the migrator").is_some() {

@@ -9,14 +9,7 @@ use diesel::{Connection, PgConnection};
 use migrator_runtime::{AnyConnection, Error, Migrator, Target};
 use migrator_tests::{Kind, TestDb, branchy, count, on_each_backend, tables};
 
-/// The tables of the branchy fixture at head, and migrator's two.
-const AT_HEAD: [&str; 5] = [
-    "base_t",
-    "left_t",
-    "migrator_audit",
-    "migrator_version",
-    "right_t",
-];
+use migrator_tests::BRANCHY_AT_HEAD as AT_HEAD;
 
 /// Records the SQL of every query the connection sends.
 fn record_queries(conn: &mut impl Connection) -> Arc<Mutex<Vec<String>>> {

@@ -136,6 +136,15 @@ pub(crate) fn legacy_row_triggers(table: &str) -> [String; 3] {
     ["insert", "update", "delete"].map(|event| format!("{state}_reset_{event}"))
 }
 
+/// `DROP TRIGGER IF EXISTS` for each of `triggers`.
+pub(crate) fn drop_triggers_sql(d: &dyn Dialect, triggers: &[String]) -> String {
+    triggers
+        .iter()
+        .map(|t| format!("DROP TRIGGER IF EXISTS {};", d.quote_ident(t)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Milliseconds as SQL wants them: whole, at least 1, saturating.
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())

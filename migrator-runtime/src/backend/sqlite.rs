@@ -74,11 +74,7 @@ impl Dialect for Sqlite {
                     self.quote_str(table),
                     names.join(", ")
                 ),
-                triggers
-                    .iter()
-                    .map(|t| format!("DROP TRIGGER IF EXISTS {};", self.quote_ident(t)))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                super::drop_triggers_sql(self, &triggers),
             ),
             (
                 format!(
