@@ -130,7 +130,7 @@ pub struct Timing {
     /// private) to attribute `from_checked`'s time: (step, medians in ms).
     pub parts: Vec<(&'static str, f64)>,
     pub from_checked_ms: Vec<f64>,
-        /// `compact::decode` of the embedded form (inflating included), per run.
+    /// `compact::decode` of the embedded form (inflating included), per run.
     pub decode_ms: Vec<f64>,
     pub plan_ms: Vec<f64>,
     pub total_ms: Vec<f64>,
@@ -144,7 +144,7 @@ pub struct Timing {
 /// (startup).
 pub fn run(revisions: &'static [Revision], reps: usize) -> Timing {
     let (text, data) = compact::encode(revisions);
-        let data: &'static [u8] = Vec::leak(data);
+    let data: &'static [u8] = Vec::leak(data);
     let mut timing = Timing {
         parts: parts(revisions, reps),
         decode_ms: Vec::new(),
@@ -156,7 +156,7 @@ pub fn run(revisions: &'static [Revision], reps: usize) -> Timing {
     };
     for _ in 0..reps {
         let t0 = Instant::now();
-                let decoded = compact::decode(&text, data);
+        let decoded = compact::decode(&text, data);
         let td = Instant::now();
         let graph = Graph::from_checked(decoded);
         let t1 = Instant::now();

@@ -43,10 +43,11 @@
 //!
 //! `upgrade head` on a database already at head is one query, one round
 //! trip, no lock, and writes nothing: PostgreSQL computes the digest of the
-//! version table (its row count and the MD5 of its `revision:checksum`
-//! rows, see [`StateDigest`]) and the runtime compares it with the digest
-//! `embed_migrations!` computed for "every revision applied, with this
-//! build's checksums"; SQLite returns the rows in that one query. Equal
+//! version table (its row count and a sum over the MD5 of each
+//! `revision:checksum` row, see [`StateDigest`]) and the runtime compares it
+//! with the digest `embed_migrations!` computed for "every revision
+//! applied, with this build's checksums"; SQLite returns the rows joined in
+//! one row of that one query, and the runtime digests them. Equal
 //! means nothing to do, nothing edited, nothing unknown; any edit of the
 //! version table, by anyone, is seen at the next start. Otherwise the run
 //! reads the whole version table and checks it, as every other command does.
@@ -148,7 +149,11 @@ impl<'m> Migrator<'m> {
 
     /// The audit log, oldest entry first (empty before the first run).
     pub fn audit_log(&self, conn: &mut impl MigrationConnection) -> Result<Vec<AuditEntry>> {
-        let backend = conn.__backend();
+        self.audit_of(conn.__backend())
+    }
+
+    /// [`Migrator::audit_log`], not generic.
+    fn audit_of(&self, backend: &mut dyn Backend) -> Result<Vec<AuditEntry>> {
         let sql = self.store.select_audit_sql(backend.dialect());
         let entries = unless_missing(backend, &[self.store.audit_table()], |b| b.load_audit(&sql))
             .map_err(Error::database("reading the audit log"))?;
@@ -159,7 +164,12 @@ impl<'m> Migrator<'m> {
     /// applied revision revises (several after a partial upgrade of branches,
     /// or a downgrade below a merge). Empty at base.
     pub fn current(&self, conn: &mut impl MigrationConnection) -> Result<Vec<&'m Revision>> {
-        let applied = self.applied_indices(&self.state(conn)?)?;
+        self.current_of(conn.__backend())
+    }
+
+    /// [`Migrator::current`], not generic.
+    fn current_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
+        let applied = self.applied_indices(&self.read_state(backend)?)?;
         let graph = self.graph();
         Ok(graph
             .tips(&self.applied_mask(&applied))
@@ -170,7 +180,12 @@ impl<'m> Migrator<'m> {
 
     /// The revisions an upgrade to head would apply, in order.
     pub fn pending(&self, conn: &mut impl MigrationConnection) -> Result<Vec<&'m Revision>> {
-        let applied = self.applied_indices(&self.state(conn)?)?;
+        self.pending_of(conn.__backend())
+    }
+
+    /// [`Migrator::pending`], not generic.
+    fn pending_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
+        let applied = self.applied_indices(&self.read_state(backend)?)?;
         let graph = self.graph();
         let plan = plan::plan_upgrade(graph, &applied, &Target::Head)?;
         Ok(plan
@@ -184,7 +199,7 @@ impl<'m> Migrator<'m> {
     /// revisions whose file changed, and applied revisions this build does not
     /// know. Empty when all is well.
     pub fn verify(&self, conn: &mut impl MigrationConnection) -> Result<Vec<Problem>> {
-        Ok(self.problems(&self.state(conn)?))
+        Ok(self.problems(&self.read_state(conn.__backend())?))
     }
 
     /// Upgrades to `target` ([`Target::Head`], a revision constant such as
@@ -195,8 +210,12 @@ impl<'m> Migrator<'m> {
         conn: &mut impl MigrationConnection,
         target: impl Into<Target>,
     ) -> Result<Report> {
-        let target = target.into();
-        let backend = conn.__backend();
+        self.upgrade_to(conn.__backend(), target.into())
+    }
+
+    /// [`Migrator::upgrade`], not generic: compiled once, in this crate,
+    /// not in every crate that calls it.
+    fn upgrade_to(&self, backend: &mut dyn Backend, target: Target) -> Result<Report> {
         outside_transaction(backend)?;
         if target == Target::Head && self.at_head(backend) {
             return Ok(Report::default());
@@ -212,8 +231,12 @@ impl<'m> Migrator<'m> {
         conn: &mut impl MigrationConnection,
         target: impl Into<Target>,
     ) -> Result<Report> {
-        let target = target.into();
-        self.run(conn.__backend(), |graph, applied| {
+        self.downgrade_to(conn.__backend(), target.into())
+    }
+
+    /// [`Migrator::downgrade`], not generic.
+    fn downgrade_to(&self, backend: &mut dyn Backend, target: Target) -> Result<Report> {
+        self.run(backend, |graph, applied| {
             plan::plan_downgrade(graph, applied, &target)
         })
     }
@@ -311,8 +334,12 @@ impl<'m> Migrator<'m> {
         from: impl Into<Target>,
         to: impl Into<Target>,
     ) -> Result<String> {
-        let to = to.into();
-        self.offline(backend, &from.into(), |graph, applied| {
+        self.upgrade_sql_to(backend, &from.into(), to.into())
+    }
+
+    /// [`Migrator::upgrade_sql`], not generic.
+    fn upgrade_sql_to(&self, backend: BackendKind, from: &Target, to: Target) -> Result<String> {
+        self.offline(backend, from, |graph, applied| {
             plan::plan_upgrade(graph, applied, &to)
         })
     }
@@ -325,8 +352,12 @@ impl<'m> Migrator<'m> {
         from: impl Into<Target>,
         to: impl Into<Target>,
     ) -> Result<String> {
-        let to = to.into();
-        self.offline(backend, &from.into(), |graph, applied| {
+        self.downgrade_sql_to(backend, &from.into(), to.into())
+    }
+
+    /// [`Migrator::downgrade_sql`], not generic.
+    fn downgrade_sql_to(&self, backend: BackendKind, from: &Target, to: Target) -> Result<String> {
+        self.offline(backend, from, |graph, applied| {
             plan::plan_downgrade(graph, applied, &to)
         })
     }
@@ -414,7 +445,7 @@ impl<'m> Migrator<'m> {
     /// caller then reads the whole version table.
     fn at_head(&self, backend: &mut dyn Backend) -> bool {
         let (sql, joined) = match backend.dialect().digest_sql(self.store.table()) {
-            DigestSql::Md5(sql) => (sql, false),
+            DigestSql::Sum(sql) => (sql, false),
             DigestSql::Joined(sql) => (sql, true),
         };
         let digest = match backend.load_digest(&sql).as_deref() {
@@ -423,7 +454,10 @@ impl<'m> Migrator<'m> {
                 if joined {
                     StateDigest::from_joined(rows, row.value.as_deref())
                 } else {
-                    StateDigest::from_parts(rows, row.value.clone())
+                    match StateDigest::from_parts(rows, row.value.as_deref()) {
+                        Some(digest) => digest,
+                        None => return false,
+                    }
                 }
             }
             _ => return false,

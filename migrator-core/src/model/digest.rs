@@ -2,70 +2,74 @@
 //!
 //! `embed_migrations!` embeds the digest of "every revision applied, with
 //! this build's checksums"; at startup the runtime asks the database for the
-//! digest of its version table (PostgreSQL computes it with `md5` and
-//! `string_agg`; elsewhere the rows are read and digested here). Equal
-//! strings mean the database is at head with nothing edited or unknown, in
-//! one query and one round trip, with nothing written.
+//! digest of its version table in one query (PostgreSQL computes it; SQLite,
+//! which has no MD5, returns the rows joined in one row and the runtime
+//! digests them). Equal strings mean the database is at head with nothing
+//! edited or unknown, in one round trip, with nothing written.
 //!
-//! The digest is `<rows>:<md5>`, where `<md5>` is the MD5, in lower-case
-//! hex, of every row's `revision:checksum`, sorted by revision in byte
-//! order and joined by `,` (PostgreSQL:
-//! `md5(string_agg(revision || ':' || checksum, ',' ORDER BY revision COLLATE "C"))`).
-//! MD5 is not a defence against an attacker who can write the version
-//! table (they can do worse); it only has to notice edits and accidents.
+//! The digest is `<rows>:<sum>`: the number of rows and the sum, as a
+//! decimal number, of the first 60 bits (15 hex digits) of the MD5 of each
+//! row's `revision:checksum`. A sum needs no order, so the server sorts
+//! nothing (PostgreSQL:
+//! `sum(('x' || substr(md5(revision || ':' || checksum), 1, 15))::bit(60)::bigint)`).
+//! It is not a defence against someone who can write the version table
+//! (they can do worse); it notices edits and accidents: an edited, added or
+//! removed row changes it, but for a chance of about 2⁻⁶⁰.
 
 use std::fmt;
 
 use md5::{Digest, Md5};
 
 /// The digest of a set of `(revision, checksum)` rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateDigest {
     rows: u64,
-    md5: Option<String>,
+    sum: u128,
 }
 
 impl StateDigest {
     /// The digest of `rows`, in any order.
     pub fn of<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut rows: Vec<(&str, &str)> = rows.into_iter().collect();
-        rows.sort_unstable();
-        let joined = rows
-            .iter()
-            .map(|(revision, checksum)| format!("{revision}:{checksum}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        StateDigest::from_parts(
-            rows.len() as u64,
-            (!rows.is_empty()).then(|| md5_hex(&joined)),
-        )
+        let mut digest = StateDigest { rows: 0, sum: 0 };
+        for (revision, checksum) in rows {
+            digest.rows += 1;
+            digest.sum += row_value(&format!("{revision}:{checksum}"));
+        }
+        digest
     }
 
-    /// The digest as a database computed it: the number of rows and the MD5
-    /// of the joined rows (`None` for no rows, as `string_agg` gives NULL).
-    pub fn from_parts(rows: u64, md5: Option<String>) -> Self {
-        StateDigest { rows, md5 }
+    /// The digest as a database computed it: the number of rows and the sum
+    /// as decimal text (`None` when it could not be read).
+    pub fn from_parts(rows: u64, sum: Option<&str>) -> Option<Self> {
+        let sum = sum?.trim().parse().ok()?;
+        Some(StateDigest { rows, sum })
     }
 
-    /// The digest of rows a database joined (sorted, `revision:checksum`,
-    /// separated by `,`) but could not hash itself (SQLite has no MD5).
+    /// The digest of the rows a database returned joined by `,` (each
+    /// `revision:checksum`, in any order) because it could not hash them.
     pub fn from_joined(rows: u64, joined: Option<&str>) -> Self {
-        StateDigest::from_parts(rows, joined.map(md5_hex))
+        let sum = joined
+            .into_iter()
+            .flat_map(|joined| joined.split(','))
+            .map(row_value)
+            .sum();
+        StateDigest { rows, sum }
     }
 }
 
-/// The MD5 of `text`, in lower-case hex.
-fn md5_hex(text: &str) -> String {
-    Md5::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The first 60 bits of the MD5 of `row`.
+fn row_value(row: &str) -> u128 {
+    let hash = Md5::digest(row.as_bytes());
+    let first = u64::from_be_bytes([
+        hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
+    ]);
+    u128::from(first >> 4)
 }
 
-/// `<rows>:<md5>` (`0:` for no rows).
+/// `<rows>:<sum>`.
 impl fmt::Display for StateDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.rows, self.md5.as_deref().unwrap_or(""))
+        write!(f, "{}:{}", self.rows, self.sum)
     }
 }
 
@@ -80,27 +84,23 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, StateDigest::of([("001", "x"), ("002", "z")]));
         assert_ne!(a, StateDigest::of([("001", "x")]));
+        assert_eq!(StateDigest::from_joined(2, Some("002:y,001:x")), a);
     }
 
     #[test]
     fn matches_the_sql_definition() {
-        // md5('001:x,002:y'), as PostgreSQL computes it.
+        // As PostgreSQL computes it: ('x' || substr(md5('001:abc'), 1, 15))::bit(60)::bigint.
+        assert_eq!(row_value("001:abc"), 703_137_792_723_275_904);
         assert_eq!(
-            StateDigest::of([("002", "y"), ("001", "x")]).to_string(),
-            format!("2:{}", md5_hex("001:x,002:y"))
+            StateDigest::of([("001", "abc"), ("002", "def")]).to_string(),
+            "2:746054903434554294"
         );
-        assert_eq!(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(StateDigest::of([]).to_string(), "0:");
         assert_eq!(
-            StateDigest::from_joined(2, Some("001:x,002:y")),
-            StateDigest::of([("002", "y"), ("001", "x")])
+            StateDigest::from_parts(2, Some("746054903434554294")),
+            Some(StateDigest::of([("001", "abc"), ("002", "def")]))
         );
-    }
-
-    #[test]
-    fn byte_order() {
-        // Upper case sorts before lower case, as under COLLATE "C".
-        let d = StateDigest::of([("a", "1"), ("B", "2")]);
-        assert_eq!(d.to_string(), format!("2:{}", md5_hex("B:2,a:1")));
+        assert_eq!(StateDigest::of([]).to_string(), "0:0");
+        assert_eq!(StateDigest::from_joined(0, None).to_string(), "0:0");
+        assert_eq!(StateDigest::from_parts(1, Some("x")), None);
     }
 }

@@ -74,10 +74,10 @@ pub trait Dialect: Sync {
     fn table_exists_sql(&self, table: &str) -> String;
 
     /// The startup check's one query on the version table `table`: it
-    /// returns one row, `n` (the number of rows) and `value`, either the MD5
-    /// of the rows as [`StateDigest`](crate::model::StateDigest) defines it,
-    /// computed by the server, or (where the server has no MD5) the joined
-    /// rows that the runtime hashes.
+    /// returns one row, `n` (the number of rows) and `value`, either the sum
+    /// of [`StateDigest`](crate::model::StateDigest), computed by the server,
+    /// or (where the server has no MD5) the rows joined by `,`, which the
+    /// runtime digests.
     fn digest_sql(&self, table: &str) -> DigestSql;
 
     /// The statements that set the statement timeout (`None`: no limit) and
@@ -117,9 +117,9 @@ pub trait Dialect: Sync {
 /// The startup check's query, and what its `value` is.
 #[derive(Debug)]
 pub enum DigestSql {
-    /// The MD5 of the joined rows, computed by the server.
-    Md5(String),
-    /// The joined rows, which the runtime hashes.
+    /// The digest's sum, computed by the server.
+    Sum(String),
+    /// The rows joined by `,`, which the runtime digests.
     Joined(String),
 }
 

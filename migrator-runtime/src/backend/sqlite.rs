@@ -28,12 +28,12 @@ impl Dialect for Sqlite {
         )
     }
 
-    /// SQLite has no MD5: it joins the rows (in byte order, its `BINARY`
-    /// collation), and the runtime hashes them. One row to decode.
+    /// SQLite has no MD5: it joins the rows, and the runtime digests them.
+    /// One row to decode.
     fn digest_sql(&self, table: &str) -> super::DigestSql {
         super::DigestSql::Joined(format!(
             "SELECT COUNT(*) AS n, group_concat(revision || ':' || checksum, ',') AS value \
-             FROM (SELECT revision, checksum FROM {} ORDER BY revision)",
+             FROM {}",
             self.quote_ident(table)
         ))
     }
