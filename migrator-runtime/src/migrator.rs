@@ -42,12 +42,11 @@
 //! # Startup
 //!
 //! `upgrade head` on a database already at head is one query, one round
-//! trip, no lock, and writes nothing: PostgreSQL computes the digest of the
-//! version table (its row count and a sum over the MD5 of each
-//! `revision:checksum` row, see [`StateDigest`]) and the runtime compares it
-//! with the digest `embed_migrations!` computed for "every revision
-//! applied, with this build's checksums"; SQLite returns the rows joined in
-//! one row of that one query, and the runtime digests them. Equal
+//! trip, no lock, and writes nothing: the database returns the version
+//! table's `revision:checksum` rows joined in one row, the runtime digests
+//! them (the row count and a sum over their MD5s, see [`StateDigest`]) and
+//! compares the digest with the one `embed_migrations!` computed for "every
+//! revision applied, with this build's checksums". Equal
 //! means nothing to do, nothing edited, nothing unknown; any edit of the
 //! version table, by anyone, is seen at the next start. Otherwise the run
 //! reads the whole version table and checks it, as every other command does.

@@ -1,16 +1,16 @@
 //! A one-line summary of a version table's content, for the startup check.
 //!
 //! `embed_migrations!` embeds the digest of "every revision applied, with
-//! this build's checksums"; at startup the runtime asks the database for the
-//! digest of its version table in one query (PostgreSQL computes it; SQLite,
-//! which has no MD5, returns the rows joined in one row and the runtime
-//! digests them). Equal strings mean the database is at head with nothing
-//! edited or unknown, in one round trip, with nothing written.
+//! this build's checksums"; at startup the runtime asks the database for its
+//! version table's rows joined in one row (one query, one row to decode) and
+//! digests them; a server can also compute the sum itself (MySQL's dialect
+//! does). Equal strings mean the database is at head with nothing edited or
+//! unknown, in one round trip, with nothing written.
 //!
 //! The digest is `<rows>:<sum>`: the number of rows and the sum, as a
 //! decimal number, of the first 60 bits (15 hex digits) of the MD5 of each
 //! row's `revision:checksum`. A sum needs no order, so the server sorts
-//! nothing (PostgreSQL:
+//! nothing (in SQL:
 //! `sum(('x' || substr(md5(revision || ':' || checksum), 1, 15))::bit(60)::bigint)`).
 //! It is not a defence against someone who can write the version table
 //! (they can do worse); it notices edits and accidents: an edited, added or
