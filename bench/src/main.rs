@@ -700,8 +700,8 @@ fn render(
              connection (warm: the second one). *One-row table* is the floor of any check that reads \
              a table: `SELECT state FROM bench_floor` (a one-row table the harness creates in migrator's \
              database) sent the same way, the first query on a fresh connection, nothing else. \
-             *Startup query* is migrator's own query at head sent the same way (PostgreSQL: the digest \
-             computed by the server; SQLite: the rows of the version table), nothing decoded.\n\n\
+             *Startup query* is migrator's own query at head sent the same way (the version table's \
+             rows joined in one row: `string_agg`, `group_concat`), nothing decoded.\n\n\
              | backend | N | `SELECT 1` | `SELECT 1` warm | one-row table | startup query | migrator | diesel_migrations | one-row / `SELECT 1` | migrator / `SELECT 1` | diesel / `SELECT 1` | migrator / diesel |\n\
              | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             args.startup_reps
