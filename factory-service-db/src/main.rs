@@ -30,8 +30,9 @@ enum Command {
     Migrate(cli::Command),
     /// Manage API keys (migrates the database to head first).
     Keys {
-        /// Do not migrate first: for deployments that migrate in a separate step.
-        #[arg(long, env = "FACTORY_NO_MIGRATE")]
+        /// Do not migrate first: for deployments that migrate in a separate step
+        /// (`FACTORY_NO_MIGRATE` takes 1/0, true/false, yes/no, on/off).
+        #[arg(long, env = "FACTORY_NO_MIGRATE", value_parser = clap::builder::BoolishValueParser::new())]
         no_migrate: bool,
         #[command(subcommand)]
         command: KeysCommand,
@@ -61,6 +62,7 @@ enum KeysCommand {
 }
 
 fn main() -> ExitCode {
+    cli::init_logging();
     let cli = Cli::parse();
     cli::report(Config::load().and_then(|config| {
         let settings = Settings::resolve(&cli.global, config);

@@ -169,16 +169,32 @@ fn no_migrate_leaves_the_migration_to_a_separate_step() {
             || tables(&mut migrator_runtime::connect(&url).expect("open")).is_empty()
     );
 
+    // The environment variable takes every usual spelling of a boolean: on a
+    // fresh database, each truthy one leaves it unmigrated, each falsy one
+    // migrates.
+    let keys_list = |url: &str, value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_factory-service-db"))
+            .args(["keys", "list"])
+            .current_dir(dir.path())
+            .env("DATABASE_URL", url)
+            .env("FACTORY_NO_MIGRATE", value)
+            .output()
+            .expect("run")
+    };
+    for (i, value) in ["1", "true", "yes", "on"].into_iter().enumerate() {
+        let fresh = format!("sqlite://{}", dir.path().join(format!("t{i}.db")).display());
+        let output = keys_list(&fresh, value);
+        assert!(
+            !output.status.success(),
+            "FACTORY_NO_MIGRATE={value} migrated"
+        );
+    }
+    for (i, value) in ["0", "false", "no", "off"].into_iter().enumerate() {
+        let fresh = format!("sqlite://{}", dir.path().join(format!("f{i}.db")).display());
+        stdout(&keys_list(&fresh, value));
+    }
     stdout(&run(dir.path(), Some(&url), &["upgrade"]));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_factory-service-db"));
-    let output = command
-        .args(["keys", "list"])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", &url)
-        .env("FACTORY_NO_MIGRATE", "true")
-        .output()
-        .expect("run");
-    stdout(&output);
+    stdout(&keys_list(&url, "1"));
 }
 
 #[test]
@@ -396,5 +412,38 @@ fn history_creates_no_database_and_writes_valid_dot() {
     assert!(
         dot.contains(r#"label="009\nIndex api_keys.last_used_at""#),
         "{dot}"
+    );
+}
+
+/// `RUST_LOG` turns on the runtime's events on stderr; without it, stderr
+/// stays quiet.
+#[test]
+fn rust_log_shows_the_runtimes_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("log.db").display());
+    let output = Command::new(env!("CARGO_BIN_EXE_factory-service-db"))
+        .args(["upgrade", "head"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &url)
+        .env("RUST_LOG", "migrator_runtime=info")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("running") && stderr.contains("revision=009"),
+        "{stderr}"
+    );
+    let quiet = Command::new(env!("CARGO_BIN_EXE_factory-service-db"))
+        .args(["current"])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &url)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run");
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
     );
 }

@@ -71,8 +71,9 @@ pub enum Error {
     #[error(
         "{direction} of revision {revision} ({file}) failed: {source}\n\
          it runs outside a transaction (`Transaction: false`), so statements before the failure \
-         may have taken effect while the version table still shows the previous revision: \
-         check the schema, repair it, then run it again or record it with `stamp {revision}`"
+         may have taken effect while the version table still shows where the run started: \
+         check the schema, repair it, then run it again, or record the {direction} as done with \
+         {stamp}"
     )]
     NonTransactional {
         /// The revision ID.
@@ -81,6 +82,9 @@ pub enum Error {
         file: String,
         /// Which way it was run.
         direction: Direction,
+        /// The `stamp` that records the step as done: the revision itself
+        /// after an upgrade, its parents after a downgrade.
+        stamp: String,
         /// The database's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,

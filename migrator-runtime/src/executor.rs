@@ -370,10 +370,24 @@ impl Executor<'_> {
                 source,
             }
         } else {
+            // Recording the step as done: the revision itself after an
+            // upgrade; after a downgrade, where it came from (each parent of
+            // a merge: a stamp keeps the other branches).
+            let stamp = match (direction, step.revision()) {
+                (Direction::Downgrade, Some(r)) if r.revises.is_empty() => "`stamp base`".to_owned(),
+                (Direction::Downgrade, Some(r)) => r
+                    .revises
+                    .iter()
+                    .map(|parent| format!("`stamp {parent}`"))
+                    .collect::<Vec<_>>()
+                    .join(" then "),
+                _ => format!("`stamp {revision}`"),
+            };
             Error::NonTransactional {
                 revision,
                 file,
                 direction,
+                stamp,
                 source,
             }
         }

@@ -1853,3 +1853,32 @@ fn library_stamp_keeps_other_branches_and_their_checks() {
         );
     });
 }
+
+/// The repair advice of a failed `Transaction: false` step names the stamp
+/// that records it as done: the revision itself after an upgrade, its parent
+/// after a downgrade (006's downgrade fails once its index is gone).
+#[test]
+fn library_non_transactional_failures_name_the_right_stamp() {
+    on_each_backend(|db| {
+        let m = migrator();
+        let mut conn = db.connect();
+        m.upgrade(&mut conn, Target::Head).expect("upgrade");
+        conn.batch_execute("DROP INDEX left_t_id")
+            .expect("drop 006's index by hand");
+        let error = m
+            .downgrade(&mut conn, target("-1"))
+            .expect_err("006's downgrade fails");
+        assert!(
+            matches!(&error, Error::NonTransactional { revision, .. } if revision == "006"),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("record the downgrade as done with `stamp 005`"),
+            "{message}"
+        );
+        // That stamp is the mend: 006 recorded as reverted, 005 current.
+        m.stamp(&mut conn, target("005")).expect("stamp 005");
+        assert_eq!(current(&mut conn), ["005"]);
+    });
+}

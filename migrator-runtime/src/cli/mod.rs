@@ -243,10 +243,25 @@ pub struct MigratorCli {
     pub command: Command,
 }
 
+/// Sends the runtime's `tracing` events to stderr, filtered by `RUST_LOG`
+/// (e.g. `RUST_LOG=migrator_runtime=debug`); nothing when it is unset. A
+/// binary that mounts the commands calls it first ([`main`] does).
+pub fn init_logging() {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() else {
+        return;
+    };
+    // A subscriber set by the binary itself wins.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Parses the process's arguments and runs the command against `migrations`;
 /// commands that need a database require its URL. Errors are printed to
 /// stderr.
 pub fn main(migrations: &Migrations) -> ExitCode {
+    init_logging();
     let cli = MigratorCli::parse();
     let outcome = Config::load().and_then(|config| {
         let settings = Settings::resolve(&cli.global, config);
