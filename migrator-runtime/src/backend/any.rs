@@ -67,13 +67,26 @@ impl std::fmt::Debug for AnyConnection {
     }
 }
 
+/// How long [`connect`] waits for a PostgreSQL server that does not answer.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Opens a connection from a URL: `postgres://…` or `postgresql://…`, a
 /// libpq `key=value` string, `sqlite://path`, `sqlite::memory:`, or a bare
-/// file path (SQLite), as far as this build's features allow.
+/// file path (SQLite), as far as this build's features allow. A PostgreSQL
+/// server that does not answer fails the connection after 10 s, unless the
+/// URL sets `connect_timeout` itself.
 ///
 /// Errors say which URL failed with its password replaced by `***`.
 pub fn connect(url: &str) -> Result<AnyConnection, Error> {
-    let url = DatabaseUrl::parse(url)?;
+    connect_with_timeout(url, DEFAULT_CONNECT_TIMEOUT)
+}
+
+/// [`connect`] with another connect timeout (the CLI's `--connect-timeout`).
+pub(crate) fn connect_with_timeout(
+    url: &str,
+    timeout: std::time::Duration,
+) -> Result<AnyConnection, Error> {
+    let url = DatabaseUrl::parse(url)?.with_connect_timeout(timeout);
     let connection = match url.kind() {
         #[cfg(feature = "postgres")]
         BackendKind::Postgres => {

@@ -35,6 +35,8 @@ use diesel::result::QueryResult;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use any::{AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow, connect};
 #[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
+pub(crate) use any::{DEFAULT_CONNECT_TIMEOUT, connect_with_timeout};
+#[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
 pub use url::DatabaseUrl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use url::redact;

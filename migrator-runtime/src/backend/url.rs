@@ -69,6 +69,25 @@ impl DatabaseUrl {
         &self.connect
     }
 
+    /// The URL with libpq's `connect_timeout` (whole seconds, at least 2,
+    /// as libpq counts them) unless it names one itself, so that a server
+    /// that never answers does not hang the connection. Only PostgreSQL
+    /// connects over the network.
+    pub fn with_connect_timeout(mut self, timeout: std::time::Duration) -> DatabaseUrl {
+        if self.kind == BackendKind::Postgres && !self.connect.contains("connect_timeout=") {
+            let seconds = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(2);
+            let separator = if is_key_value(&self.connect) {
+                " "
+            } else if self.connect.contains('?') {
+                "&"
+            } else {
+                "?"
+            };
+            self.connect = format!("{}{separator}connect_timeout={seconds}", self.connect);
+        }
+        self
+    }
+
     /// The URL with its password replaced by `***`, for messages and logs.
     pub fn redacted(&self) -> String {
         redact(&self.original)
@@ -185,6 +204,33 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connect_timeout_is_added_unless_given() {
+        let ten = std::time::Duration::from_secs(10);
+        let with = |url: &str| {
+            DatabaseUrl::parse(url)
+                .expect("a URL")
+                .with_connect_timeout(ten)
+                .connect_str()
+                .to_owned()
+        };
+        assert_eq!(with("postgres://u@h/db"), "postgres://u@h/db?connect_timeout=10");
+        assert_eq!(
+            with("postgres://u@h/db?sslmode=require"),
+            "postgres://u@h/db?sslmode=require&connect_timeout=10"
+        );
+        assert_eq!(with("host=h dbname=db"), "host=h dbname=db connect_timeout=10");
+        assert_eq!(
+            with("postgres://u@h/db?connect_timeout=3"),
+            "postgres://u@h/db?connect_timeout=3"
+        );
+        assert_eq!(with("sqlite://a.db"), "a.db");
+        let half = DatabaseUrl::parse("postgres://h/db")
+            .expect("a URL")
+            .with_connect_timeout(std::time::Duration::from_millis(500));
+        assert_eq!(half.connect_str(), "postgres://h/db?connect_timeout=2");
+    }
 
     #[test]
     fn classifies_urls() {

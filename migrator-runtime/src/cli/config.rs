@@ -7,6 +7,7 @@
 //! audit_table = "migrator_audit"
 //! statement_timeout = "5m"
 //! lock_timeout = "60s"
+//! connect_timeout = "10s"
 //! migrations = "migrations"        # the source directory, for `revision`
 //! ```
 //!
@@ -40,6 +41,8 @@ pub struct Config {
     pub statement_timeout: Option<Duration>,
     /// The default lock timeout.
     pub lock_timeout: Option<Duration>,
+    /// How long to wait for a PostgreSQL server to answer a connection.
+    pub connect_timeout: Option<Duration>,
     /// The migrations source directory.
     pub migrations: Option<PathBuf>,
 }
@@ -52,6 +55,7 @@ struct File {
     audit_table: Option<String>,
     statement_timeout: Option<String>,
     lock_timeout: Option<String>,
+    connect_timeout: Option<String>,
     migrations: Option<PathBuf>,
 }
 
@@ -97,6 +101,7 @@ impl Config {
             audit_table: file.audit_table,
             statement_timeout: duration("statement_timeout", file.statement_timeout)?,
             lock_timeout: duration("lock_timeout", file.lock_timeout)?,
+            connect_timeout: duration("connect_timeout", file.connect_timeout)?,
             migrations: file.migrations,
         })
     }
@@ -110,7 +115,8 @@ mod tests {
     fn parses_every_key() {
         let config = Config::parse(
             "database_url = \"sqlite://x.db\"\nversion_table = \"v\"\naudit_table = \"a\"\n\
-             statement_timeout = \"5m\"\nlock_timeout = \"250ms\"\nmigrations = \"db/migrations\"\n",
+             statement_timeout = \"5m\"\nlock_timeout = \"250ms\"\nconnect_timeout = \"3s\"\n\
+             migrations = \"db/migrations\"\n",
         );
         assert_eq!(
             config,
@@ -120,6 +126,7 @@ mod tests {
                 audit_table: Some("a".into()),
                 statement_timeout: Some(Duration::from_secs(300)),
                 lock_timeout: Some(Duration::from_millis(250)),
+                connect_timeout: Some(Duration::from_secs(3)),
                 migrations: Some("db/migrations".into()),
             })
         );

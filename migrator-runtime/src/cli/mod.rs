@@ -22,7 +22,7 @@ pub use config::Config;
 pub use error::{Error, Result, exit, exit_status};
 pub use history::Format as HistoryFormat;
 
-use crate::backend::{AnyConnection, DatabaseUrl, connect};
+use crate::backend::{AnyConnection, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, connect_with_timeout};
 use crate::graph::Graph;
 use crate::migrations::Migrations;
 use crate::model::{Direction, Revision, parse_duration};
@@ -170,6 +170,10 @@ pub struct GlobalArgs {
     /// How long one statement may run (e.g. `5m`; PostgreSQL) [default: no limit].
     #[arg(long, env = "MIGRATOR_STATEMENT_TIMEOUT", global = true, value_parser = duration)]
     pub statement_timeout: Option<Duration>,
+    /// How long to wait for a PostgreSQL server to answer a connection
+    /// (whole seconds, at least 2) [default: 10s].
+    #[arg(long, env = "MIGRATOR_CONNECT_TIMEOUT", global = true, value_parser = duration)]
+    pub connect_timeout: Option<Duration>,
     /// The migrations source directory, for `revision` and `merge`
     /// [default: migrations].
     #[arg(long, env = "MIGRATOR_MIGRATIONS_DIR", global = true)]
@@ -193,6 +197,8 @@ pub struct Settings {
     pub options: Options,
     /// The migrations source directory.
     pub migrations_dir: PathBuf,
+    /// How long to wait for a PostgreSQL server to answer a connection.
+    pub connect_timeout: Duration,
     /// Print nothing but errors.
     pub quiet: bool,
 }
@@ -226,6 +232,10 @@ impl Settings {
                 .clone()
                 .or(config.migrations)
                 .unwrap_or_else(|| PathBuf::from("migrations")),
+            connect_timeout: args
+                .connect_timeout
+                .or(config.connect_timeout)
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             quiet: args.quiet,
         }
     }
@@ -366,7 +376,7 @@ pub fn execute(
             format,
         } => {
             // The graph alone; a database, when given, adds what is applied.
-            let applied = applied_mask(&migrator, url);
+            let applied = applied_mask(&migrator, url, settings.connect_timeout);
             history::History {
                 graph,
                 applied,
@@ -384,7 +394,7 @@ pub fn execute(
     if url.trim().is_empty() {
         return Err(Error::NoDatabase);
     }
-    let conn = &mut connect(url)?;
+    let conn = &mut connect_with_timeout(url, settings.connect_timeout)?;
     match command {
         Command::Upgrade { target, .. }
         | Command::Downgrade { target, .. }
@@ -462,7 +472,7 @@ pub fn execute(
 /// `history`; `None` without a URL, or when it cannot be read (a warning
 /// says why: `history` needs the graph alone). A SQLite file that does not
 /// exist is not created.
-fn applied_mask(migrator: &Migrator<'_>, url: &str) -> Option<Vec<bool>> {
+fn applied_mask(migrator: &Migrator<'_>, url: &str, timeout: Duration) -> Option<Vec<bool>> {
     if url.trim().is_empty() {
         return None;
     }
@@ -473,7 +483,7 @@ fn applied_mask(migrator: &Migrator<'_>, url: &str) -> Option<Vec<bool>> {
     {
         return None;
     }
-    let state = connect(url).and_then(|mut conn| migrator.state(&mut conn));
+    let state = connect_with_timeout(url, timeout).and_then(|mut conn| migrator.state(&mut conn));
     match state {
         Ok(state) => {
             let graph = migrator.graph();
