@@ -15,11 +15,8 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use migrator_runtime::{AnyConnection, AuditEntry, Event, Migrator, Target};
-use migrator_tests::branchy::MIGRATIONS;
+use migrator_tests::branchy::{ALL, MIGRATIONS, applied, assert_at_head_once, audit, rows_of_005};
 use migrator_tests::{Run, TestDb, applied_ids, cli_command, count, on_each_backend, tables};
-
-/// Every revision of the fixture, in the order they are applied.
-const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
 
 /// The advisory lock the product takes for the default version table (see
 /// `lock_key` in `backend/postgres.rs`).
@@ -62,46 +59,6 @@ fn run(db: &TestDb, args: &[&str]) -> Run {
     let start = Instant::now();
     let output = branchy(db).args(args).output().expect("run branchy");
     Run::from_output(output, start.elapsed())
-}
-
-/// The version table's revisions, in the order of application.
-fn applied(conn: &mut AnyConnection) -> Vec<String> {
-    applied_ids(&Migrator::new(&MIGRATIONS), conn)
-}
-
-fn audit(conn: &mut AnyConnection) -> Vec<AuditEntry> {
-    Migrator::new(&MIGRATIONS)
-        .audit_log(conn)
-        .expect("read the audit log")
-}
-
-/// How many times the row `id = 5` (inserted by the Rust revision 005) is in
-/// `base_t`.
-fn rows_of_005(conn: &mut AnyConnection) -> i64 {
-    count(conn, "SELECT COUNT(*) AS n FROM base_t WHERE id = 5")
-}
-
-/// The database after a successful upgrade to head: every revision once in
-/// the version table, one successful `upgrade` entry per revision in the
-/// audit log and no failure, 005's row once.
-fn assert_at_head_once(db: &TestDb) -> Vec<AuditEntry> {
-    let mut conn = db.connect();
-    assert_eq!(applied(&mut conn), ALL, "version table");
-    let log = audit(&mut conn);
-    let failures: Vec<_> = log.iter().filter(|e| e.outcome != "success").collect();
-    assert!(
-        failures.is_empty(),
-        "failures in the audit log: {failures:#?}"
-    );
-    let upgrades: Vec<&str> = log
-        .iter()
-        .filter(|e| e.action == "upgrade")
-        .map(|e| e.revision.as_str())
-        .collect();
-    assert_eq!(upgrades, ALL, "audit log upgrades: {log:#?}");
-    assert_eq!(log.len(), ALL.len(), "audit log: {log:#?}");
-    assert_eq!(rows_of_005(&mut conn), 1, "005 inserted its row once");
-    log
 }
 
 /// The run lock, held by the test as another migrator would hold it.

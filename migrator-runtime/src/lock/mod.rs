@@ -131,14 +131,17 @@ impl Held {
     pub(crate) fn check(&mut self, backend: &mut dyn Backend, next: &str) -> Result<()> {
         let (lock, lost) = match self {
             Held::Advisory(_) | Held::None => return Ok(()),
-            Held::Table(lease) => ("table", lease.renew(backend)?),
+            Held::Table(lease) => ("table".to_owned(), lease.renew(backend)?),
             #[cfg(feature = "redis")]
-            Held::Redis(lease) => (lease.shown(), lease.lost()),
+            Held::Redis(lease) => {
+                let lost = lease.lost();
+                (lease.shown().to_owned(), lost)
+            }
         };
         match lost {
             None => Ok(()),
             Some(holder) => Err(Error::LockLost {
-                lock: lock.to_owned(),
+                lock,
                 next: next.to_owned(),
                 holder,
             }),

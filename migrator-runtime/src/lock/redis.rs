@@ -130,15 +130,31 @@ impl Lease {
         &self.shown
     }
 
-    /// `None` while the lease is this run's, else what happened to it.
-    pub(crate) fn lost(&self) -> Option<String> {
+    /// `None` while the lease is this run's, else what happened to it: what
+    /// the renewal thread found, or the key's value now (asked, so a lease
+    /// taken a moment ago stops the run at once).
+    pub(crate) fn lost(&mut self) -> Option<String> {
         let renewal = self.renewal.as_ref()?;
-        renewal
+        let found = renewal
             .shared
             .lost
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone();
+        if found.is_some() {
+            return found;
+        }
+        match redis::cmd("GET").arg(&self.key).query::<Option<String>>(&mut self.conn) {
+            Ok(Some(value)) if value == self.value => None,
+            Ok(Some(other)) => Some(format!("taken by {}", describe(&self.key, &other))),
+            Ok(None) => Some(format!("the key `{}` expired or was deleted", self.key)),
+            // Redis unreachable for now: the renewal thread decides, after
+            // a whole lease without an answer.
+            Err(error) => {
+                tracing::warn!(%error, "could not check the Redis lease");
+                None
+            }
+        }
     }
 
     /// Stops the renewal and deletes the key if it is still this run's.
