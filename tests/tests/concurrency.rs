@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use migrator_runtime::{AnyConnection, AuditEntry, Event, Migrator, Target};
+use migrator_runtime::{Event, Migrator, Target};
 use migrator_tests::branchy::{ALL, MIGRATIONS, applied, assert_at_head_once, audit, rows_of_005};
-use migrator_tests::{Run, TestDb, applied_ids, cli_command, count, on_each_backend, tables};
+use migrator_tests::{Run, TestDb, cli_command, on_each_backend, tables};
 
 /// The advisory lock the product takes for the default version table (see
 /// `lock_key` in `backend/postgres.rs`).
@@ -215,7 +215,7 @@ fn eight_threads_migrate_once() {
                         let mut conn = db.connect();
                         let waited = std::sync::atomic::AtomicBool::new(false);
                         let migrator = Migrator::new(&MIGRATIONS).on_event(|event| {
-                            if matches!(event, Event::WaitingForLock) {
+                            if matches!(event, Event::WaitingForLock { .. }) {
                                 waited.store(true, std::sync::atomic::Ordering::Relaxed);
                             }
                         });
@@ -268,7 +268,7 @@ fn a_held_lock_times_out_with_its_own_message() {
         let blocked = run(db, &["--lock-timeout", "500ms", "upgrade", "head"]);
         blocked.expect_code(5, "a held lock must stop the run with exit 5");
         assert!(
-            blocked.stderr.contains("another migrator holds it")
+            blocked.stderr.contains("held by")
                 && blocked.stderr.contains("waiting for the migration lock")
                 && blocked.stderr.contains("--lock-timeout"),
             "{blocked}"
