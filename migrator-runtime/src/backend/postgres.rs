@@ -171,11 +171,6 @@ fn lock_hash(name: &str) -> String {
     )
 }
 
-/// The advisory lock's two keys, as arguments of `pg_try_advisory_lock`.
-fn lock_key(name: &str) -> String {
-    format!("{LOCK_CLASS}, {}", lock_hash(name))
-}
-
 /// The run lock on any PostgreSQL connection (libpq's or diesel-async's).
 #[cfg(any(feature = "postgres", feature = "diesel-async"))]
 pub(crate) mod lock {
@@ -183,9 +178,14 @@ pub(crate) mod lock {
     use diesel::pg::Pg;
     use diesel::result::QueryResult;
 
-    use super::lock_key;
+    use super::{LOCK_CLASS, lock_hash};
     use crate::backend::LockHandle;
     use crate::error::Error;
+
+    /// The advisory lock's two keys, as arguments of `pg_try_advisory_lock`.
+    fn lock_key(name: &str) -> String {
+        format!("{LOCK_CLASS}, {}", lock_hash(name))
+    }
 
     /// A session advisory lock: it belongs to this connection, and the
     /// server releases it if the connection dies.

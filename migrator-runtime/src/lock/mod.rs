@@ -37,10 +37,10 @@ pub(crate) enum Held {
     /// The backend's advisory lock (or lock file).
     Advisory(LockHandle),
     /// A lease row in the lock table.
-    Table(table::Lease),
+    Table(Box<table::Lease>),
     /// A lease in Redis.
     #[cfg(feature = "redis")]
-    Redis(redis::Lease),
+    Redis(Box<redis::Lease>),
     /// No lock (`LockStrategy::None`).
     None,
 }
@@ -48,9 +48,9 @@ pub(crate) enum Held {
 /// A lock this run wants.
 enum Contender {
     Advisory,
-    Table(table::Lease),
+    Table(Box<table::Lease>),
     #[cfg(feature = "redis")]
-    Redis(redis::Lease),
+    Redis(Box<redis::Lease>),
     None,
 }
 
@@ -58,12 +58,12 @@ impl Contender {
     fn new(backend: &mut dyn Backend, store: &Store, options: &Options) -> Result<Contender> {
         Ok(match &options.lock {
             LockStrategy::Advisory => Contender::Advisory,
-            LockStrategy::Table => Contender::Table(table::Lease::new(
+            LockStrategy::Table => Contender::Table(Box::new(table::Lease::new(
                 backend.dialect(),
                 store.table(),
                 &token(),
                 options.lock_lease,
-            )),
+            ))),
             LockStrategy::None => Contender::None,
             #[cfg(feature = "redis")]
             LockStrategy::Redis(url) => {
@@ -79,14 +79,14 @@ impl Contender {
                         });
                     }
                 };
-                Contender::Redis(redis::Lease::connect(
+                Contender::Redis(Box::new(redis::Lease::connect(
                     url,
                     &options.lock.to_string(),
                     &identity,
                     store.table(),
                     &token(),
                     options.lock_lease,
-                )?)
+                )?))
             }
             #[cfg(not(feature = "redis"))]
             LockStrategy::Redis(_) => {

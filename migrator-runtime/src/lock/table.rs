@@ -59,16 +59,16 @@ impl Lease {
                 // SQLite's writer lock is busy: another run is taking it.
                 return Ok(Some("another run (the database is busy)".to_owned()));
             }
-            let exists = backend.count(&d.table_exists_sql(&self.table_name));
-            if exists != Ok(0) {
-                return Err(Error::database("taking the lease of the table lock")(error));
-            }
-            // Two runs may create it at once: the loser finds it there.
-            if let Err(error) = backend.execute(&self.create_sql(d))
+            // Missing: create it. Two runs may create it at once (the loser
+            // finds it there), or another run created it since the failed
+            // take: either way, take again; a real error fails again.
+            if backend.count(&d.table_exists_sql(&self.table_name)) == Ok(0)
+                && let Err(error) = backend.execute(&self.create_sql(d))
                 && backend.count(&d.table_exists_sql(&self.table_name)) != Ok(1)
             {
                 return Err(Error::database("creating the lock table")(error));
             }
+            tracing::debug!(%error, "the lock table was missing; taking the lease again");
             backend
                 .execute(&take)
                 .map_err(Error::database("taking the lease of the table lock"))?;
