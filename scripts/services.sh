@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is installed and running: PostgreSQL on
 # 127.0.0.1:5432 with trust authentication for local TCP connections, and
-# libpq's headers for Diesel's PostgreSQL driver. SQLite is built in
-# (bundled), so it needs nothing.
+# libpq's headers for Diesel's PostgreSQL driver; PgBouncer in transaction
+# mode on 127.0.0.1:6432 in front of it; Redis on 127.0.0.1:6379. SQLite is
+# built in (bundled), so it needs nothing.
 #
 # Idempotent: on a machine where all is ready, it only checks. Needs root
 # (apt-get) only when something is missing.
@@ -48,5 +49,69 @@ fi
 if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
     log "error: cannot connect as postgres@127.0.0.1 without a password (check pg_hba.conf)"
     exit 1
+fi
+# PgBouncer in transaction mode (the pooler the lock tests go through), on a
+# port of its own, with its configuration in a directory this script owns.
+# It refuses to run as root: it runs as the postgres user.
+PGBOUNCER_DIR=${PGBOUNCER_DIR:-/var/tmp/migrator-pgbouncer}
+if pg_isready -q -h 127.0.0.1 -p 6432; then
+    log "PgBouncer is running"
+else
+    if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+        apt_install pgbouncer
+    fi
+    pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+    mkdir -p "$PGBOUNCER_DIR"
+    # PostgreSQL trusts local TCP connections, so PgBouncer does too.
+    echo '"postgres" ""' >"$PGBOUNCER_DIR/userlist.txt"
+    cat >"$PGBOUNCER_DIR/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=5432
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = 6432
+unix_socket_dir =
+auth_type = trust
+auth_file = $PGBOUNCER_DIR/userlist.txt
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 4
+ignore_startup_parameters = extra_float_digits,options
+logfile = $PGBOUNCER_DIR/pgbouncer.log
+pidfile = $PGBOUNCER_DIR/pgbouncer.pid
+INI
+    run_as=()
+    if [ "$(id -u)" = 0 ]; then
+        chown -R postgres "$PGBOUNCER_DIR"
+        run_as=(runuser -u postgres --)
+    fi
+    log "starting PgBouncer (transaction mode) on 127.0.0.1:6432"
+    "${run_as[@]}" "$pgbouncer" -d "$PGBOUNCER_DIR/pgbouncer.ini"
+    for _ in $(seq 1 30); do
+        pg_isready -q -h 127.0.0.1 -p 6432 && break
+        sleep 1
+    done
+    pg_isready -h 127.0.0.1 -p 6432
+fi
+if ! psql -h 127.0.0.1 -p 6432 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
+    log "error: cannot connect through PgBouncer at 127.0.0.1:6432 (see $PGBOUNCER_DIR/pgbouncer.log)"
+    exit 1
+fi
+
+# Redis, for the `redis://` lock.
+if ! command -v redis-cli >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then
+    apt_install redis-server
+fi
+if [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; then
+    log "Redis is running"
+else
+    log "starting Redis on 127.0.0.1:6379"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no
+    for _ in $(seq 1 30); do
+        [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ] && break
+        sleep 1
+    done
+    [ "$(redis-cli -h 127.0.0.1 -p 6379 ping)" = PONG ]
 fi
 log "ready"

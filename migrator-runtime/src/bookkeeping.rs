@@ -208,7 +208,7 @@ fn timestamp(d: &dyn Dialect, at: NaiveDateTime) -> String {
 }
 
 /// This machine's host name, for the audit log (read once).
-fn host() -> &'static str {
+pub(crate) fn host() -> &'static str {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {
         std::env::var("HOSTNAME")

@@ -185,13 +185,51 @@ pub enum Error {
 
     /// Another migrator held the lock for longer than the lock timeout.
     #[error(
-        "timed out after {waited:?} waiting for the migration lock: another migrator holds it \
-         (another replica migrating, or a stuck run); retry, or raise the lock timeout \
-         (`Options::lock_timeout`, `--lock-timeout`)"
+        "timed out after {waited:?} waiting for the migration lock ({lock} lock, lock timeout \
+         {limit:?}: `--lock-timeout`, `Options::lock_timeout`): held by {holder}; retry when it \
+         is done, end a stuck run, or raise the lock timeout"
     )]
     LockTimeout {
         /// How long this run waited.
         waited: Duration,
+        /// The limit that fired ([`Options::lock_timeout`](crate::Options::lock_timeout)).
+        limit: Duration,
+        /// The lock strategy (`advisory`, `table`, the Redis URL without
+        /// its password).
+        lock: String,
+        /// Who holds it, as far as the lock tells (pid, application, client
+        /// address, since when; the lease's host, pid and expiry).
+        holder: String,
+    },
+
+    /// The run's lease ran out and another run took it: the run stopped
+    /// before the next revision.
+    #[error(
+        "the migration lock ({lock} lock) was lost before {next}: {holder}; the run stopped \
+         there (the revisions before it are committed): run again once the other run is done, \
+         and make the lease (`--lock-lease`, `Options::lock_lease`) longer than the longest \
+         revision"
+    )]
+    LockLost {
+        /// The lock strategy.
+        lock: String,
+        /// The step the run did not start (`revision 004`).
+        next: String,
+        /// What happened to the lease (who holds it now).
+        holder: String,
+    },
+
+    /// The lock could not be taken, checked or released for another reason
+    /// than a holder (Redis unreachable, a build without the `redis`
+    /// feature).
+    #[error("the migration lock ({lock} lock) failed while {action}: {reason}")]
+    Lock {
+        /// The lock strategy.
+        lock: String,
+        /// What was being done.
+        action: &'static str,
+        /// Why it failed (passwords removed).
+        reason: String,
     },
 
     /// The connection handed over is inside a transaction.

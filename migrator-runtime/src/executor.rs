@@ -18,6 +18,7 @@ use crate::backend::{Backend, Dialect};
 use crate::bookkeeping::{Action, Store};
 use crate::context::{RevisionFn, RevisionResult};
 use crate::error::{Error, Result};
+use crate::lock::Held;
 use crate::migrations::Migrations;
 use crate::options::Options;
 use crate::report::{Event, Report, State, StepReport};
@@ -152,6 +153,11 @@ impl Executor<'_> {
         }
         let mut report = Report::default();
         for step in steps {
+            // A lease renewed (or found lost) between revisions.
+            if let Err(error) = sink.before_step(step) {
+                sink.rollback_to(outer_depth);
+                return Err(error);
+            }
             let direction = step.direction();
             tracing::info!(revision = %step.id(), %direction, "running");
             if let Some(revision) = step.revision() {
@@ -422,10 +428,18 @@ pub(crate) trait Sink {
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()>;
     /// Runs a Rust revision's function.
     fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult;
+    /// Before `step`: renews the run's lease, or stops the run when it was
+    /// lost ([`Error::LockLost`]).
+    fn before_step(&mut self, _step: &Step<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
-/// A live connection as the executor's sink.
-pub(crate) struct Live<'a>(pub(crate) &'a mut dyn Backend);
+/// A live connection as the executor's sink, with the run's lock.
+pub(crate) struct Live<'a>(
+    pub(crate) &'a mut dyn Backend,
+    pub(crate) &'a mut Held,
+);
 
 impl Sink for Live<'_> {
     fn dialect(&self) -> &'static dyn Dialect {
@@ -450,6 +464,11 @@ impl Sink for Live<'_> {
 
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
         self.0.execute(sql)
+    }
+
+    fn before_step(&mut self, step: &Step<'_>) -> Result<()> {
+        self.1
+            .check(&mut *self.0, &format!("{} of {}", step.direction(), step.id()))
     }
 
     /// A panic in the revision becomes its error, so that its transaction

@@ -91,7 +91,7 @@ with_backend! {
     pub use error::{Error, Result};
     pub use migrations::{Migrations, RevisionId};
     pub use migrator::Migrator;
-    pub use options::Options;
+    pub use options::{LockStrategy, Options};
     pub use report::{Event, Problem, Report, State, StepReport};
     pub use migrator_core::graph::Graph;
     pub use migrator_core::model::{BackendKind, Direction, Revision};

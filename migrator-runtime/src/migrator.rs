@@ -276,9 +276,9 @@ impl<'m> Migrator<'m> {
         with_lock(
             backend,
             &self.store,
-            self.options.lock_timeout,
+            &self.options,
             &mut progress,
-            |backend, restore, progress| {
+            |backend, restore, held, progress| {
                 let state = self.read_state(backend)?;
                 let graph = self.graph();
                 let applied = if purge {
@@ -317,7 +317,7 @@ impl<'m> Migrator<'m> {
                 let command = format!("stamp{} {target}", if purge { " --purge" } else { "" });
                 let mut executor = self.executor(restore);
                 executor.command = &command;
-                executor.execute(&mut Live(backend), &steps, &mut ledger, progress)
+                executor.execute(&mut Live(backend, held), &steps, &mut ledger, progress)
             },
         )
     }
@@ -426,14 +426,14 @@ impl<'m> Migrator<'m> {
         with_lock(
             backend,
             &self.store,
-            self.options.lock_timeout,
+            &self.options,
             &mut progress,
-            |backend, restore, progress| {
+            |backend, restore, held, progress| {
                 let (plan, state) = plan_now(backend)?;
                 let mut ledger = Ledger::read(&state);
                 let steps = self.run_steps(&plan);
                 self.executor(restore)
-                    .execute(&mut Live(backend), &steps, &mut ledger, progress)
+                    .execute(&mut Live(backend, held), &steps, &mut ledger, progress)
             },
         )
     }

@@ -32,6 +32,17 @@ pub struct Options {
     /// Run even though an applied revision's file changed since. Prefer
     /// `stamp`, which records the new checksums.
     pub ignore_checksums: bool,
+    /// How concurrent runs keep out of each other's way (default
+    /// [`LockStrategy::Advisory`]).
+    pub lock: LockStrategy,
+    /// How long a lease of [`LockStrategy::Table`] or [`LockStrategy::Redis`]
+    /// lasts without renewal: a holder that died blocks other runs for at
+    /// most this long. Default 30 s, shorter than the default
+    /// [`lock_timeout`](Options::lock_timeout), so a run started just after
+    /// a crash still gets the lock. A table lease is renewed between
+    /// revisions only: raise it above the longest revision (see
+    /// [`LockStrategy::Table`]).
+    pub lock_lease: Duration,
 }
 
 impl Default for Options {
@@ -43,7 +54,126 @@ impl Default for Options {
             statement_timeout: None,
             single_transaction: false,
             ignore_checksums: false,
+            lock: LockStrategy::default(),
+            lock_lease: Duration::from_secs(30),
         }
     }
 }
 
+
+/// How a run keeps other runs (other replicas starting, a deploy job) out
+/// while it migrates. Parsed from `advisory`, `table`, `none` or a
+/// `redis://…` (`rediss://…`) URL, as `--lock` and `MIGRATOR_LOCK` take it.
+///
+/// Behind a pooler in transaction mode (PgBouncer's `pool_mode =
+/// transaction`), each transaction may run on another server connection:
+/// pick [`Table`](LockStrategy::Table) or [`Redis`](LockStrategy::Redis)
+/// there; [`Advisory`](LockStrategy::Advisory) needs a direct connection or
+/// session pooling.
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockStrategy {
+    /// A PostgreSQL session advisory lock keyed by the database and the
+    /// version table (an exclusive lock on a file beside a SQLite database).
+    /// The server releases it when the connection dies. Needs the same
+    /// server session for the whole run.
+    #[default]
+    Advisory,
+    /// A lease: one row in the table named after the version table plus
+    /// `_lock` (created when this strategy is first used, and only then),
+    /// saying who holds it (token, host, pid, application, acquired,
+    /// expires, by the database's clock). Taken, renewed and released in
+    /// statements that are transactions of their own, so it works behind
+    /// transaction poolers, on servers without advisory locks, and on
+    /// SQLite. A holder that died leaves a lease that expires after
+    /// [`Options::lock_lease`].
+    ///
+    /// The lease is renewed between revisions, on the run's connection. A
+    /// revision that outlasts the lease lets another run take the expired
+    /// lease and start; the first run then finds the lease gone after its
+    /// revision committed and stops before the next one
+    /// ([`Error::LockLost`](crate::Error::LockLost)); the other run may
+    /// start the same revision, whose transaction then fails (behind the
+    /// first run's locks, or on the version table's primary key) and rolls
+    /// back. Set the lease above the longest revision. In a single-transaction run
+    /// the lease is checked, not renewed, between revisions.
+    Table,
+    /// A lease in Redis at this URL (`redis://[:password@]host[:port][/db]`,
+    /// `rediss://` with TLS): `SET key token NX PX lease`, the key naming the
+    /// database and the version table; released by its owner only (a
+    /// compare-and-delete script). A thread renews it every third of the
+    /// lease while the run goes on, so one long revision keeps it; a run
+    /// whose lease was lost anyway (Redis unreachable for a whole lease,
+    /// the key deleted or taken) stops before the next revision. Needs the
+    /// `redis` feature of migrator-runtime.
+    Redis(String),
+    /// No lock at all: for a single deploying instance (one job, one
+    /// replica). Two runs at once may apply a revision twice.
+    None,
+}
+
+impl std::str::FromStr for LockStrategy {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "advisory" => Ok(LockStrategy::Advisory),
+            "table" => Ok(LockStrategy::Table),
+            "none" => Ok(LockStrategy::None),
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(LockStrategy::Redis(url.to_owned()))
+            }
+            other => Err(format!(
+                "unknown lock `{other}`: write `advisory`, `table`, `none` or a `redis://host:port` URL"
+            )),
+        }
+    }
+}
+
+/// As [`Display`](std::fmt::Display): no password.
+impl std::fmt::Debug for LockStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LockStrategy({self})")
+    }
+}
+
+/// `advisory`, `table`, `none`, or the Redis URL without its user and
+/// password.
+impl std::fmt::Display for LockStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockStrategy::Advisory => f.write_str("advisory"),
+            LockStrategy::Table => f.write_str("table"),
+            LockStrategy::None => f.write_str("none"),
+            LockStrategy::Redis(url) => match url.split_once("://") {
+                Some((scheme, rest)) => match rest.rsplit_once('@') {
+                    Some((_, host)) => write!(f, "{scheme}://***@{host}"),
+                    None => f.write_str(url),
+                },
+                None => f.write_str(url),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LockStrategy;
+
+    #[test]
+    fn lock_strategies_parse_and_hide_passwords() {
+        for (text, strategy) in [
+            ("advisory", LockStrategy::Advisory),
+            ("table", LockStrategy::Table),
+            ("none", LockStrategy::None),
+            ("redis://127.0.0.1:6379", LockStrategy::Redis("redis://127.0.0.1:6379".into())),
+        ] {
+            assert_eq!(text.parse::<LockStrategy>(), Ok(strategy.clone()));
+            assert_eq!(strategy.to_string(), text);
+        }
+        let secret = LockStrategy::Redis("redis://:Secret1@cache:6379/2".into());
+        assert_eq!(secret.to_string(), "redis://***@cache:6379/2");
+        let error = "tabel".parse::<LockStrategy>().err().unwrap_or_default();
+        assert!(error.contains("`tabel`") && error.contains("`table`"), "{error}");
+    }
+}

@@ -13,7 +13,12 @@ use crate::rows::AppliedRevision;
 #[non_exhaustive]
 pub enum Event<'a> {
     /// Another migrator holds the lock; this run waits for it.
-    WaitingForLock,
+    WaitingForLock {
+        /// Who holds it, as far as the lock tells: pid, application, client
+        /// address and since when (advisory lock on PostgreSQL); host, pid,
+        /// application and expiry (a lease).
+        holder: &'a str,
+    },
     /// A revision is about to run (or be recorded, for `stamp`).
     Started {
         /// The revision.

@@ -15,7 +15,55 @@
 /// sleeps 200 ms) → 006 (`Transaction: false`, `Timeout: 30s`). The binary
 /// `branchy` runs the migrator CLI over it.
 pub mod branchy {
+    use migrator_runtime::{AnyConnection, AuditEntry, Migrator};
+
+    use crate::{TestDb, applied_ids, count};
+
     migrator_runtime::embed_migrations!("fixtures/branchy");
+
+    /// Every revision of the fixture, in the order they are applied.
+    pub const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
+
+    /// The version table's revisions, in the order of application.
+    pub fn applied(conn: &mut AnyConnection) -> Vec<String> {
+        applied_ids(&Migrator::new(&MIGRATIONS), conn)
+    }
+
+    /// The audit log, oldest entry first.
+    pub fn audit(conn: &mut AnyConnection) -> Vec<AuditEntry> {
+        Migrator::new(&MIGRATIONS)
+            .audit_log(conn)
+            .expect("read the audit log")
+    }
+
+    /// How many times the row `id = 5` (inserted by the Rust revision 005) is in
+    /// `base_t`.
+    pub fn rows_of_005(conn: &mut AnyConnection) -> i64 {
+        count(conn, "SELECT COUNT(*) AS n FROM base_t WHERE id = 5")
+    }
+
+    /// The database after a successful upgrade to head: every revision once in
+    /// the version table, one successful `upgrade` entry per revision in the
+    /// audit log and no failure, 005's row once.
+    pub fn assert_at_head_once(db: &TestDb) -> Vec<AuditEntry> {
+        let mut conn = db.connect();
+        assert_eq!(applied(&mut conn), ALL, "version table");
+        let log = audit(&mut conn);
+        let failures: Vec<_> = log.iter().filter(|e| e.outcome != "success").collect();
+        assert!(
+            failures.is_empty(),
+            "failures in the audit log: {failures:#?}"
+        );
+        let upgrades: Vec<&str> = log
+            .iter()
+            .filter(|e| e.action == "upgrade")
+            .map(|e| e.revision.as_str())
+            .collect();
+        assert_eq!(upgrades, ALL, "audit log upgrades: {log:#?}");
+        assert_eq!(log.len(), ALL.len(), "audit log: {log:#?}");
+        assert_eq!(rows_of_005(&mut conn), 1, "005 inserted its row once");
+        log
+    }
 }
 
 pub use migrator_runtime::testing::{Kind, TestDb, on_each_backend, postgres_admin_url, tables};
@@ -70,6 +118,8 @@ pub fn cli_command(exe: &str, url: &str, cwd: &std::path::Path) -> std::process:
         "MIGRATOR_AUDIT_TABLE",
         "MIGRATOR_LOCK_TIMEOUT",
         "MIGRATOR_STATEMENT_TIMEOUT",
+        "MIGRATOR_LOCK",
+        "MIGRATOR_LOCK_LEASE",
         "RUST_BACKTRACE",
     ] {
         command.env_remove(var);

@@ -14,12 +14,9 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use migrator_runtime::{AnyConnection, AuditEntry, Event, Migrator, Target};
-use migrator_tests::branchy::MIGRATIONS;
-use migrator_tests::{Run, TestDb, applied_ids, cli_command, count, on_each_backend, tables};
-
-/// Every revision of the fixture, in the order they are applied.
-const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
+use migrator_runtime::{Event, Migrator, Target};
+use migrator_tests::branchy::{ALL, MIGRATIONS, applied, assert_at_head_once, audit, rows_of_005};
+use migrator_tests::{Run, TestDb, cli_command, on_each_backend, tables};
 
 /// The advisory lock the product takes for the default version table (see
 /// `lock_key` in `backend/postgres.rs`).
@@ -62,46 +59,6 @@ fn run(db: &TestDb, args: &[&str]) -> Run {
     let start = Instant::now();
     let output = branchy(db).args(args).output().expect("run branchy");
     Run::from_output(output, start.elapsed())
-}
-
-/// The version table's revisions, in the order of application.
-fn applied(conn: &mut AnyConnection) -> Vec<String> {
-    applied_ids(&Migrator::new(&MIGRATIONS), conn)
-}
-
-fn audit(conn: &mut AnyConnection) -> Vec<AuditEntry> {
-    Migrator::new(&MIGRATIONS)
-        .audit_log(conn)
-        .expect("read the audit log")
-}
-
-/// How many times the row `id = 5` (inserted by the Rust revision 005) is in
-/// `base_t`.
-fn rows_of_005(conn: &mut AnyConnection) -> i64 {
-    count(conn, "SELECT COUNT(*) AS n FROM base_t WHERE id = 5")
-}
-
-/// The database after a successful upgrade to head: every revision once in
-/// the version table, one successful `upgrade` entry per revision in the
-/// audit log and no failure, 005's row once.
-fn assert_at_head_once(db: &TestDb) -> Vec<AuditEntry> {
-    let mut conn = db.connect();
-    assert_eq!(applied(&mut conn), ALL, "version table");
-    let log = audit(&mut conn);
-    let failures: Vec<_> = log.iter().filter(|e| e.outcome != "success").collect();
-    assert!(
-        failures.is_empty(),
-        "failures in the audit log: {failures:#?}"
-    );
-    let upgrades: Vec<&str> = log
-        .iter()
-        .filter(|e| e.action == "upgrade")
-        .map(|e| e.revision.as_str())
-        .collect();
-    assert_eq!(upgrades, ALL, "audit log upgrades: {log:#?}");
-    assert_eq!(log.len(), ALL.len(), "audit log: {log:#?}");
-    assert_eq!(rows_of_005(&mut conn), 1, "005 inserted its row once");
-    log
 }
 
 /// The run lock, held by the test as another migrator would hold it.
@@ -258,7 +215,7 @@ fn eight_threads_migrate_once() {
                         let mut conn = db.connect();
                         let waited = std::sync::atomic::AtomicBool::new(false);
                         let migrator = Migrator::new(&MIGRATIONS).on_event(|event| {
-                            if matches!(event, Event::WaitingForLock) {
+                            if matches!(event, Event::WaitingForLock { .. }) {
                                 waited.store(true, std::sync::atomic::Ordering::Relaxed);
                             }
                         });
@@ -311,7 +268,7 @@ fn a_held_lock_times_out_with_its_own_message() {
         let blocked = run(db, &["--lock-timeout", "500ms", "upgrade", "head"]);
         blocked.expect_code(5, "a held lock must stop the run with exit 5");
         assert!(
-            blocked.stderr.contains("another migrator holds it")
+            blocked.stderr.contains("held by")
                 && blocked.stderr.contains("waiting for the migration lock")
                 && blocked.stderr.contains("--lock-timeout"),
             "{blocked}"

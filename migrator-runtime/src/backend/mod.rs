@@ -102,6 +102,23 @@ pub trait Dialect: Sync {
     /// connection back as it was.
     fn session_timeouts_sql(&self) -> String;
 
+    /// A query returning one text column `value` per session that holds
+    /// the advisory run lock named `name`, describing it (pid, application,
+    /// client, since when). `None` where the lock is not in the database
+    /// (SQLite's lock file).
+    fn advisory_holder_sql(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// An expression for the database's current time in UTC plus `plus`, of
+    /// [`Dialect::timestamp_type`]: the lease of the table lock is measured
+    /// by one clock, the database's, whatever the clocks of the hosts.
+    fn now_sql(&self, plus: Duration) -> String;
+
+    /// A query returning one text column `value` that names this database
+    /// wherever it is reached from (the Redis lock's key).
+    fn database_identity_sql(&self) -> String;
+
     /// True when `message` is the database's error for a statement or lock
     /// timeout.
     fn is_timeout(&self, message: &str) -> bool;

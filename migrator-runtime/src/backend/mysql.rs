@@ -65,6 +65,17 @@ impl Dialect for Mysql {
             .to_owned()
     }
 
+    fn now_sql(&self, plus: Duration) -> String {
+        format!(
+            "(UTC_TIMESTAMP(6) + INTERVAL {} MICROSECOND)",
+            plus.as_micros()
+        )
+    }
+
+    fn database_identity_sql(&self) -> String {
+        "SELECT CONCAT(@@server_uuid, '/', DATABASE()) AS value".to_owned()
+    }
+
     fn is_timeout(&self, message: &str) -> bool {
         message.contains("maximum statement execution time exceeded")
             || message.contains("Lock wait timeout exceeded")

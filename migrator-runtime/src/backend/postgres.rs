@@ -60,6 +60,44 @@ impl Dialect for Postgres {
             .to_owned()
     }
 
+    /// The session holding the advisory lock, from `pg_locks` and
+    /// `pg_stat_activity` (fields this role may not see say so).
+    fn advisory_holder_sql(&self, name: &str) -> Option<String> {
+        Some(format!(
+            "SELECT format('pid %s, application %s, client %s, connected since %s, %s since %s', \
+             l.pid, quote_literal(coalesce(a.application_name, '')), \
+             CASE WHEN a.pid IS NULL THEN 'not visible' \
+             ELSE coalesce(host(a.client_addr), 'local socket') END, \
+             coalesce(a.backend_start::text, 'not visible'), \
+             coalesce(a.state, 'state not visible'), \
+             coalesce(a.state_change::text, 'not visible')) AS value \
+             FROM pg_catalog.pg_locks l \
+             LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted \
+             AND l.database = (SELECT oid FROM pg_catalog.pg_database \
+             WHERE datname = current_database()) \
+             AND l.classid = {LOCK_CLASS}::oid AND l.objid = {}::oid AND l.objsubid = 2",
+            lock_hash(name)
+        ))
+    }
+
+    /// UTC by the server's clock (`clock_timestamp()`, not the start of the
+    /// transaction).
+    fn now_sql(&self, plus: Duration) -> String {
+        format!(
+            "((clock_timestamp() AT TIME ZONE 'UTC') + interval '{} milliseconds')",
+            plus.as_millis()
+        )
+    }
+
+    /// The cluster's system identifier (the same through a pooler and on
+    /// every address of the server) and the database.
+    fn database_identity_sql(&self) -> String {
+        "SELECT (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) \
+         || '/' || current_database() AS value"
+            .to_owned()
+    }
+
     fn is_timeout(&self, message: &str) -> bool {
         message.contains("canceling statement due to statement timeout")
             || message.contains("canceling statement due to lock timeout")
@@ -119,6 +157,20 @@ impl Dialect for Postgres {
     }
 }
 
+/// The first of the advisory lock's two keys: a constant that says
+/// "migrator".
+const LOCK_CLASS: u32 = 1_836_411_250;
+
+/// The second key: a hash of the database and version table names, so that
+/// two applications with their own version tables on one server do not wait
+/// for each other.
+fn lock_hash(name: &str) -> String {
+    format!(
+        "hashtext(current_database() || '.' || {})",
+        Postgres.quote_str(name)
+    )
+}
+
 /// The run lock on any PostgreSQL connection (libpq's or diesel-async's).
 #[cfg(any(feature = "postgres", feature = "diesel-async"))]
 pub(crate) mod lock {
@@ -126,19 +178,13 @@ pub(crate) mod lock {
     use diesel::pg::Pg;
     use diesel::result::QueryResult;
 
-    use super::Postgres;
-    use crate::backend::{Dialect, LockHandle};
+    use super::{LOCK_CLASS, lock_hash};
+    use crate::backend::LockHandle;
     use crate::error::Error;
 
-    /// The advisory lock's two keys: a constant that says "migrator" and a
-    /// hash of the database and version table names, so that two
-    /// applications with their own version tables on one server do not wait
-    /// for each other.
+    /// The advisory lock's two keys, as arguments of `pg_try_advisory_lock`.
     fn lock_key(name: &str) -> String {
-        format!(
-            "1836411250, hashtext(current_database() || '.' || {})",
-            Postgres.quote_str(name)
-        )
+        format!("{LOCK_CLASS}, {}", lock_hash(name))
     }
 
     /// A session advisory lock: it belongs to this connection, and the

@@ -58,6 +58,20 @@ impl Dialect for Sqlite {
             .to_owned()
     }
 
+    /// UTC as text that sorts as time (`2024-01-02 03:04:05.678`).
+    fn now_sql(&self, plus: Duration) -> String {
+        format!(
+            "strftime('%Y-%m-%d %H:%M:%f', 'now', '+{}.{:03} seconds')",
+            plus.as_secs(),
+            plus.subsec_millis()
+        )
+    }
+
+    /// The database file (empty for an in-memory database).
+    fn database_identity_sql(&self) -> String {
+        "SELECT file AS value FROM pragma_database_list WHERE name = 'main'".to_owned()
+    }
+
     fn is_timeout(&self, message: &str) -> bool {
         message.contains("database is locked")
     }

@@ -8,6 +8,8 @@
 //! statement_timeout = "5m"
 //! lock_timeout = "60s"
 //! connect_timeout = "10s"
+//! lock = "table"                   # advisory, table, none, redis://host:6379
+//! lock_lease = "30s"               # of the table and Redis leases
 //! migrations = "migrations"        # the source directory, for `revision`
 //! ```
 //!
@@ -21,6 +23,7 @@ use serde::Deserialize;
 
 use super::error::{Error, Result};
 use crate::model::parse_duration;
+use crate::options::LockStrategy;
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "MIGRATOR_CONFIG";
@@ -45,6 +48,10 @@ pub struct Config {
     pub connect_timeout: Option<Duration>,
     /// The migrations source directory.
     pub migrations: Option<PathBuf>,
+    /// The lock strategy.
+    pub lock: Option<LockStrategy>,
+    /// The lease of the table and Redis locks.
+    pub lock_lease: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +64,8 @@ struct File {
     lock_timeout: Option<String>,
     connect_timeout: Option<String>,
     migrations: Option<PathBuf>,
+    lock: Option<String>,
+    lock_lease: Option<String>,
 }
 
 impl Config {
@@ -103,6 +112,11 @@ impl Config {
             lock_timeout: duration("lock_timeout", file.lock_timeout)?,
             connect_timeout: duration("connect_timeout", file.connect_timeout)?,
             migrations: file.migrations,
+            lock: file
+                .lock
+                .map(|v| v.parse().map_err(|e| format!("`lock`: {e}")))
+                .transpose()?,
+            lock_lease: duration("lock_lease", file.lock_lease)?,
         })
     }
 }
@@ -116,7 +130,8 @@ mod tests {
         let config = Config::parse(
             "database_url = \"sqlite://x.db\"\nversion_table = \"v\"\naudit_table = \"a\"\n\
              statement_timeout = \"5m\"\nlock_timeout = \"250ms\"\nconnect_timeout = \"3s\"\n\
-             migrations = \"db/migrations\"\n",
+             migrations = \"db/migrations\"\nlock = \"redis://127.0.0.1:6379\"\n\
+             lock_lease = \"2m\"\n",
         );
         assert_eq!(
             config,
@@ -128,6 +143,8 @@ mod tests {
                 lock_timeout: Some(Duration::from_millis(250)),
                 connect_timeout: Some(Duration::from_secs(3)),
                 migrations: Some("db/migrations".into()),
+                lock: Some(LockStrategy::Redis("redis://127.0.0.1:6379".into())),
+                lock_lease: Some(Duration::from_secs(120)),
             })
         );
     }
@@ -142,5 +159,9 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(bad.contains("`lock_timeout` is `soon`"), "{bad}");
+        let lock = Config::parse("lock = \"advisroy\"")
+            .err()
+            .unwrap_or_default();
+        assert!(lock.contains("`lock`: unknown lock `advisroy`"), "{lock}");
     }
 }

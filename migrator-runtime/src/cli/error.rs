@@ -53,7 +53,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | 2 | bad usage: arguments, target, URL, configuration |
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
-/// | 5 | another migrator held the lock for longer than the lock timeout |
+/// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
 /// | 6 | the database disagrees with this build: an applied revision was edited, or is unknown (also `verify` finding such problems) |
 /// | 7 | any other database or I/O error |
 pub mod exit {
@@ -103,7 +103,7 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::NonTransactional { .. }
         | Run::Timeout { .. }
         | Run::NoSqlForBackend { .. } => exit::REVISION,
-        Run::LockTimeout { .. } => exit::LOCKED,
+        Run::LockTimeout { .. } | Run::LockLost { .. } => exit::LOCKED,
         Run::UnknownApplied { .. } | Run::ChecksumMismatch { .. } => exit::MISMATCH,
         _ => exit::OTHER,
     }

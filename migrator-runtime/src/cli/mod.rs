@@ -27,7 +27,7 @@ use crate::graph::Graph;
 use crate::migrations::Migrations;
 use crate::model::{Direction, Revision, parse_duration};
 use crate::plan::Target;
-use crate::{Event, Migrator, Options, Report};
+use crate::{Event, LockStrategy, Migrator, Options, Report};
 use migrator_core::scaffold;
 
 /// The migration commands.
@@ -174,6 +174,16 @@ pub struct GlobalArgs {
     /// (whole seconds, at least 2) [default: 10s].
     #[arg(long, env = "MIGRATOR_CONNECT_TIMEOUT", global = true, value_parser = duration)]
     pub connect_timeout: Option<Duration>,
+    /// How runs keep each other out: `advisory` (PostgreSQL session
+    /// advisory lock; SQLite lock file), `table` (a lease row; behind
+    /// transaction poolers), `redis://host:6379` (a lease in Redis), `none`
+    /// (a single deploying instance) [default: advisory].
+    #[arg(long, env = "MIGRATOR_LOCK", global = true, value_parser = lock_strategy)]
+    pub lock: Option<LockStrategy>,
+    /// How long a `table` or Redis lease lasts unless renewed: a dead
+    /// holder blocks others this long (e.g. `2m`) [default: 30s].
+    #[arg(long, env = "MIGRATOR_LOCK_LEASE", global = true, value_parser = duration)]
+    pub lock_lease: Option<Duration>,
     /// The migrations source directory, for `revision` and `merge`
     /// [default: migrations].
     #[arg(long, env = "MIGRATOR_MIGRATIONS_DIR", global = true)]
@@ -181,6 +191,10 @@ pub struct GlobalArgs {
     /// Print nothing but errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+}
+
+fn lock_strategy(value: &str) -> std::result::Result<LockStrategy, String> {
+    value.parse()
 }
 
 fn duration(value: &str) -> std::result::Result<Duration, String> {
@@ -225,6 +239,11 @@ impl Settings {
                     .or(config.lock_timeout)
                     .unwrap_or(defaults.lock_timeout),
                 statement_timeout: args.statement_timeout.or(config.statement_timeout),
+                lock: args.lock.clone().or(config.lock).unwrap_or(defaults.lock),
+                lock_lease: args
+                    .lock_lease
+                    .or(config.lock_lease)
+                    .unwrap_or(defaults.lock_lease),
                 ..defaults
             },
             migrations_dir: args
@@ -522,7 +541,9 @@ impl Printer<'_> {
 /// last_used_at (12 ms)`.
 fn progress(event: &Event<'_>, stamp: bool) -> Option<String> {
     match event {
-        Event::WaitingForLock => Some("Waiting for another migrator to finish…".to_owned()),
+        Event::WaitingForLock { holder } => Some(format!(
+            "Waiting for another migrator to finish (the lock is held by {holder})…"
+        )),
         Event::Finished {
             revision,
             direction,

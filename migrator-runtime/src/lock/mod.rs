@@ -1,0 +1,372 @@
+//! The run lock, and the bookkeeping tables it guards.
+//!
+//! A run that has something to do takes the lock first, by the strategy of
+//! [`Options::lock`] (see [`LockStrategy`]: a PostgreSQL session advisory
+//! lock or a lock file beside a SQLite database; a lease row in a table; a
+//! lease in Redis; none), makes sure the version table and audit log exist,
+//! and only then reads the state again, so a replica that waited sees its
+//! peer's work and applies nothing twice. A lease is renewed (or, for
+//! Redis, checked) before each revision, and a run that lost it stops
+//! there. The lock is released on every path, a panic in a Rust revision
+//! included.
+//!
+//! Behind a pooler in transaction mode every transaction may reach another
+//! server session, so a run sends no session state it relies on later:
+//! revisions set their timeouts with `SET LOCAL` inside their own
+//! transaction; only a `Transaction: false` revision sets them for the
+//! session (it cannot run in a transaction) and gives them back right after
+//! it, which through such a pooler is best effort.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::backend::{Backend, LockHandle};
+use crate::bookkeeping::Store;
+use crate::error::{Error, Result};
+use crate::options::{LockStrategy, Options};
+use crate::report::Event;
+
+#[cfg(feature = "redis")]
+mod redis;
+mod table;
+
+/// A lock this run holds, released by [`Held::release`].
+#[derive(Debug)]
+pub(crate) enum Held {
+    /// The backend's advisory lock (or lock file).
+    Advisory(LockHandle),
+    /// A lease row in the lock table.
+    Table(Box<table::Lease>),
+    /// A lease in Redis.
+    #[cfg(feature = "redis")]
+    Redis(Box<redis::Lease>),
+    /// No lock (`LockStrategy::None`).
+    None,
+}
+
+/// A lock this run wants.
+enum Contender {
+    Advisory,
+    Table(Box<table::Lease>),
+    #[cfg(feature = "redis")]
+    Redis(Box<redis::Lease>),
+    None,
+}
+
+impl Contender {
+    fn new(backend: &mut dyn Backend, store: &Store, options: &Options) -> Result<Contender> {
+        Ok(match &options.lock {
+            LockStrategy::Advisory => Contender::Advisory,
+            LockStrategy::Table => Contender::Table(Box::new(table::Lease::new(
+                backend.dialect(),
+                store.table(),
+                &token(),
+                options.lock_lease,
+            ))),
+            LockStrategy::None => Contender::None,
+            #[cfg(feature = "redis")]
+            LockStrategy::Redis(url) => {
+                let d = backend.dialect();
+                let identity = match backend.load_text(&d.database_identity_sql()).as_deref() {
+                    Ok([row]) => row.value.clone(),
+                    Ok(_) => String::new(),
+                    Err(error) => {
+                        return Err(Error::Lock {
+                            lock: options.lock.to_string(),
+                            action: "naming the database for the Redis key",
+                            reason: error.to_string(),
+                        });
+                    }
+                };
+                Contender::Redis(Box::new(redis::Lease::connect(
+                    url,
+                    &options.lock.to_string(),
+                    &identity,
+                    store.table(),
+                    &token(),
+                    options.lock_lease,
+                )?))
+            }
+            #[cfg(not(feature = "redis"))]
+            LockStrategy::Redis(_) => {
+                return Err(Error::Lock {
+                    lock: options.lock.to_string(),
+                    action: "taking it",
+                    reason: "this build of migrator-runtime has no `redis` feature; enable it, \
+                             or pick `table`"
+                        .to_owned(),
+                });
+            }
+        })
+    }
+
+    /// Tries once: the lock, or who holds it.
+    fn try_take(self, backend: &mut dyn Backend, name: &str) -> Result<Result<Held, (Self, String)>> {
+        match self {
+            Contender::Advisory => match backend.try_lock(name)? {
+                Some(handle) => Ok(Ok(Held::Advisory(handle))),
+                None => {
+                    let holder = advisory_holder(backend, name);
+                    Ok(Err((Contender::Advisory, holder)))
+                }
+            },
+            Contender::Table(lease) => match lease.try_take(backend)? {
+                None => Ok(Ok(Held::Table(lease))),
+                Some(holder) => Ok(Err((Contender::Table(lease), holder))),
+            },
+            #[cfg(feature = "redis")]
+            Contender::Redis(mut lease) => match lease.try_take()? {
+                None => Ok(Ok(Held::Redis(lease))),
+                Some(holder) => Ok(Err((Contender::Redis(lease), holder))),
+            },
+            Contender::None => Ok(Ok(Held::None)),
+        }
+    }
+}
+
+impl Held {
+    /// Before the step `next`: renews a table lease, checks a Redis one;
+    /// a lost lease stops the run.
+    pub(crate) fn check(&mut self, backend: &mut dyn Backend, next: &str) -> Result<()> {
+        let (lock, lost) = match self {
+            Held::Advisory(_) | Held::None => return Ok(()),
+            Held::Table(lease) => ("table".to_owned(), lease.renew(backend)?),
+            #[cfg(feature = "redis")]
+            Held::Redis(lease) => {
+                let lost = lease.lost();
+                (lease.shown().to_owned(), lost)
+            }
+        };
+        match lost {
+            None => Ok(()),
+            Some(holder) => Err(Error::LockLost {
+                lock,
+                next: next.to_owned(),
+                holder,
+            }),
+        }
+    }
+
+    /// Releases the lock: the advisory lock, or the lease if it is still
+    /// this run's.
+    fn release(self, backend: &mut dyn Backend, name: &str) -> std::result::Result<(), String> {
+        match self {
+            Held::Advisory(handle) => backend.unlock(name, handle).map_err(|e| e.to_string()),
+            Held::Table(lease) => lease.release(backend).map_err(|e| e.to_string()),
+            #[cfg(feature = "redis")]
+            Held::Redis(lease) => lease.release(),
+            Held::None => Ok(()),
+        }
+    }
+}
+
+/// Who holds the advisory lock, as the database tells (PostgreSQL), or
+/// what is known (SQLite's lock file).
+fn advisory_holder(backend: &mut dyn Backend, name: &str) -> String {
+    let Some(sql) = backend.dialect().advisory_holder_sql(name) else {
+        return "another process (the lock file beside the database)".to_owned();
+    };
+    match backend.load_text(&sql) {
+        Ok(rows) if !rows.is_empty() => rows
+            .into_iter()
+            .map(|row| row.value)
+            .collect::<Vec<_>>()
+            .join("; "),
+        Ok(_) => "a session that just released it".to_owned(),
+        Err(error) => format!("a session this role cannot see ({error})"),
+    }
+}
+
+/// A token no other run has: time, process, and a counter within it.
+fn token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{nanos:x}-{:x}-{:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The name of this program, for the lease's `application`.
+fn application() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Takes the run lock of [`Options::lock`] (waiting up to
+/// [`Options::lock_timeout`]), makes sure the tables exist (dropping what
+/// earlier builds left beside them), runs `body`, and releases the lock on
+/// every path. `body` gets the statements that give the session back its
+/// own timeouts, read before the run changes them, and the held lock, for
+/// the executor to check before each revision.
+///
+/// The connection must be outside any transaction (see
+/// [`outside_transaction`]).
+pub(crate) fn with_lock<T>(
+    backend: &mut dyn Backend,
+    store: &Store,
+    options: &Options,
+    progress: &mut dyn FnMut(Event<'_>),
+    body: impl FnOnce(&mut dyn Backend, &str, &mut Held, &mut dyn FnMut(Event<'_>)) -> Result<T>,
+) -> Result<T> {
+    outside_transaction(backend)?;
+    let name = store.table().to_owned();
+    let wait = options.lock_timeout;
+    let start = Instant::now();
+    let mut announced = false;
+    let mut contender = Contender::new(backend, store, options)?;
+    let mut held = loop {
+        let holder = match contender.try_take(backend, &name)? {
+            Ok(held) => break held,
+            Err((again, holder)) => {
+                contender = again;
+                holder
+            }
+        };
+        if start.elapsed() >= wait {
+            return Err(Error::LockTimeout {
+                waited: start.elapsed(),
+                limit: wait,
+                lock: options.lock.to_string(),
+                holder,
+            });
+        }
+        if !announced {
+            announced = true;
+            tracing::info!(lock = %options.lock, %holder, "another migrator holds the lock; waiting");
+            progress(Event::WaitingForLock { holder: &holder });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    tracing::debug!(
+        lock = %options.lock,
+        waited_ms = start.elapsed().as_millis() as u64,
+        "migration lock taken"
+    );
+    let d = backend.dialect();
+    // The session's own timeouts, to give them back as they were after a
+    // `Transaction: false` revision (the executor does, right after it).
+    let restore = match backend.load_text(&d.session_timeouts_sql()).as_deref() {
+        Ok([row]) => row.value.clone(),
+        _ => d.reset_timeouts_sql().to_owned(),
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        ensure_tables(backend, store, wait)?;
+        body(&mut *backend, &restore, &mut held, progress)
+    }));
+    // A transaction left open (a failed commit, an aborted transaction)
+    // would swallow the unlock.
+    while backend.transaction_depth() > 0 {
+        let before = backend.transaction_depth();
+        if backend.rollback().is_err() || backend.transaction_depth() >= before {
+            break;
+        }
+    }
+    let unlocked = held.release(backend, &name);
+    if let Err(error) = &unlocked {
+        tracing::error!(%error, lock = %options.lock, "the migration lock was not released");
+    }
+    match outcome {
+        Ok(result) => {
+            let value = result?;
+            unlocked.map_err(|reason| Error::Lock {
+                lock: options.lock.to_string(),
+                action: "releasing it",
+                reason,
+            })?;
+            Ok(value)
+        }
+        Err(panic) => resume_unwind(panic),
+    }
+}
+
+/// Refuses a connection inside a transaction before anything is sent: each
+/// revision commits on its own, the lock would be released before the
+/// caller's commit, and on PostgreSQL a failed probe would abort the
+/// caller's transaction.
+pub(crate) fn outside_transaction(backend: &mut dyn Backend) -> Result<()> {
+    if backend.transaction_depth() > 0 {
+        return Err(Error::InTransaction);
+    }
+    Ok(())
+}
+
+/// Creates the version table and audit log when missing (`CREATE TABLE IF
+/// NOT EXISTS` needs the right to create tables even when they exist, which
+/// a role that only migrates data may lack), and drops what earlier builds
+/// of migrator kept beside the version table (a state table, its triggers
+/// and function), when they are there and are migrator's.
+fn ensure_tables(backend: &mut dyn Backend, store: &Store, lock_timeout: Duration) -> Result<()> {
+    let d = backend.dialect();
+    let tables = [store.table(), store.audit_table()];
+    let probe = store.probe_sql(d);
+    let found = unless_missing(backend, &tables, |b| b.execute(&probe)).map_err(
+        Error::database("looking for the version table and audit log"),
+    )?;
+    if found.is_none() {
+        backend
+            .execute(&store.create_sql(d))
+            .map_err(Error::database("creating the version table and audit log"))?;
+    }
+    for (probe, drop) in d.legacy_state_sql(store.table()) {
+        if backend.count(&probe).unwrap_or(0) == 0 {
+            continue;
+        }
+        // Best effort, and without queueing behind readers for long: a role
+        // that does not own them, or a busy table, leaves them for a DBA.
+        let timeouts = d.timeouts_sql(None, lock_timeout, true);
+        backend
+            .begin()
+            .and_then(|()| match &timeouts {
+                Some(timeouts) => backend.execute(timeouts),
+                None => Ok(()),
+            })
+            .and_then(|()| backend.execute(&drop))
+            .and_then(|()| backend.commit())
+            .map_or_else(
+                |error| {
+                    let _ = backend.rollback();
+                    tracing::warn!(
+                        %error,
+                        sql = %drop,
+                        "could not drop what an earlier build of migrator left beside the \
+                         version table; run this SQL as its owner"
+                    );
+                },
+                |()| {
+                    tracing::info!(
+                        table = %store.table(),
+                        "dropped what an earlier build of migrator left beside the version table"
+                    );
+                },
+            );
+    }
+    Ok(())
+}
+
+/// Runs `read`; when it fails because one of `tables` does not exist (as
+/// the catalogue, not the error's wording, says), `Ok(None)`. When they all
+/// exist by the time the catalogue is asked (another migrator just created
+/// them), `read` runs again.
+pub(crate) fn unless_missing<T>(
+    backend: &mut dyn Backend,
+    tables: &[&str],
+    mut read: impl FnMut(&mut dyn Backend) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<Option<T>> {
+    if let Ok(value) = read(backend) {
+        return Ok(Some(value));
+    }
+    let d = backend.dialect();
+    for table in tables {
+        if backend.count(&d.table_exists_sql(table)) == Ok(0) {
+            return Ok(None);
+        }
+    }
+    read(backend).map(Some)
+}

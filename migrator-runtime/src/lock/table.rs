@@ -1,0 +1,163 @@
+//! The `table` lock: a lease row in `<version table>_lock`, taken, renewed
+//! and released in statements that are transactions of their own (no
+//! session state), timed by the database's clock.
+//!
+//! The table has one row per version table it guards (`name`, its primary
+//! key, so logical replication can update and delete it) and is created the
+//! first time this strategy is used. A lease is taken by one atomic upsert
+//! that replaces the row only when it has expired; the row then says whose
+//! it is.
+
+use std::time::Duration;
+
+use crate::backend::{Backend, Dialect};
+use crate::error::{Error, Result};
+
+/// A run that wants, or holds, the lease.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    /// The lock table's name.
+    table_name: String,
+    /// The lock table, quoted.
+    table: String,
+    /// The version table's name, the row's key, quoted as a literal.
+    name: String,
+    /// This run's token, quoted as a literal.
+    token: String,
+    /// The token itself, to compare with what the row says.
+    raw_token: String,
+    lease: Duration,
+    /// The row's host, pid and application, quoted as literals.
+    who: [String; 3],
+}
+
+impl Lease {
+    pub(crate) fn new(d: &dyn Dialect, version_table: &str, token: &str, lease: Duration) -> Lease {
+        let table_name = format!("{version_table}_lock");
+        Lease {
+            table: d.quote_ident(&table_name),
+            table_name,
+            name: d.quote_str(version_table),
+            token: d.quote_str(token),
+            raw_token: token.to_owned(),
+            lease,
+            who: [
+                d.quote_str(crate::bookkeeping::host()),
+                std::process::id().to_string(),
+                d.quote_str(&super::application()),
+            ],
+        }
+    }
+
+    /// Tries once to take the lease: `Ok(None)` when taken, else who holds
+    /// it. Creates the lock table when it is missing.
+    pub(crate) fn try_take(&self, backend: &mut dyn Backend) -> Result<Option<String>> {
+        let d = backend.dialect();
+        let take = self.take_sql(d);
+        if let Err(error) = backend.execute(&take) {
+            if d.is_timeout(&error.to_string()) {
+                // SQLite's writer lock is busy: another run is taking it.
+                return Ok(Some("another run (the database is busy)".to_owned()));
+            }
+            // Missing: create it. Two runs may create it at once (the loser
+            // finds it there), or another run created it since the failed
+            // take: either way, take again; a real error fails again.
+            if backend.count(&d.table_exists_sql(&self.table_name)) == Ok(0)
+                && let Err(error) = backend.execute(&self.create_sql(d))
+                && backend.count(&d.table_exists_sql(&self.table_name)) != Ok(1)
+            {
+                return Err(Error::database("creating the lock table")(error));
+            }
+            tracing::debug!(%error, "the lock table was missing; taking the lease again");
+            backend
+                .execute(&take)
+                .map_err(Error::database("taking the lease of the table lock"))?;
+        }
+        self.held_by_other(backend, "reading the lease of the table lock")
+    }
+
+    /// Renews the lease (outside a transaction), or only checks it is still
+    /// this run's (inside one, where a renewal would not be seen by others
+    /// before the commit). `Ok(None)` when it is this run's, else who has
+    /// it now.
+    pub(crate) fn renew(&self, backend: &mut dyn Backend) -> Result<Option<String>> {
+        if backend.transaction_depth() == 0 {
+            let d = backend.dialect();
+            let renew = format!(
+                "UPDATE {} SET expires = {} WHERE name = {} AND token = {}",
+                self.table,
+                d.now_sql(self.lease),
+                self.name,
+                self.token
+            );
+            backend
+                .execute(&renew)
+                .map_err(Error::database("renewing the lease of the table lock"))?;
+        }
+        self.held_by_other(backend, "checking the lease of the table lock")
+    }
+
+    /// Deletes the row, if it is still this run's.
+    pub(crate) fn release(&self, backend: &mut dyn Backend) -> diesel::QueryResult<()> {
+        backend.execute(&format!(
+            "DELETE FROM {} WHERE name = {} AND token = {}",
+            self.table, self.name, self.token
+        ))
+    }
+
+    /// `None` when the row is this run's; else who holds it (or that
+    /// nobody does).
+    fn held_by_other(&self, backend: &mut dyn Backend, action: &'static str) -> Result<Option<String>> {
+        let d = backend.dialect();
+        let sql = format!(
+            "SELECT token || ' ' || 'token ' || token || ', host ' || host || ', pid ' || \
+             CAST(pid AS VARCHAR(20)) || ', application ' || application || ', since ' || \
+             CAST(acquired AS VARCHAR(40)) || ' UTC, lease expires ' || \
+             CAST(expires AS VARCHAR(40)) || ' UTC (now ' || CAST({} AS VARCHAR(40)) || \
+             '), in table ' || {} AS value FROM {} WHERE name = {}",
+            d.now_sql(Duration::ZERO),
+            d.quote_str(&self.table_name),
+            self.table,
+            self.name
+        );
+        let rows = backend.load_text(&sql).map_err(Error::database(action))?;
+        Ok(match rows.first().map(|row| row.value.split_once(' ')) {
+            Some(Some((token, _))) if token == self.raw_token => None,
+            Some(Some((_, holder))) => Some(holder.to_owned()),
+            _ => Some("nobody: the lease row is gone".to_owned()),
+        })
+    }
+
+    /// Inserts this run's row, or replaces a row whose lease expired.
+    fn take_sql(&self, d: &dyn Dialect) -> String {
+        let [host, pid, application] = &self.who;
+        format!(
+            "INSERT INTO {table} (name, token, host, pid, application, acquired, expires) \
+             VALUES ({name}, {token}, {host}, {pid}, {application}, {now}, {until}) \
+             ON CONFLICT (name) DO UPDATE SET token = excluded.token, host = excluded.host, \
+             pid = excluded.pid, application = excluded.application, \
+             acquired = excluded.acquired, expires = excluded.expires \
+             WHERE {table}.expires < excluded.acquired",
+            table = self.table,
+            name = self.name,
+            token = self.token,
+            now = d.now_sql(Duration::ZERO),
+            until = d.now_sql(self.lease),
+        )
+    }
+
+    fn create_sql(&self, d: &dyn Dialect) -> String {
+        let ts = d.timestamp_type();
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    \
+             name VARCHAR(255) PRIMARY KEY,\n    \
+             token VARCHAR(64) NOT NULL,\n    \
+             host VARCHAR(255) NOT NULL,\n    \
+             pid BIGINT NOT NULL,\n    \
+             application VARCHAR(255) NOT NULL,\n    \
+             acquired {ts} NOT NULL,\n    \
+             expires {ts} NOT NULL\n)",
+            self.table
+        )
+    }
+}
