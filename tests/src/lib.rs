@@ -18,6 +18,8 @@ pub mod branchy {
     migrator_runtime::embed_migrations!("fixtures/branchy");
 }
 
+pub mod secrets;
+
 pub use migrator_runtime::testing::{Kind, TestDb, on_each_backend, postgres_admin_url, tables};
 
 /// The `BIGINT` column `n` of the first row `sql` returns, e.g.
@@ -70,6 +72,7 @@ pub fn cli_command(exe: &str, url: &str, cwd: &std::path::Path) -> std::process:
         "MIGRATOR_AUDIT_TABLE",
         "MIGRATOR_LOCK_TIMEOUT",
         "MIGRATOR_STATEMENT_TIMEOUT",
+        "MIGRATOR_APPLICATION_NAME",
         "RUST_BACKTRACE",
     ] {
         command.env_remove(var);
