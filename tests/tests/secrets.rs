@@ -77,6 +77,23 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Any text, with or without multi-byte characters next to the
+    /// characters the redaction looks for: it never panics.
+    #[test]
+    fn redact_takes_any_text(
+        text in prop_oneof![
+            any::<String>(),
+            "[a-z:/@?&= '\\\"`é€🦀]{0,40}",
+            "(postgres://|password=|sslpassword = '|\\\\|é|@|&| ){0,12}",
+        ]
+    ) {
+        let _ = redact(&text);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// A refused connection: the library's error, shown with `Display` and
