@@ -110,7 +110,7 @@ fn run_keys(
     command: &KeysCommand,
     out: &mut (dyn Write + Send),
 ) -> Result<u8, Error> {
-    let conn = &mut migrator_runtime::connect(url)?;
+    let conn = &mut settings.connect(url)?;
     if !no_migrate {
         let report =
             Migrator::with_options(&factory_service_db::MIGRATIONS, settings.options.clone())

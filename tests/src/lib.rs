@@ -66,6 +66,8 @@ pub mod branchy {
     }
 }
 
+pub mod secrets;
+
 pub use migrator_runtime::testing::{Kind, TestDb, on_each_backend, postgres_admin_url, tables};
 
 /// The `BIGINT` column `n` of the first row `sql` returns, e.g.
@@ -120,6 +122,7 @@ pub fn cli_command(exe: &str, url: &str, cwd: &std::path::Path) -> std::process:
         "MIGRATOR_STATEMENT_TIMEOUT",
         "MIGRATOR_LOCK",
         "MIGRATOR_LOCK_LEASE",
+        "MIGRATOR_APPLICATION_NAME",
         "RUST_BACKTRACE",
     ] {
         command.env_remove(var);

@@ -70,23 +70,38 @@ impl std::fmt::Debug for AnyConnection {
 /// How long [`connect`] waits for a PostgreSQL server that does not answer.
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The `application_name` of the PostgreSQL connections [`connect`] opens.
+pub(crate) const DEFAULT_APPLICATION_NAME: &str = "migrator";
+
 /// Opens a connection from a URL: `postgres://…` or `postgresql://…`, a
 /// libpq `key=value` string, `sqlite://path`, `sqlite::memory:`, or a bare
 /// file path (SQLite), as far as this build's features allow. A PostgreSQL
 /// server that does not answer fails the connection after 10 s, unless the
-/// URL sets `connect_timeout` itself.
+/// URL sets `connect_timeout` itself. A PostgreSQL connection carries the
+/// `application_name` `migrator` (seen in `pg_stat_activity`), unless the
+/// URL or `PGAPPNAME` names one.
 ///
-/// Errors say which URL failed with its password replaced by `***`.
+/// Only the connections opened here are named: a connection the caller
+/// opens and hands to a [`Migrator`](crate::Migrator) keeps its own
+/// settings.
+///
+/// Errors say which URL failed with its passwords replaced by `***`, and
+/// the driver's message with any piece of a password replaced.
 pub fn connect(url: &str) -> Result<AnyConnection, Error> {
-    connect_with_timeout(url, DEFAULT_CONNECT_TIMEOUT)
+    connect_with(url, DEFAULT_CONNECT_TIMEOUT, DEFAULT_APPLICATION_NAME)
 }
 
-/// [`connect`] with another connect timeout (the CLI's `--connect-timeout`).
-pub(crate) fn connect_with_timeout(
+/// [`connect`] with another connect timeout and `application_name` (the
+/// CLI's `--connect-timeout` and `--application-name`).
+pub(crate) fn connect_with(
     url: &str,
     timeout: std::time::Duration,
+    application_name: &str,
 ) -> Result<AnyConnection, Error> {
-    let url = DatabaseUrl::parse(url)?.with_connect_timeout(timeout);
+    let url = DatabaseUrl::parse(url)?
+        .with_connect_timeout(timeout)
+        .with_application_name(application_name);
+    tracing::debug!(%url, "connecting");
     let connection = match url.kind() {
         #[cfg(feature = "postgres")]
         BackendKind::Postgres => {

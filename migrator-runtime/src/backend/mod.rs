@@ -35,7 +35,7 @@ use diesel::result::QueryResult;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use any::{AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow, connect};
 #[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
-pub(crate) use any::{DEFAULT_CONNECT_TIMEOUT, connect_with_timeout};
+pub(crate) use any::{DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_TIMEOUT, connect_with};
 #[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
 pub use url::DatabaseUrl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]

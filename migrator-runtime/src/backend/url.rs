@@ -1,5 +1,17 @@
-//! Database URLs: which backend they name, and how to print them without
-//! their password.
+//! Database URLs: which backend they name, how to print them without their
+//! passwords, and the parameters migrator adds to the connections it opens.
+//!
+//! One redaction serves every place a URL or a connection string is shown
+//! (errors, events, logs): [`redact`] masks the userinfo password of every
+//! URL and the value of every parameter whose name ends in `password`
+//! (`password`, `sslpassword`; any case, percent-encoded names too), every
+//! occurrence. [`DatabaseUrl::scrub`] also masks the password's own text in
+//! a driver's message, which may quote it without its key (libpq splits a
+//! password holding a raw `@` or `/` and names a piece as a host or port).
+
+use std::ops::Range;
+
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::error::Error;
 use crate::model::BackendKind;
@@ -73,39 +85,81 @@ impl DatabaseUrl {
     /// as libpq counts them) unless it names one itself, so that a server
     /// that never answers does not hang the connection. Only PostgreSQL
     /// connects over the network.
-    pub fn with_connect_timeout(mut self, timeout: std::time::Duration) -> DatabaseUrl {
-        if self.kind == BackendKind::Postgres && !self.connect.contains("connect_timeout=") {
-            let seconds = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(2);
-            let separator = if is_key_value(&self.connect) {
-                " "
-            } else if self.connect.contains('?') {
-                "&"
-            } else {
-                "?"
-            };
-            self.connect = format!("{}{separator}connect_timeout={seconds}", self.connect);
+    pub fn with_connect_timeout(self, timeout: std::time::Duration) -> DatabaseUrl {
+        let seconds = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(2);
+        self.with_default("connect_timeout", &seconds.to_string())
+    }
+
+    /// The URL with libpq's `fallback_application_name` set to `name`, so
+    /// that `pg_stat_activity` (and a lock wait) shows who holds the
+    /// connection. An `application_name` in the URL (or in `PGAPPNAME`)
+    /// wins, as does the URL's own `fallback_application_name`.
+    pub(crate) fn with_application_name(self, name: &str) -> DatabaseUrl {
+        self.with_default("fallback_application_name", name)
+    }
+
+    /// The URL with the PostgreSQL parameter `key=value` added, unless it
+    /// has a `key` of its own.
+    fn with_default(mut self, key: &str, value: &str) -> DatabaseUrl {
+        let form = Form::of(&self.connect);
+        let present = params(&self.connect, form).iter().any(|p| p.key == key);
+        if self.kind != BackendKind::Postgres || present {
+            return self;
         }
+        let parameter = match form {
+            Form::KeyValue if value.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                format!(" {key}={value}")
+            }
+            Form::KeyValue => format!(
+                " {key}='{}'",
+                value.replace('\\', "\\\\").replace('\'', "\\'")
+            ),
+            Form::Url | Form::Text => {
+                // A password may hold a raw `?`: the query starts after it.
+                let after_userinfo = userinfo_password(&self.connect).map_or(0, |p| p.end);
+                let separator = if self.connect[after_userinfo..].contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                format!("{separator}{key}={}", utf8_percent_encode(value, NON_ALPHANUMERIC))
+            }
+        };
+        self.connect.push_str(&parameter);
         self
     }
 
-    /// The URL with its password replaced by `***`, for messages and logs.
+    /// The URL with its passwords replaced by `***`, for messages and logs.
     pub fn redacted(&self) -> String {
         redact(&self.original)
     }
 
-    /// `text` (a driver's message about this URL) with every piece of the
-    /// URL's password replaced by `***`. libpq splits a URL whose password
-    /// holds an unescaped `@` at the first `@`, and may quote the rest as a
-    /// host name.
+    /// `text` (a driver's message about this URL) redacted, and with the
+    /// text of each of the URL's passwords replaced by `***`: as written,
+    /// percent-decoded or unquoted, and every piece of it between the
+    /// characters that split a URL (libpq splits a URL whose password holds
+    /// a raw `@` at the first `@`, and may quote the rest as a host name).
     pub fn scrub(&self, text: &str) -> String {
-        let mut text = redact(text);
-        if let Some(password) = password(&self.original) {
-            let mut pieces: Vec<&str> = password.split('@').filter(|p| p.len() >= 2).collect();
-            pieces.push(password);
-            pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
-            for piece in pieces {
-                text = text.replace(piece, "***");
+        let mut secrets = Vec::new();
+        for range in secret_ranges(&self.original) {
+            let raw = &self.original[range];
+            for secret in [raw.to_owned(), percent_decode(raw), unquote(raw)] {
+                secrets.extend(
+                    secret
+                        .split(|c: char| c.is_whitespace() || "@/?#:&=,;[]'\"\\".contains(c))
+                        .filter(|piece| piece.chars().count() >= 3)
+                        .map(str::to_owned),
+                );
+                if secret.chars().count() >= 2 {
+                    secrets.push(secret);
+                }
             }
+        }
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        let mut text = redact(text);
+        for secret in secrets {
+            text = text.replace(&secret, "***");
         }
         text
     }
@@ -126,49 +180,220 @@ impl std::fmt::Display for DatabaseUrl {
     }
 }
 
-/// The password of `scheme://user:password@host…` or of a `password=`
-/// parameter, if any.
-fn password(url: &str) -> Option<&str> {
-    match url
-        .split_once("://")
-        .and_then(|(_, rest)| split_userinfo(rest))
-    {
-        Some((_, password, _)) => Some(password),
-        None => key_value_password(url).map(|range| &url[range]),
+/// Replaces every password in `text` with `***`: the userinfo password of
+/// every URL (`scheme://user:password@host`, any scheme: `postgres://`,
+/// `mysql://`, `mariadb://`, `sqlite://`…) and the value of every parameter
+/// whose name ends in `password` (`password`, `sslpassword`), in a query
+/// string or a libpq `key=value` string, in any case, with a percent-encoded
+/// name or not, quoted or not, however often it appears. `text` may be one
+/// URL, one `key=value` string, or a message that quotes them. Text without
+/// a password is returned unchanged.
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_owned();
+    for range in secret_ranges(text).into_iter().rev() {
+        out.replace_range(range, "***");
+    }
+    out
+}
+
+/// How a text holds connection parameters, which decides where a value ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// The whole text is one URL: `scheme://user:password@host/db?k=v&…`. A
+    /// value ends at `&`.
+    Url,
+    /// A libpq `key=value` string: a value is `'quoted'` (with `\'` and
+    /// `\\`) or ends at white space not escaped by `\`.
+    KeyValue,
+    /// Anything else (a driver's message): URLs anywhere, a value ends at
+    /// white space, `&`, `"` or a backtick, or is `'quoted'`.
+    Text,
+}
+
+impl Form {
+    fn of(text: &str) -> Form {
+        if scheme_len(text).is_some() {
+            Form::Url
+        } else if is_key_value(text) {
+            Form::KeyValue
+        } else {
+            Form::Text
+        }
     }
 }
 
-/// `user:password@host/db` → (`user`, `password`, `host/db`). The userinfo
-/// ends at the last `@`: a password may hold `/`, `?`, `#` and `@`, a host
-/// holds none of them.
-fn split_userinfo(rest: &str) -> Option<(&str, &str, &str)> {
-    let (userinfo, host) = rest.rsplit_once('@')?;
-    let (user, password) = userinfo.split_once(':')?;
+/// The length of the `scheme://` that `text` starts with.
+fn scheme_len(text: &str) -> Option<usize> {
+    let (scheme, _) = text.split_once("://")?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)))
+        .then_some(scheme.len() + "://".len())
+}
+
+/// Where the password of `scheme://user:password@host…` is in `url` (one
+/// URL). The userinfo ends at the last `@`: a password may hold `/`, `?`,
+/// `#` and `@`, a host holds none of them.
+fn userinfo_password(url: &str) -> Option<Range<usize>> {
+    let start = scheme_len(url)?;
+    let rest = &url[start..];
+    let at = rest.rfind('@')?;
+    let colon = rest[..at].find(':')?;
     // A `/` before the `:` means the `@` was in the path, not a userinfo.
-    (!user.contains('/')).then_some((user, password, host))
+    (!rest[..colon].contains('/')).then_some(start + colon + 1..start + at)
 }
 
-/// Where the value of a `password=` parameter (`password = 'a b'`,
-/// `password=pw&…`) is, in a query string or a libpq `key=value` string.
-fn key_value_password(url: &str) -> Option<std::ops::Range<usize>> {
-    let lower = url.to_ascii_lowercase();
-    let key = lower.find("password")? + "password".len();
-    let after_key = &url[key..];
-    let equals = after_key.find(|c: char| !c.is_whitespace())?;
-    if !after_key[equals..].starts_with('=') {
-        return None;
-    }
-    let value_start = key + equals + 1;
-    let value = &url[value_start..];
-    let skipped = value.len() - value.trim_start().len();
-    let start = value_start + skipped;
-    let value = &url[start..];
-    let len = if let Some(quoted) = value.strip_prefix('\'') {
-        quoted.find('\'').map_or(value.len(), |end| end + 2)
-    } else {
-        value.find(['&', ' ', ';']).unwrap_or(value.len())
+/// A `key=value` parameter: its name percent-decoded in lower case, and
+/// where its value is.
+struct Param {
+    key: String,
+    value: Range<usize>,
+}
+
+/// A parameter whose value is a secret: `password`, `sslpassword`…
+fn is_secret(key: &str) -> bool {
+    key.ends_with("password")
+}
+
+/// Every `key=value` in `text` (after a URL's userinfo): a key is a whole
+/// run of letters, digits and `_.%+-`. The value of a secret is skipped; the
+/// values of other parameters are searched too (a `password=` inside them
+/// counts), so that a misjudged end never hides a parameter.
+fn params(text: &str, form: Form) -> Vec<Param> {
+    let bytes = text.as_bytes();
+    let is_key = |b: u8| b.is_ascii_alphanumeric() || b"_.%+-".contains(&b);
+    let skip_space = |mut i: usize| {
+        while form != Form::Url && bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
     };
-    Some(start..start + len)
+    let mut found = Vec::new();
+    let mut i = match form {
+        Form::Url => userinfo_password(text).map_or(0, |p| p.end),
+        Form::KeyValue | Form::Text => 0,
+    };
+    while i < bytes.len() {
+        if !is_key(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let key_start = i;
+        while i < bytes.len() && is_key(bytes[i]) {
+            i += 1;
+        }
+        let equals = skip_space(i);
+        if bytes.get(equals) != Some(&b'=') {
+            continue;
+        }
+        let start = skip_space(equals + 1);
+        let end = value_end(bytes, start, form);
+        let key = percent_decode(&text[key_start..i]).to_ascii_lowercase();
+        if is_secret(&key) {
+            i = end;
+        } else {
+            i = start;
+        }
+        found.push(Param {
+            key,
+            value: start..end,
+        });
+    }
+    found
+}
+
+/// Where the value starting at `start` ends (see [`Form`]).
+fn value_end(bytes: &[u8], start: usize, form: Form) -> usize {
+    let len = bytes.len();
+    let mut i = start;
+    if form != Form::Url && bytes.get(i) == Some(&b'\'') {
+        i += 1;
+        while i < len {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'\'' => return i + 1,
+                _ => i += 1,
+            }
+        }
+        return len;
+    }
+    while i < len {
+        match (form, bytes[i]) {
+            (Form::Url, b'&') => return i,
+            (Form::KeyValue, b'\\') => i += 1,
+            (Form::KeyValue | Form::Text, b) if b.is_ascii_whitespace() => return i,
+            (Form::Text, b'&' | b'"' | b'`') => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    len
+}
+
+/// Every URL in a text that is not one URL: from its scheme to white space,
+/// a double quote, a backtick or an angle bracket.
+fn urls_in(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let is_scheme = |c: char| c.is_ascii_alphanumeric() || "+.-".contains(c);
+    text.match_indices("://").filter_map(move |(at, _)| {
+        let start = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| is_scheme(c))
+            .last()
+            .map(|(i, _)| i)?;
+        let end = text[at..]
+            .find(|c: char| c.is_whitespace() || "\"`<>".contains(c))
+            .map_or(text.len(), |end| at + end);
+        Some(start..end)
+    })
+}
+
+/// Where the secrets of `text` are, sorted, overlaps merged, empty ones
+/// left out.
+fn secret_ranges(text: &str) -> Vec<Range<usize>> {
+    let form = Form::of(text);
+    let mut ranges: Vec<Range<usize>> = match form {
+        Form::Url => userinfo_password(text).into_iter().collect(),
+        Form::KeyValue | Form::Text => urls_in(text)
+            .filter_map(|url| {
+                userinfo_password(&text[url.clone()])
+                    .map(|p| url.start + p.start..url.start + p.end)
+            })
+            .collect(),
+    };
+    ranges.extend(
+        params(text, form)
+            .into_iter()
+            .filter(|p| is_secret(&p.key))
+            .map(|p| p.value),
+    );
+    ranges.retain(|r| !r.is_empty());
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+/// A libpq value without its quotes and backslash escapes.
+fn unquote(value: &str) -> String {
+    let inner = value
+        .strip_prefix('\'')
+        .map_or(value, |v| v.strip_suffix('\'').unwrap_or(v));
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        out.extend(if c == '\\' { chars.next() } else { Some(c) });
+    }
+    out
 }
 
 /// True for a libpq `key=value` connection string.
@@ -181,24 +406,6 @@ fn is_key_value(url: &str) -> bool {
             )
         })
     })
-}
-
-/// Replaces the password of a URL (`scheme://user:password@host`) and any
-/// `password=…` parameter with `***`. Text without a password is returned
-/// unchanged.
-pub fn redact(url: &str) -> String {
-    let mut out = match url.split_once("://") {
-        Some((scheme, rest)) => match split_userinfo(rest) {
-            Some((user, _password, host)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    };
-    // Query parameters and key=value connection strings.
-    if let Some(range) = key_value_password(&out) {
-        out.replace_range(range, "***");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -230,6 +437,34 @@ mod tests {
             .expect("a URL")
             .with_connect_timeout(std::time::Duration::from_millis(500));
         assert_eq!(half.connect_str(), "postgres://h/db?connect_timeout=2");
+    }
+
+    #[test]
+    fn an_application_name_is_added_unless_given() {
+        let with = |url: &str| {
+            DatabaseUrl::parse(url)
+                .expect("a URL")
+                .with_application_name("svc 1")
+                .connect_str()
+                .to_owned()
+        };
+        assert_eq!(
+            with("postgres://u@h/db"),
+            "postgres://u@h/db?fallback_application_name=svc%201"
+        );
+        assert_eq!(
+            with("postgres://u:p?w@h/db"),
+            "postgres://u:p?w@h/db?fallback_application_name=svc%201"
+        );
+        assert_eq!(
+            with("postgres://u@h/db?fallback_application_name=mine"),
+            "postgres://u@h/db?fallback_application_name=mine"
+        );
+        assert_eq!(
+            with("host=h dbname=db"),
+            "host=h dbname=db fallback_application_name='svc 1'"
+        );
+        assert_eq!(with("sqlite://a.db"), "a.db");
     }
 
     #[test]
@@ -300,6 +535,50 @@ mod tests {
         assert_eq!(
             redact("host=h password = 'a b' dbname=x"),
             "host=h password = *** dbname=x"
+        );
+        // The cases of issue 11: every occurrence, whatever comes first.
+        for (url, redacted) in [
+            (
+                "postgres://127.0.0.1:5433/passwords?user=app&password=WrongPw123",
+                "postgres://127.0.0.1:5433/passwords?user=app&password=***",
+            ),
+            (
+                "postgres://h/db?application_name=password-rotator&password=pw1",
+                "postgres://h/db?application_name=password-rotator&password=***",
+            ),
+            (
+                "postgres://h/db?sslpassword=x&password=pw1&PassWord=pw2&pass%77ord=pw3",
+                "postgres://h/db?sslpassword=***&password=***&PassWord=***&pass%77ord=***",
+            ),
+            (
+                r"dbname=passwords password='a b\' c' sslpassword=k2 user=u",
+                "dbname=passwords password=*** sslpassword=*** user=u",
+            ),
+            (
+                r"host=h password=a\ b dbname=x",
+                "host=h password=*** dbname=x",
+            ),
+            (
+                "mysql://root:pw@127.0.0.1:3306/db",
+                "mysql://root:***@127.0.0.1:3306/db",
+            ),
+            (
+                "mariadb://root:pw@h/db?password=pw2",
+                "mariadb://root:***@h/db?password=***",
+            ),
+            ("sqlite://a.db?password=pw", "sqlite://a.db?password=***"),
+            ("file:a.db?mode=ro&password=pw", "file:a.db?mode=ro&password=***"),
+            (
+                "could not connect to `postgres://u:pw@h/db`: for \"password=pw2\"",
+                "could not connect to `postgres://u:***@h/db`: for \"password=***\"",
+            ),
+        ] {
+            assert_eq!(redact(url), redacted, "{url}");
+        }
+        assert_eq!(
+            redact("postgres://a:pw@h/db?email=a@b"),
+            "postgres://a:***@b",
+            "an `@` in the query: the whole authority is masked, never less"
         );
         let url = DatabaseUrl::parse("postgres://a:Hunter2@Secret@h/db").expect("parse");
         assert_eq!(

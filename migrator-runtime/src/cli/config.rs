@@ -10,6 +10,7 @@
 //! connect_timeout = "10s"
 //! lock = "table"                   # advisory, table, none, redis://host:6379
 //! lock_lease = "30s"               # of the table and Redis leases
+//! application_name = "migrator"   # pg_stat_activity; one in the URL wins
 //! migrations = "migrations"        # the source directory, for `revision`
 //! ```
 //!
@@ -46,6 +47,8 @@ pub struct Config {
     pub lock_timeout: Option<Duration>,
     /// How long to wait for a PostgreSQL server to answer a connection.
     pub connect_timeout: Option<Duration>,
+    /// The `application_name` of migrator's PostgreSQL connections.
+    pub application_name: Option<String>,
     /// The migrations source directory.
     pub migrations: Option<PathBuf>,
     /// The lock strategy.
@@ -63,6 +66,7 @@ struct File {
     statement_timeout: Option<String>,
     lock_timeout: Option<String>,
     connect_timeout: Option<String>,
+    application_name: Option<String>,
     migrations: Option<PathBuf>,
     lock: Option<String>,
     lock_lease: Option<String>,
@@ -94,7 +98,8 @@ impl Config {
 
     /// Parses the text of a configuration file.
     pub fn parse(text: &str) -> std::result::Result<Config, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        // A syntax error quotes the line, which may hold the database URL.
+        let file: File = toml::from_str(text).map_err(|e| crate::redact(&e.to_string()))?;
         let duration = |key: &str, value: Option<String>| {
             value
                 .map(|v| {
@@ -111,6 +116,7 @@ impl Config {
             statement_timeout: duration("statement_timeout", file.statement_timeout)?,
             lock_timeout: duration("lock_timeout", file.lock_timeout)?,
             connect_timeout: duration("connect_timeout", file.connect_timeout)?,
+            application_name: file.application_name,
             migrations: file.migrations,
             lock: file
                 .lock
@@ -130,8 +136,8 @@ mod tests {
         let config = Config::parse(
             "database_url = \"sqlite://x.db\"\nversion_table = \"v\"\naudit_table = \"a\"\n\
              statement_timeout = \"5m\"\nlock_timeout = \"250ms\"\nconnect_timeout = \"3s\"\n\
-             migrations = \"db/migrations\"\nlock = \"redis://127.0.0.1:6379\"\n\
-             lock_lease = \"2m\"\n",
+             application_name = \"factory\"\nmigrations = \"db/migrations\"\n\
+             lock = \"redis://127.0.0.1:6379\"\nlock_lease = \"2m\"\n",
         );
         assert_eq!(
             config,
@@ -142,6 +148,7 @@ mod tests {
                 statement_timeout: Some(Duration::from_secs(300)),
                 lock_timeout: Some(Duration::from_millis(250)),
                 connect_timeout: Some(Duration::from_secs(3)),
+                application_name: Some("factory".into()),
                 migrations: Some("db/migrations".into()),
                 lock: Some(LockStrategy::Redis("redis://127.0.0.1:6379".into())),
                 lock_lease: Some(Duration::from_secs(120)),
@@ -163,5 +170,11 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(lock.contains("`lock`: unknown lock `advisroy`"), "{lock}");
+        let quoted =
+            Config::parse("database_url = \"postgres://u:Hunter2@h/db?password=Hunter3\" x")
+                .err()
+                .unwrap_or_default();
+        assert!(quoted.contains("database_url"), "{quoted}");
+        assert!(!quoted.contains("Hunter"), "{quoted}");
     }
 }

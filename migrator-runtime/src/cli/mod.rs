@@ -22,7 +22,9 @@ pub use config::Config;
 pub use error::{Error, Result, exit, exit_status};
 pub use history::Format as HistoryFormat;
 
-use crate::backend::{AnyConnection, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, connect_with_timeout};
+use crate::backend::{
+    AnyConnection, DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, connect_with,
+};
 use crate::graph::Graph;
 use crate::migrations::Migrations;
 use crate::model::{Direction, Revision, parse_duration};
@@ -184,6 +186,10 @@ pub struct GlobalArgs {
     /// holder blocks others this long (e.g. `2m`) [default: 30s].
     #[arg(long, env = "MIGRATOR_LOCK_LEASE", global = true, value_parser = duration)]
     pub lock_lease: Option<Duration>,
+    /// The `application_name` of migrator's PostgreSQL connections, shown in
+    /// `pg_stat_activity`; one in the URL wins [default: migrator].
+    #[arg(long, env = "MIGRATOR_APPLICATION_NAME", global = true)]
+    pub application_name: Option<String>,
     /// The migrations source directory, for `revision` and `merge`
     /// [default: migrations].
     #[arg(long, env = "MIGRATOR_MIGRATIONS_DIR", global = true)]
@@ -213,6 +219,8 @@ pub struct Settings {
     pub migrations_dir: PathBuf,
     /// How long to wait for a PostgreSQL server to answer a connection.
     pub connect_timeout: Duration,
+    /// The `application_name` of the PostgreSQL connections it opens.
+    pub application_name: String,
     /// Print nothing but errors.
     pub quiet: bool,
 }
@@ -255,8 +263,19 @@ impl Settings {
                 .connect_timeout
                 .or(config.connect_timeout)
                 .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            application_name: args
+                .application_name
+                .clone()
+                .or(config.application_name)
+                .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_owned()),
             quiet: args.quiet,
         }
+    }
+
+    /// Opens a connection to `url` as [`connect`](crate::connect) does,
+    /// with these settings' connect timeout and `application_name`.
+    pub fn connect(&self, url: &str) -> crate::Result<AnyConnection> {
+        connect_with(url, self.connect_timeout, &self.application_name)
     }
 }
 
@@ -395,7 +414,7 @@ pub fn execute(
             format,
         } => {
             // The graph alone; a database, when given, adds what is applied.
-            let applied = applied_mask(&migrator, url, settings.connect_timeout);
+            let applied = applied_mask(&migrator, url, settings);
             history::History {
                 graph,
                 applied,
@@ -413,7 +432,7 @@ pub fn execute(
     if url.trim().is_empty() {
         return Err(Error::NoDatabase);
     }
-    let conn = &mut connect_with_timeout(url, settings.connect_timeout)?;
+    let conn = &mut settings.connect(url)?;
     match command {
         Command::Upgrade { target, .. }
         | Command::Downgrade { target, .. }
@@ -491,7 +510,7 @@ pub fn execute(
 /// `history`; `None` without a URL, or when it cannot be read (a warning
 /// says why: `history` needs the graph alone). A SQLite file that does not
 /// exist is not created.
-fn applied_mask(migrator: &Migrator<'_>, url: &str, timeout: Duration) -> Option<Vec<bool>> {
+fn applied_mask(migrator: &Migrator<'_>, url: &str, settings: &Settings) -> Option<Vec<bool>> {
     if url.trim().is_empty() {
         return None;
     }
@@ -502,7 +521,9 @@ fn applied_mask(migrator: &Migrator<'_>, url: &str, timeout: Duration) -> Option
     {
         return None;
     }
-    let state = connect_with_timeout(url, timeout).and_then(|mut conn| migrator.state(&mut conn));
+    let state = settings
+        .connect(url)
+        .and_then(|mut conn| migrator.state(&mut conn));
     match state {
         Ok(state) => {
             let graph = migrator.graph();
