@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
-use crate::bookkeeping::Store;
+use crate::bookkeeping::{Store, TableName};
 use crate::error::{Error, Result};
 use crate::report::Event;
 
@@ -30,7 +30,9 @@ pub(crate) fn with_lock<T>(
     body: impl FnOnce(&mut dyn Backend, &str, &mut dyn FnMut(Event<'_>)) -> Result<T>,
 ) -> Result<T> {
     outside_transaction(backend)?;
-    let name = store.table().to_owned();
+    // Qualified (`schema.table`) once the store is resolved: the lock key
+    // includes the schema.
+    let name = store.table().to_string();
     let start = Instant::now();
     let mut announced = false;
     let handle = loop {
@@ -157,7 +159,7 @@ fn ensure_tables(backend: &mut dyn Backend, store: &Store, lock_timeout: Duratio
 /// them), `read` runs again.
 pub(crate) fn unless_missing<T>(
     backend: &mut dyn Backend,
-    tables: &[&str],
+    tables: &[&TableName],
     mut read: impl FnMut(&mut dyn Backend) -> diesel::QueryResult<T>,
 ) -> diesel::QueryResult<Option<T>> {
     if let Ok(value) = read(backend) {

@@ -465,12 +465,12 @@ fn a_blocked_revision_times_out_and_leaves_the_previous_one() {
             &[
                 "base_t",
                 "left_t",
-                "migrator_audit",
                 "migrator_version",
+                "migrator_version_audit",
                 "right_t",
             ]
         } else {
-            &["base_t", "migrator_audit", "migrator_version"]
+            &["base_t", "migrator_version", "migrator_version_audit"]
         };
         assert_eq!(tables(&mut conn), expected_tables);
         let log = audit(&mut conn);
