@@ -1,7 +1,8 @@
 //! The run lock, and the bookkeeping tables it guards.
 //!
 //! A run that has something to do takes the lock first (a PostgreSQL
-//! session advisory lock keyed by the database and the version table's name;
+//! session advisory lock keyed by the database and the version table's
+//! schema-qualified name;
 //! an exclusive lock on a file beside a SQLite database), makes sure the
 //! version table and audit log exist, and only then reads the state again,
 //! so a replica that waited sees its peer's work and applies nothing twice.

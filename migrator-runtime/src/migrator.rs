@@ -31,13 +31,31 @@
 //! # Concurrency
 //!
 //! A run that has something to do takes a lock first (a PostgreSQL session
-//! advisory lock keyed by the database and the version table's name; an
+//! advisory lock keyed by the database and the version table's
+//! schema-qualified name; an
 //! exclusive lock on a file beside a SQLite database), then reads the state
 //! again, so a replica that waited sees its peer's work and applies nothing
 //! twice. The wait is bounded by [`Options::lock_timeout`]. A run with nothing
 //! to do takes no lock and writes nothing. The connection must not be inside
 //! a transaction ([`Error::InTransaction`]): each revision commits on its
 //! own, and the session lock would be released before the caller's commit.
+//!
+//! # The state against the build
+//!
+//! Every command reads the version table and checks it against this build:
+//! an applied revision whose file changed, an applied revision this build
+//! does not know, and a revision not applied while revisions after it are
+//! (a row deleted by hand) stop `upgrade`, `downgrade` and `check`, and are
+//! listed by `verify`. One exception, for rolling deploys: a database
+//! *ahead* of this build (every revision of the build applied, plus
+//! unknown ones) is no error for `upgrade`, `check`, `current` and
+//! `pending`, which warn ([`Event::Ahead`]) and go on.
+//!
+//! # Schemas
+//!
+//! The bookkeeping tables' names are resolved once per command (see
+//! [`Store::resolve`]): an unqualified name on PostgreSQL is qualified by
+//! `current_schema()`, and every statement then names that schema.
 //!
 //! # Startup
 //!
@@ -141,10 +159,11 @@ impl<'m> Migrator<'m> {
         self.migrations.graph()
     }
 
-    /// Reads the version table (empty when it does not exist yet). One query.
+    /// Reads the version table (empty when it does not exist yet). One
+    /// query (two on PostgreSQL with an unqualified table name, to find its
+    /// schema).
     pub fn state(&self, conn: &mut impl MigrationConnection) -> Result<State> {
-        let backend = conn.__backend();
-        self.read_state(&self.store.resolve(backend, false)?, backend)
+        self.resolve_and_read(conn.__backend())
     }
 
     /// The audit log, oldest entry first (empty before the first run).
@@ -171,7 +190,7 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::current`], not generic.
     fn current_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
-        let state = self.read_state(&self.store.resolve(backend, false)?, backend)?;
+        let state = self.resolve_and_read(backend)?;
         let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         let graph = self.graph();
         Ok(graph
@@ -189,7 +208,7 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::pending`], not generic.
     fn pending_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
-        let state = self.read_state(&self.store.resolve(backend, false)?, backend)?;
+        let state = self.resolve_and_read(backend)?;
         let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         self.pending_after(&applied)
     }
@@ -210,8 +229,7 @@ impl<'m> Migrator<'m> {
     /// know (those of a database ahead of it included), and revisions not
     /// applied while revisions after them are. Empty when all is well.
     pub fn verify(&self, conn: &mut impl MigrationConnection) -> Result<Vec<Problem>> {
-        let backend = conn.__backend();
-        Ok(self.problems(&self.read_state(&self.store.resolve(backend, false)?, backend)?))
+        Ok(self.problems(&self.resolve_and_read(conn.__backend())?))
     }
 
     /// What `upgrade head` would do and what would stop it, from one read of
@@ -225,7 +243,7 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::check`], not generic.
     fn check_of(&self, backend: &mut dyn Backend) -> Result<Check<'m>> {
-        let state = self.read_state(&self.store.resolve(backend, false)?, backend)?;
+        let state = self.resolve_and_read(backend)?;
         let (applied, unknown) = self.split(&state);
         let ahead = self.is_ahead(&applied, &unknown);
         if ahead {
@@ -563,6 +581,11 @@ impl<'m> Migrator<'m> {
                 (hook.lock().unwrap_or_else(PoisonError::into_inner))(&event);
             }
         }
+    }
+
+    /// Reads the version table, its name resolved (see [`Store::resolve`]).
+    fn resolve_and_read(&self, backend: &mut dyn Backend) -> Result<State> {
+        self.read_state(&self.store.resolve(backend, false)?, backend)
     }
 
     /// Reads the version table of `store` (resolved, see [`Store::resolve`]);

@@ -23,7 +23,7 @@ const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
 
 /// The advisory lock the product takes for the default version table (see
 /// `lock_key` in `backend/postgres.rs`).
-const PG_LOCK: &str = "SELECT pg_advisory_lock(1836411250, hashtext(current_database() || '.' || 'migrator_version'))";
+const PG_LOCK: &str = "SELECT pg_advisory_lock(1836411250, hashtext(current_database() || '.' || 'public.migrator_version'))";
 
 /// How many parallel migrators the concurrency tests start.
 const PEERS: usize = 8;
@@ -132,7 +132,7 @@ impl HeldLock {
             HeldLock::Postgres(mut conn) => {
                 conn.batch_execute(
                     "SELECT pg_advisory_unlock(1836411250, \
-                     hashtext(current_database() || '.' || 'migrator_version'))",
+                     hashtext(current_database() || '.' || 'public.migrator_version'))",
                 )
                 .expect("release the advisory lock");
             }

@@ -148,7 +148,10 @@ pub(crate) mod lock {
     /// The advisory lock's two keys: a constant that says "migrator" and a
     /// hash of the database and version table names, so that two
     /// applications with their own version tables on one server do not wait
-    /// for each other.
+    /// for each other. `name` is the schema-qualified name
+    /// (`svc_a.migrator_version`; an unqualified name was qualified by
+    /// `current_schema()` before the lock, see `Store::resolve`), so the
+    /// same table name in two schemas has two locks.
     fn lock_key(name: &str) -> String {
         format!(
             "1836411250, hashtext(current_database() || '.' || {})",
