@@ -349,6 +349,22 @@ mod tests {
     use crate::model::BackendKind;
 
     #[test]
+    fn qualified_names_are_quoted_part_by_part() {
+        let pg = crate::backend::dialect(BackendKind::Postgres);
+        let name = TableName::parse("Svc A.my\"versions");
+        assert_eq!(name.quoted(pg), r#""Svc A"."my""versions""#);
+        assert_eq!(name.to_string(), "Svc A.my\"versions");
+        assert_eq!(TableName::parse("v").quoted(pg), r#""v""#);
+        let mysql = crate::backend::dialect(BackendKind::Mysql);
+        assert_eq!(TableName::parse("db.v").quoted(mysql), "`db`.`v`");
+        // The default audit log sits beside the version table.
+        let store = Store::new("svc_a.migrator_version", None);
+        assert_eq!(store.audit_table().to_string(), "svc_a.migrator_version_audit");
+        let store = Store::new("svc_a.v", Some("a"));
+        assert_eq!(store.audit_table().to_string(), "a");
+    }
+
+    #[test]
     fn timestamps_have_microseconds_and_leading_zeros() {
         let at = chrono::NaiveDate::from_ymd_opt(2024, 1, 2)
             .and_then(|d| d.and_hms_micro_opt(3, 4, 5, 6))
