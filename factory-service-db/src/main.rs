@@ -121,6 +121,15 @@ fn run_keys(
                 report.steps.len()
             );
         }
+        // During a rolling deploy a newer build may have migrated already:
+        // this build goes on, and says so.
+        if !report.ahead.is_empty() {
+            eprintln!(
+                "warning: the database is ahead of this build (revision(s) {} applied by a newer \
+                 build); going on",
+                report.ahead.join(", ")
+            );
+        }
     }
     let database = |error| {
         Error::from(migrator_runtime::Error::database("working on api_keys")(

@@ -11,8 +11,8 @@ const HEAD_TABLES: [&str; 5] = [
     "api_key_events",
     "api_key_scopes",
     "api_keys",
-    "migrator_audit",
     "migrator_version",
+    "migrator_version_audit",
 ];
 
 fn run(dir: &Path, url: Option<&str>, args: &[&str]) -> Output {
@@ -75,7 +75,7 @@ fn upgrade_current_history_downgrade() {
         assert!(out.contains("Running downgrade 008 -> 006, 007"), "{out}");
         assert_eq!(
             tables(&mut db.connect()),
-            ["migrator_audit", "migrator_version",]
+            ["migrator_version", "migrator_version_audit",]
         );
         assert_eq!(
             stdout(&run(dir.path(), url, &["current"])),

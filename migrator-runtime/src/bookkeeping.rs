@@ -7,13 +7,72 @@
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
 
-use crate::backend::Dialect;
+use crate::backend::{Backend, Dialect};
+use crate::error::{Error, Result};
 
 /// The default name of the version table.
 pub const DEFAULT_VERSION_TABLE: &str = "migrator_version";
 
-/// The default name of the audit log table.
-pub const DEFAULT_AUDIT_TABLE: &str = "migrator_audit";
+/// What the audit log's name adds to the version table's by default.
+pub const AUDIT_SUFFIX: &str = "_audit";
+
+/// The audit log of earlier builds, shared by every version table of a
+/// schema; still used where it exists and `<table>_audit` does not (see
+/// [`Store::resolve`]).
+pub const LEGACY_AUDIT_TABLE: &str = "migrator_audit";
+
+/// A table's name, qualified by its schema or not: `svc_a.migrator_version`
+/// is the table `migrator_version` of the schema `svc_a` (PostgreSQL), of the
+/// attached database `svc_a` (SQLite), or of the database `svc_a` (MySQL).
+/// Each part is quoted on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName {
+    /// The schema, when the name gives one.
+    pub schema: Option<String>,
+    /// The table's own name.
+    pub name: String,
+}
+
+impl TableName {
+    /// `schema.table` or `table`: the text up to the first `.` is the schema.
+    pub fn parse(text: &str) -> TableName {
+        match text.split_once('.') {
+            Some((schema, name)) => TableName {
+                schema: Some(schema.to_owned()),
+                name: name.to_owned(),
+            },
+            None => TableName {
+                schema: None,
+                name: text.to_owned(),
+            },
+        }
+    }
+
+    /// The table `name` in the same schema as this one.
+    pub fn sibling(&self, name: &str) -> TableName {
+        TableName {
+            schema: self.schema.clone(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The name as SQL writes it, each part quoted: `"svc_a"."migrator_version"`.
+    pub fn quoted(&self, d: &dyn Dialect) -> String {
+        match &self.schema {
+            Some(schema) => format!("{}.{}", d.quote_ident(schema), d.quote_ident(&self.name)),
+            None => d.quote_ident(&self.name),
+        }
+    }
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.schema {
+            Some(schema) => write!(f, "{schema}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
 
 /// What an audit log entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,27 +102,90 @@ impl Action {
 /// and poolers see two ordinary tables with primary keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
-    table: String,
-    audit_table: String,
+    table: TableName,
+    audit_table: TableName,
+    /// True when the audit log's name is the default, `<table>_audit`.
+    audit_default: bool,
 }
 
 impl Store {
-    /// A store over the version table `table` and the audit log `audit_table`.
-    pub fn new(table: impl Into<String>, audit_table: impl Into<String>) -> Self {
+    /// A store over the version table `table` (`schema.table` or `table`)
+    /// and the audit log `audit_table`, by default `<table>_audit` in the
+    /// version table's schema.
+    pub fn new(table: &str, audit_table: Option<&str>) -> Self {
+        let table = TableName::parse(table);
+        let (audit_table, audit_default) = match audit_table {
+            Some(audit) => (TableName::parse(audit), false),
+            None => (
+                table.sibling(&format!("{}{AUDIT_SUFFIX}", table.name)),
+                true,
+            ),
+        };
         Store {
-            table: table.into(),
-            audit_table: audit_table.into(),
+            table,
+            audit_table,
+            audit_default,
         }
     }
 
     /// The version table's name.
-    pub fn table(&self) -> &str {
+    pub fn table(&self) -> &TableName {
         &self.table
     }
 
     /// The audit log's name.
-    pub fn audit_table(&self) -> &str {
+    pub fn audit_table(&self) -> &TableName {
         &self.audit_table
+    }
+
+    /// The store as the connection names its tables, so that every
+    /// statement of a command names the same two tables whatever the
+    /// `search_path` finds:
+    ///
+    /// - where the backend has a search path (PostgreSQL), an unqualified
+    ///   name means the table of the first schema of the path,
+    ///   `current_schema()` (where `CREATE TABLE` creates it), and is
+    ///   qualified by it; a table of the same name further along the path
+    ///   is never read as this one;
+    /// - with `audit`, the default audit log is `<table>_audit`, unless
+    ///   only the `migrator_audit` of earlier builds is there (in the same
+    ///   schema): that one is kept, with its history.
+    pub fn resolve(&self, backend: &mut dyn Backend, audit: bool) -> Result<Store> {
+        let d = backend.dialect();
+        let mut store = self.clone();
+        if let Some(sql) = d.current_schema_sql() {
+            let missing = [&mut store.table, &mut store.audit_table];
+            if missing.iter().any(|t| t.schema.is_none()) {
+                let rows = backend
+                    .load_text(sql)
+                    .map_err(Error::database("reading the current schema"))?;
+                // None (no schema of the search path exists) leaves the names
+                // as they are: creating a table then fails with the server's
+                // own advice.
+                if let Some(schema) = rows.into_iter().map(|r| r.value).find(|s| !s.is_empty()) {
+                    for table in missing {
+                        table.schema.get_or_insert_with(|| schema.clone());
+                    }
+                }
+            }
+        }
+        if audit && store.audit_default {
+            let legacy = store.table.sibling(LEGACY_AUDIT_TABLE);
+            let exists = |backend: &mut dyn Backend, t: &TableName| {
+                backend
+                    .count(&d.table_exists_sql(t))
+                    .map(|n| n > 0)
+                    .map_err(Error::database("looking for the audit log"))
+            };
+            if legacy != store.audit_table
+                && !exists(backend, &store.audit_table)?
+                && exists(backend, &legacy)?
+            {
+                tracing::debug!(audit_table = %legacy, "using the audit log of earlier builds");
+                store.audit_table = legacy;
+            }
+        }
+        Ok(store)
     }
 
     /// Creates the version table and the audit log when they do not exist.
@@ -85,8 +207,8 @@ impl Store {
              host VARCHAR(255) NOT NULL,\n    \
              pid BIGINT NOT NULL,\n    \
              detail TEXT NOT NULL\n);",
-            d.quote_ident(&self.table),
-            d.quote_ident(&self.audit_table),
+            self.table.quoted(d),
+            self.audit_table.quoted(d),
             d.serial_primary_key(),
             ts = d.timestamp_type(),
         )
@@ -97,8 +219,8 @@ impl Store {
     pub fn probe_sql(&self, d: &dyn Dialect) -> String {
         format!(
             "SELECT revision FROM {} WHERE 1 = 0; SELECT id FROM {} WHERE 1 = 0;",
-            d.quote_ident(&self.table),
-            d.quote_ident(&self.audit_table)
+            self.table.quoted(d),
+            self.audit_table.quoted(d)
         )
     }
 
@@ -106,7 +228,7 @@ impl Store {
     pub fn select_sql(&self, d: &dyn Dialect) -> String {
         format!(
             "SELECT revision, checksum, applied_at, execution_ms, seq FROM {} ORDER BY seq",
-            d.quote_ident(&self.table)
+            self.table.quoted(d)
         )
     }
 
@@ -114,7 +236,7 @@ impl Store {
     pub fn select_audit_sql(&self, d: &dyn Dialect) -> String {
         format!(
             "SELECT at, revision, action, duration_ms, outcome, host, pid, detail FROM {} ORDER BY id",
-            d.quote_ident(&self.audit_table)
+            self.audit_table.quoted(d)
         )
     }
 
@@ -132,7 +254,7 @@ impl Store {
         format!(
             "INSERT INTO {} (revision, checksum, applied_at, execution_ms, seq) \
              VALUES ({}, {}, {}, {execution_ms}, {seq});",
-            d.quote_ident(&self.table),
+            self.table.quoted(d),
             d.quote_str(revision),
             d.quote_str(checksum),
             timestamp(d, applied_at),
@@ -143,7 +265,7 @@ impl Store {
     pub fn delete_sql(&self, d: &dyn Dialect, revision: &str) -> String {
         format!(
             "DELETE FROM {} WHERE revision = {};",
-            d.quote_ident(&self.table),
+            self.table.quoted(d),
             d.quote_str(revision)
         )
     }
@@ -152,7 +274,7 @@ impl Store {
     pub fn update_checksum_sql(&self, d: &dyn Dialect, revision: &str, checksum: &str) -> String {
         format!(
             "UPDATE {} SET checksum = {} WHERE revision = {};",
-            d.quote_ident(&self.table),
+            self.table.quoted(d),
             d.quote_str(checksum),
             d.quote_str(revision)
         )
@@ -173,7 +295,7 @@ impl Store {
         format!(
             "INSERT INTO {} (at, revision, action, duration_ms, outcome, host, pid, detail) \
              VALUES ({}, {}, {}, {duration_ms}, {}, {}, {}, {});",
-            d.quote_ident(&self.audit_table),
+            self.audit_table.quoted(d),
             timestamp(d, at),
             d.quote_str(revision),
             d.quote_str(action.as_str()),
@@ -187,7 +309,7 @@ impl Store {
 
 impl Default for Store {
     fn default() -> Self {
-        Store::new(DEFAULT_VERSION_TABLE, DEFAULT_AUDIT_TABLE)
+        Store::new(DEFAULT_VERSION_TABLE, None)
     }
 }
 
@@ -225,6 +347,22 @@ pub(crate) fn host() -> &'static str {
 mod tests {
     use super::*;
     use crate::model::BackendKind;
+
+    #[test]
+    fn qualified_names_are_quoted_part_by_part() {
+        let pg = crate::backend::dialect(BackendKind::Postgres);
+        let name = TableName::parse("Svc A.my\"versions");
+        assert_eq!(name.quoted(pg), r#""Svc A"."my""versions""#);
+        assert_eq!(name.to_string(), "Svc A.my\"versions");
+        assert_eq!(TableName::parse("v").quoted(pg), r#""v""#);
+        let mysql = crate::backend::dialect(BackendKind::Mysql);
+        assert_eq!(TableName::parse("db.v").quoted(mysql), "`db`.`v`");
+        // The default audit log sits beside the version table.
+        let store = Store::new("svc_a.migrator_version", None);
+        assert_eq!(store.audit_table().to_string(), "svc_a.migrator_version_audit");
+        let store = Store::new("svc_a.v", Some("a"));
+        assert_eq!(store.audit_table().to_string(), "a");
+    }
 
     #[test]
     fn timestamps_have_microseconds_and_leading_zeros() {

@@ -183,6 +183,26 @@ pub enum Error {
         current: String,
     },
 
+    /// A revision is not applied while revisions that descend from it are:
+    /// the version table lost its row, or a stamp skipped it.
+    #[error(
+        "revision {revision} ({file}) is not applied, but its descendants {descendants} are: its \
+         row was deleted from the version table, or a stamp skipped it, and an upgrade would run \
+         it after them; if its changes are in the schema, record it again with {stamp} (which \
+         keeps the revisions after it); if they are not, run its upgrade SQL by hand first, then \
+         the same stamp"
+    )]
+    MissingAncestor {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Its applied descendants, joined by `, `.
+        descendants: String,
+        /// The stamps that record it again.
+        stamp: String,
+    },
+
     /// Another migrator held the lock for longer than the lock timeout.
     #[error(
         "timed out after {waited:?} waiting for the migration lock ({lock} lock, lock timeout \

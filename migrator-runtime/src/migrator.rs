@@ -31,13 +31,31 @@
 //! # Concurrency
 //!
 //! A run that has something to do takes a lock first (a PostgreSQL session
-//! advisory lock keyed by the database and the version table's name; an
+//! advisory lock keyed by the database and the version table's
+//! schema-qualified name; an
 //! exclusive lock on a file beside a SQLite database), then reads the state
 //! again, so a replica that waited sees its peer's work and applies nothing
 //! twice. The wait is bounded by [`Options::lock_timeout`]. A run with nothing
 //! to do takes no lock and writes nothing. The connection must not be inside
 //! a transaction ([`Error::InTransaction`]): each revision commits on its
 //! own, and the session lock would be released before the caller's commit.
+//!
+//! # The state against the build
+//!
+//! Every command reads the version table and checks it against this build:
+//! an applied revision whose file changed, an applied revision this build
+//! does not know, and a revision not applied while revisions after it are
+//! (a row deleted by hand) stop `upgrade`, `downgrade` and `check`, and are
+//! listed by `verify`. One exception, for rolling deploys: a database
+//! *ahead* of this build (every revision of the build applied, plus
+//! unknown ones) is no error for `upgrade`, `check`, `current` and
+//! `pending`, which warn ([`Event::Ahead`]) and go on.
+//!
+//! # Schemas
+//!
+//! The bookkeeping tables' names are resolved once per command (see
+//! [`Store::resolve`]): an unqualified name on PostgreSQL is qualified by
+//! `current_schema()`, and every statement then names that schema.
 //!
 //! # Startup
 //!
@@ -63,7 +81,7 @@ use crate::lock::{outside_transaction, unless_missing, with_lock};
 use crate::migrations::Migrations;
 use crate::model::{BackendKind, Revision, StateDigest};
 use crate::options::Options;
-use crate::report::{Event, Problem, Report, State};
+use crate::report::{Check, Event, Problem, Report, State};
 use crate::rows::AuditEntry;
 use crate::plan::{self, Plan, PlanError, Target};
 
@@ -115,7 +133,7 @@ impl<'m> Migrator<'m> {
 
     /// A migrator over `migrations` with `options`.
     pub fn with_options(migrations: &'m Migrations, options: Options) -> Self {
-        let store = Store::new(&options.version_table, &options.audit_table);
+        let store = Store::new(&options.version_table, options.audit_table.as_deref());
         Migrator {
             migrations,
             options,
@@ -141,9 +159,11 @@ impl<'m> Migrator<'m> {
         self.migrations.graph()
     }
 
-    /// Reads the version table (empty when it does not exist yet). One query.
+    /// Reads the version table (empty when it does not exist yet). One
+    /// query (two on PostgreSQL with an unqualified table name, to find its
+    /// schema).
     pub fn state(&self, conn: &mut impl MigrationConnection) -> Result<State> {
-        self.read_state(conn.__backend())
+        self.resolve_and_read(conn.__backend())
     }
 
     /// The audit log, oldest entry first (empty before the first run).
@@ -153,22 +173,25 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::audit_log`], not generic.
     fn audit_of(&self, backend: &mut dyn Backend) -> Result<Vec<AuditEntry>> {
-        let sql = self.store.select_audit_sql(backend.dialect());
-        let entries = unless_missing(backend, &[self.store.audit_table()], |b| b.load_audit(&sql))
+        let store = self.store.resolve(backend, true)?;
+        let sql = store.select_audit_sql(backend.dialect());
+        let entries = unless_missing(backend, &[store.audit_table()], |b| b.load_audit(&sql))
             .map_err(Error::database("reading the audit log"))?;
         Ok(entries.unwrap_or_default())
     }
 
     /// The revisions the database is at: the applied revisions that no
     /// applied revision revises (several after a partial upgrade of branches,
-    /// or a downgrade below a merge). Empty at base.
+    /// or a downgrade below a merge). Empty at base. On a database ahead of
+    /// this build, this build's head, with an [`Event::Ahead`] warning.
     pub fn current(&self, conn: &mut impl MigrationConnection) -> Result<Vec<&'m Revision>> {
         self.current_of(conn.__backend())
     }
 
     /// [`Migrator::current`], not generic.
     fn current_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
-        let applied = self.applied_indices(&self.read_state(backend)?)?;
+        let state = self.resolve_and_read(backend)?;
+        let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         let graph = self.graph();
         Ok(graph
             .tips(&self.applied_mask(&applied))
@@ -177,16 +200,23 @@ impl<'m> Migrator<'m> {
             .collect())
     }
 
-    /// The revisions an upgrade to head would apply, in order.
+    /// The revisions an upgrade to head would apply, in order (none on a
+    /// database ahead of this build, with an [`Event::Ahead`] warning).
     pub fn pending(&self, conn: &mut impl MigrationConnection) -> Result<Vec<&'m Revision>> {
         self.pending_of(conn.__backend())
     }
 
     /// [`Migrator::pending`], not generic.
     fn pending_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
-        let applied = self.applied_indices(&self.read_state(backend)?)?;
+        let state = self.resolve_and_read(backend)?;
+        let applied = self.known_applied(&state, true, &mut self.progress())?.0;
+        self.pending_after(&applied)
+    }
+
+    /// The revisions an upgrade to head runs after `applied`.
+    fn pending_after(&self, applied: &[usize]) -> Result<Vec<&'m Revision>> {
         let graph = self.graph();
-        let plan = plan::plan_upgrade(graph, &applied, &Target::Head)?;
+        let plan = plan::plan_upgrade(graph, applied, &Target::Head)?;
         Ok(plan
             .steps
             .iter()
@@ -195,15 +225,53 @@ impl<'m> Migrator<'m> {
     }
 
     /// Every disagreement between the database and this build: applied
-    /// revisions whose file changed, and applied revisions this build does not
-    /// know. Empty when all is well.
+    /// revisions whose file changed, applied revisions this build does not
+    /// know (those of a database ahead of it included), and revisions not
+    /// applied while revisions after them are. Empty when all is well.
     pub fn verify(&self, conn: &mut impl MigrationConnection) -> Result<Vec<Problem>> {
-        Ok(self.problems(&self.read_state(conn.__backend())?))
+        Ok(self.problems(&self.resolve_and_read(conn.__backend())?))
+    }
+
+    /// What `upgrade head` would do and what would stop it, from one read of
+    /// the version table: the pending revisions, and the problems of
+    /// [`Migrator::verify`] but for the revisions of a database ahead of
+    /// this build (reported in [`Check::ahead`], with an [`Event::Ahead`]
+    /// warning). A deploy's readiness check.
+    pub fn check(&self, conn: &mut impl MigrationConnection) -> Result<Check<'m>> {
+        self.check_of(conn.__backend())
+    }
+
+    /// [`Migrator::check`], not generic.
+    fn check_of(&self, backend: &mut dyn Backend) -> Result<Check<'m>> {
+        let state = self.resolve_and_read(backend)?;
+        let (applied, unknown) = self.split(&state);
+        let ahead = self.is_ahead(&applied, &unknown);
+        if ahead {
+            self.warn_ahead(&unknown, &mut self.progress());
+        }
+        let problems = self
+            .problems(&state)
+            .into_iter()
+            .filter(|p| !(ahead && matches!(p, Problem::Unknown { .. })))
+            .collect();
+        Ok(Check {
+            pending: self.pending_after(&applied)?,
+            ahead: if ahead { unknown } else { Vec::new() },
+            problems,
+        })
     }
 
     /// Upgrades to `target` ([`Target::Head`], a revision constant such as
     /// `revisions::REV_004_ADD_KEY_PREFIX`, or a parsed target such as
     /// `"+1".parse()?`).
+    ///
+    /// A database ahead of this build (every revision of the build applied,
+    /// and revisions it does not know: a newer build migrated it, as in a
+    /// rolling deploy) is no error: any target is reached, the report's
+    /// [`Report::ahead`] names the unknown revisions, and an
+    /// [`Event::Ahead`] warns; a service that migrates on startup keeps
+    /// starting. Unknown revisions while a revision of this build is not
+    /// applied stop the run ([`Error::UnknownApplied`]).
     pub fn upgrade(
         &self,
         conn: &mut impl MigrationConnection,
@@ -219,12 +287,14 @@ impl<'m> Migrator<'m> {
         if target == Target::Head && self.at_head(backend) {
             return Ok(Report::default());
         }
-        self.run(backend, |graph, applied| {
+        self.run(backend, true, |graph, applied| {
             plan::plan_upgrade(graph, applied, &target)
         })
     }
 
-    /// Downgrades to `target` ([`Target::Base`], a revision, `-1`…).
+    /// Downgrades to `target` ([`Target::Base`], a revision, `-1`…). Applied
+    /// revisions this build does not know stop it
+    /// ([`Error::UnknownApplied`]): it cannot know their downgrades.
     pub fn downgrade(
         &self,
         conn: &mut impl MigrationConnection,
@@ -235,7 +305,7 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::downgrade`], not generic.
     fn downgrade_to(&self, backend: &mut dyn Backend, target: Target) -> Result<Report> {
-        self.run(backend, |graph, applied| {
+        self.run(backend, false, |graph, applied| {
             plan::plan_downgrade(graph, applied, &target)
         })
     }
@@ -272,14 +342,15 @@ impl<'m> Migrator<'m> {
     /// `stamp` and `stamp --purge`.
     fn record(&self, backend: &mut dyn Backend, target: &Target, purge: bool) -> Result<Report> {
         outside_transaction(backend)?;
+        let store = self.store.resolve(backend, true)?;
         let mut progress = self.progress();
         with_lock(
             backend,
-            &self.store,
+            &store,
             &self.options,
             &mut progress,
             |backend, restore, held, progress| {
-                let state = self.read_state(backend)?;
+                let state = self.read_state(&store, backend)?;
                 let graph = self.graph();
                 let applied = if purge {
                     state
@@ -315,7 +386,7 @@ impl<'m> Migrator<'m> {
                 );
                 let mut ledger = Ledger::read(&state);
                 let command = format!("stamp{} {target}", if purge { " --purge" } else { "" });
-                let mut executor = self.executor(restore);
+                let mut executor = self.executor(&store, restore);
                 executor.command = &command;
                 executor.execute(&mut Live(backend, held), &steps, &mut ledger, progress)
             },
@@ -393,47 +464,67 @@ impl<'m> Migrator<'m> {
             .map_err(Error::database("rendering"))?;
         let mut ledger = Ledger::assumed(applied.len());
         let steps = self.run_steps(&plan);
-        self.executor(script.dialect().reset_timeouts_sql())
+        self.executor(&self.store, script.dialect().reset_timeouts_sql())
             .execute(&mut script, &steps, &mut ledger, &mut |_| {})?;
         Ok(script.text)
     }
 
     /// Reads and verifies the state and plans; with something to do, takes
-    /// the lock, reads, verifies and plans again, and executes.
+    /// the lock, reads, verifies and plans again, and executes. With
+    /// `upgrade`, a database ahead of this build is no error (see
+    /// [`Migrator::upgrade`]).
     fn run(
         &self,
         backend: &mut dyn Backend,
+        upgrade: bool,
         make_plan: impl Fn(&Graph, &[usize]) -> std::result::Result<Plan, PlanError>,
     ) -> Result<Report> {
         outside_transaction(backend)?;
         let graph = self.graph();
-        let plan_now = |backend: &mut dyn Backend| -> Result<(Plan, State)> {
-            let state = self.read_state(backend)?;
-            let applied = self.applied_indices(&state)?;
-            if !self.options.ignore_checksums
-                && let Some(problem) = self.problems(&state).into_iter().next()
-            {
+        let mut progress = self.progress();
+        let plan_now = |store: &Store,
+                        backend: &mut dyn Backend,
+                        progress: &mut dyn FnMut(Event<'_>)|
+         -> Result<(Plan, State, Vec<String>)> {
+            let state = self.read_state(store, backend)?;
+            let (applied, ahead) = self.known_applied(&state, upgrade, progress)?;
+            if let Some(problem) = self.problems(&state).into_iter().find(|p| match p {
+                Problem::Edited { .. } => !self.options.ignore_checksums,
+                Problem::Unknown { .. } => ahead.is_empty(),
+                Problem::MissingAncestor { .. } => true,
+            }) {
                 return Err(problem.into_error());
             }
-            Ok((make_plan(graph, &applied)?, state))
+            Ok((make_plan(graph, &applied)?, state, ahead))
         };
-        // Nothing to do costs one query and no lock.
-        let (plan, _) = plan_now(backend)?;
+        // Nothing to do costs one query (two where an unqualified name is
+        // resolved) and no lock.
+        let store = self.store.resolve(backend, false)?;
+        let (plan, _, ahead) = plan_now(&store, backend, &mut progress)?;
         if plan.is_empty() {
-            return Ok(Report::default());
+            return Ok(Report {
+                ahead,
+                ..Report::default()
+            });
         }
-        let mut progress = self.progress();
+        let store = store.resolve(backend, true)?;
         with_lock(
             backend,
-            &self.store,
+            &store,
             &self.options,
             &mut progress,
             |backend, restore, held, progress| {
-                let (plan, state) = plan_now(backend)?;
+                let (plan, state, ahead) = plan_now(&store, backend, progress)?;
                 let mut ledger = Ledger::read(&state);
                 let steps = self.run_steps(&plan);
-                self.executor(restore)
-                    .execute(&mut Live(backend, held), &steps, &mut ledger, progress)
+                let mut report = self.executor(&store, restore).execute(
+                    &mut Live(backend, held),
+                    &steps,
+                    &mut ledger,
+                    progress,
+                )?;
+                report.ahead = ahead;
+                Ok(report)
             },
         )
     }
@@ -473,11 +564,11 @@ impl<'m> Migrator<'m> {
             .collect()
     }
 
-    fn executor<'a>(&'a self, restore_timeouts: &'a str) -> Executor<'a> {
+    fn executor<'a>(&'a self, store: &'a Store, restore_timeouts: &'a str) -> Executor<'a> {
         Executor {
             migrations: self.migrations,
             options: &self.options,
-            store: &self.store,
+            store,
             restore_timeouts,
             command: "",
         }
@@ -492,10 +583,16 @@ impl<'m> Migrator<'m> {
         }
     }
 
-    /// Reads the version table (empty when it does not exist yet).
-    fn read_state(&self, backend: &mut dyn Backend) -> Result<State> {
-        let sql = self.store.select_sql(backend.dialect());
-        let applied = unless_missing(backend, &[self.store.table()], |b| b.load_versions(&sql))
+    /// Reads the version table, its name resolved (see [`Store::resolve`]).
+    fn resolve_and_read(&self, backend: &mut dyn Backend) -> Result<State> {
+        self.read_state(&self.store.resolve(backend, false)?, backend)
+    }
+
+    /// Reads the version table of `store` (resolved, see [`Store::resolve`]);
+    /// empty when it does not exist yet.
+    fn read_state(&self, store: &Store, backend: &mut dyn Backend) -> Result<State> {
+        let sql = store.select_sql(backend.dialect());
+        let applied = unless_missing(backend, &[store.table()], |b| b.load_versions(&sql))
             .map_err(Error::database("reading the version table"))?;
         Ok(State {
             applied: applied.unwrap_or_default(),
@@ -505,6 +602,33 @@ impl<'m> Migrator<'m> {
     /// Maps the version table's rows to graph indices; a row this build does
     /// not know stops the run.
     fn applied_indices(&self, state: &State) -> Result<Vec<usize>> {
+        Ok(self.known_applied(state, false, &mut |_| {})?.0)
+    }
+
+    /// The version table's rows as graph indices, and (with `allow_ahead`,
+    /// on a database ahead of this build) the revisions it does not know,
+    /// announced by a warning; any other row this build does not know stops
+    /// the run.
+    fn known_applied(
+        &self,
+        state: &State,
+        allow_ahead: bool,
+        progress: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(Vec<usize>, Vec<String>)> {
+        let (applied, unknown) = self.split(state);
+        if unknown.is_empty() {
+            return Ok((applied, unknown));
+        }
+        if allow_ahead && self.is_ahead(&applied, &unknown) {
+            self.warn_ahead(&unknown, progress);
+            return Ok((applied, unknown));
+        }
+        Err(Error::UnknownApplied { revisions: unknown })
+    }
+
+    /// The rows this build knows, as graph indices, and the others' IDs, in
+    /// the order of application.
+    fn split(&self, state: &State) -> (Vec<usize>, Vec<String>) {
         let graph = self.graph();
         let mut unknown = Vec::new();
         let mut applied = Vec::with_capacity(state.applied.len());
@@ -514,11 +638,24 @@ impl<'m> Migrator<'m> {
                 None => unknown.push(row.revision.clone()),
             }
         }
-        if unknown.is_empty() {
-            Ok(applied)
-        } else {
-            Err(Error::UnknownApplied { revisions: unknown })
-        }
+        (applied, unknown)
+    }
+
+    /// True when the database is ahead of this build: revisions it does not
+    /// know are applied, and so is every revision of this build.
+    fn is_ahead(&self, applied: &[usize], unknown: &[String]) -> bool {
+        !unknown.is_empty() && self.applied_mask(applied).iter().all(|&a| a)
+    }
+
+    /// Warns, in `tracing` and as an [`Event::Ahead`], that the database is
+    /// ahead of this build.
+    fn warn_ahead(&self, unknown: &[String], progress: &mut dyn FnMut(Event<'_>)) {
+        tracing::warn!(
+            revisions = %unknown.join(", "),
+            "the database is ahead of this build: every revision of this build is applied, and \
+             so are revisions it does not know (a newer build migrated it); nothing to do"
+        );
+        progress(Event::Ahead { revisions: unknown });
     }
 
     /// `applied` as a mask indexed by revision.
@@ -530,8 +667,49 @@ impl<'m> Migrator<'m> {
         mask
     }
 
-    /// Edited and unknown applied revisions, in the order of application.
+    /// Edited and unknown applied revisions, in the order of application,
+    /// then the revisions not applied while revisions after them are.
     fn problems(&self, state: &State) -> Vec<Problem> {
+        let mut problems = self.row_problems(state);
+        problems.extend(self.missing_ancestors(state));
+        problems
+    }
+
+    /// The revisions not applied while some of their descendants are, in
+    /// the graph's order: each with those descendants and the stamps that
+    /// record it again.
+    fn missing_ancestors(&self, state: &State) -> Vec<Problem> {
+        let graph = self.graph();
+        let (applied, _) = self.split(state);
+        let mask = self.applied_mask(&applied);
+        let tips = graph.tips(&mask);
+        graph
+            .order()
+            .iter()
+            .filter(|&&i| !mask[i])
+            .filter_map(|&i| {
+                let below = graph.descendants(i);
+                let descendants: Vec<String> = applied
+                    .iter()
+                    .filter(|&&a| below[a])
+                    .map(|&a| graph.revision(a).id.to_string())
+                    .collect();
+                (!descendants.is_empty()).then(|| Problem::MissingAncestor {
+                    revision: graph.revision(i).id.to_string(),
+                    file: graph.revision(i).file_name.to_string(),
+                    descendants,
+                    tips: tips
+                        .iter()
+                        .filter(|&&t| below[t])
+                        .map(|&t| graph.revision(t).id.to_string())
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Edited and unknown applied revisions, in the order of application.
+    fn row_problems(&self, state: &State) -> Vec<Problem> {
         let graph = self.graph();
         state
             .applied

@@ -19,6 +19,14 @@ pub enum Event<'a> {
         /// application and expiry (a lease).
         holder: &'a str,
     },
+    /// The database is ahead of this build: every revision of the build is
+    /// applied, and so are these, which it does not know (a newer build
+    /// migrated it, as in a rolling deploy). `upgrade head`, `check` and
+    /// `current` go on; `verify` lists them; `downgrade` and `stamp` refuse.
+    Ahead {
+        /// The applied revisions this build does not know.
+        revisions: &'a [String],
+    },
     /// A revision is about to run (or be recorded, for `stamp`).
     Started {
         /// The revision.
@@ -57,6 +65,26 @@ pub struct StepReport {
 pub struct Report {
     /// The revisions run, in order.
     pub steps: Vec<StepReport>,
+    /// Not empty when the database is ahead of this build (see
+    /// [`Event::Ahead`]): the applied revisions it does not know. The
+    /// upgrade had nothing to do.
+    pub ahead: Vec<String>,
+}
+
+/// What [`Migrator::check`](crate::Migrator::check) finds: what `upgrade
+/// head` would do, and whatever would stop it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Check<'m> {
+    /// The revisions an upgrade to head would apply, in order.
+    pub pending: Vec<&'m Revision>,
+    /// Not empty when the database is ahead of this build (see
+    /// [`Event::Ahead`]): the applied revisions it does not know.
+    pub ahead: Vec<String>,
+    /// The disagreements that stop a run (those of
+    /// [`Migrator::verify`](crate::Migrator::verify), but the revisions of a
+    /// database ahead of this build): not empty means `upgrade` would fail.
+    pub problems: Vec<Problem>,
 }
 
 /// The database's migration state: the applied revisions, in the order they
@@ -90,6 +118,20 @@ pub enum Problem {
         /// The revision ID.
         revision: String,
     },
+    /// A revision is not applied while revisions that descend from it are
+    /// (its row was deleted, or a stamp skipped it): an upgrade would run
+    /// it after its children.
+    MissingAncestor {
+        /// The revision ID.
+        revision: String,
+        /// Its file.
+        file: String,
+        /// Its applied descendants, in the order of application.
+        descendants: Vec<String>,
+        /// The applied revisions among them that no applied revision
+        /// revises: `stamp` each to record the missing revision again.
+        tips: Vec<String>,
+    },
 }
 
 impl Problem {
@@ -110,6 +152,17 @@ impl Problem {
             Problem::Unknown { revision } => Error::UnknownApplied {
                 revisions: vec![revision],
             },
+            Problem::MissingAncestor {
+                revision,
+                file,
+                descendants,
+                tips,
+            } => Error::MissingAncestor {
+                revision,
+                file,
+                descendants: descendants.join(", "),
+                stamp: stamps(&tips),
+            },
         }
     }
 }
@@ -129,7 +182,30 @@ impl std::fmt::Display for Problem {
             Problem::Unknown { revision } => {
                 write!(f, "{revision} is applied but not part of this build")
             }
+            Problem::MissingAncestor {
+                revision,
+                file,
+                descendants,
+                tips,
+            } => write!(
+                f,
+                "{}",
+                Error::MissingAncestor {
+                    revision: revision.clone(),
+                    file: file.clone(),
+                    descendants: descendants.join(", "),
+                    stamp: stamps(tips),
+                }
+            ),
         }
     }
+}
+
+/// `` `stamp 009` `` or `` `stamp 006` then `stamp 007` ``.
+fn stamps(tips: &[String]) -> String {
+    tips.iter()
+        .map(|tip| format!("`stamp {tip}`"))
+        .collect::<Vec<_>>()
+        .join(" then ")
 }
 

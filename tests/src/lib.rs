@@ -230,7 +230,7 @@ impl SplitMix {
 pub const BRANCHY_AT_HEAD: [&str; 5] = [
     "base_t",
     "left_t",
-    "migrator_audit",
     "migrator_version",
+    "migrator_version_audit",
     "right_t",
 ];

@@ -107,7 +107,11 @@ fn graphs() -> [Graph; 6] {
 }
 
 /// The bookkeeping tables of both tools, left out of the comparison.
-const BOOKKEEPING: [&str; 3] = ["migrator_version", "migrator_audit", "alembic_version"];
+const BOOKKEEPING: [&str; 3] = [
+    "migrator_version",
+    "migrator_version_audit",
+    "alembic_version",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verb {

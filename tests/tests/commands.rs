@@ -28,7 +28,7 @@ mod trailing_comment {
 const BRANCHY: &str = env!("CARGO_BIN_EXE_branchy");
 
 /// The bookkeeping tables alone.
-const BOOKKEEPING: [&str; 2] = ["migrator_audit", "migrator_version"];
+const BOOKKEEPING: [&str; 2] = ["migrator_version", "migrator_version_audit"];
 
 /// The tables at head (and at 004, 005).
 use migrator_tests::BRANCHY_AT_HEAD as AT_HEAD;
@@ -434,7 +434,12 @@ fn cli_upgrade_relative_targets() {
         assert_eq!(applied(&mut conn), ["001", "002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            ["base_t", "left_t", "migrator_audit", "migrator_version",]
+            [
+                "base_t",
+                "left_t",
+                "migrator_version",
+                "migrator_version_audit",
+            ]
         );
         cli(db, &["upgrade", "+1"]).ok().stdout_has("001 -> 003");
         assert_eq!(applied(&mut conn), ["001", "002", "003"]);
@@ -462,7 +467,12 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
         assert_eq!(current(&mut conn), ["002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            ["base_t", "left_t", "migrator_audit", "migrator_version",]
+            [
+                "base_t",
+                "left_t",
+                "migrator_version",
+                "migrator_version_audit",
+            ]
         );
 
         let report = m.upgrade(&mut conn, target("003")).expect("upgrade 003");
@@ -475,8 +485,8 @@ fn library_partial_upgrade_of_one_branch_then_the_other() {
             [
                 "base_t",
                 "left_t",
-                "migrator_audit",
                 "migrator_version",
+                "migrator_version_audit",
                 "right_t"
             ]
         );
@@ -521,8 +531,8 @@ fn cli_partial_upgrade_of_one_branch_then_the_other() {
             [
                 "base_t",
                 "left_t",
-                "migrator_audit",
                 "migrator_version",
+                "migrator_version_audit",
                 "right_t"
             ]
         );
@@ -577,8 +587,8 @@ fn library_downgrade_minus_one_and_below_the_merge() {
             [
                 "base_t",
                 "left_t",
-                "migrator_audit",
                 "migrator_version",
+                "migrator_version_audit",
                 "right_t"
             ]
         );
@@ -588,7 +598,12 @@ fn library_downgrade_minus_one_and_below_the_merge() {
         assert_eq!(current(&mut conn), ["002"]);
         assert_eq!(
             sorted_tables(&mut conn),
-            ["base_t", "left_t", "migrator_audit", "migrator_version",]
+            [
+                "base_t",
+                "left_t",
+                "migrator_version",
+                "migrator_version_audit",
+            ]
         );
 
         let error = m.downgrade(&mut conn, target("-5")).expect_err("-5");
@@ -659,8 +674,8 @@ fn library_downgrade_to_a_branch_tip_keeps_the_other_branch() {
             [
                 "base_t",
                 "left_t",
-                "migrator_audit",
                 "migrator_version",
+                "migrator_version_audit",
                 "right_t"
             ]
         );
@@ -1323,7 +1338,12 @@ fn library_upgrade_sql_after_a_trailing_comment_is_runnable_as_is() {
             .unwrap_or_else(|e| panic!("the script must run as is: {e}\n{script}"));
         assert_eq!(
             sorted_tables(&mut conn),
-            ["gadgets", "migrator_audit", "migrator_version", "widgets"]
+            [
+                "gadgets",
+                "migrator_version",
+                "migrator_version_audit",
+                "widgets"
+            ]
         );
         assert_eq!(applied_with(&m, &mut conn), ["001", "002"]);
         assert!(m.verify(&mut conn).expect("verify").is_empty());
@@ -1554,7 +1574,7 @@ fn library_custom_table_names() {
             &branchy::MIGRATIONS,
             migrator_tests::options(|o| {
                 o.version_table = "my_versions".to_owned();
-                o.audit_table = "my_audit".to_owned();
+                o.audit_table = Some("my_audit".to_owned());
             }),
         );
         let mut conn = db.connect();
@@ -1594,7 +1614,7 @@ fn cli_custom_table_names_and_config_file() {
             &branchy::MIGRATIONS,
             migrator_tests::options(|o| {
                 o.version_table = "my_versions".to_owned();
-                o.audit_table = "my_audit".to_owned();
+                o.audit_table = Some("my_audit".to_owned());
             }),
         );
         assert_eq!(applied_with(&custom, &mut conn), ["001", "002"]);
@@ -1619,7 +1639,7 @@ fn cli_custom_table_names_and_config_file() {
             &branchy::MIGRATIONS,
             migrator_tests::options(|o| {
                 o.version_table = "cfg_versions".to_owned();
-                o.audit_table = "cfg_audit".to_owned();
+                o.audit_table = Some("cfg_audit".to_owned());
             }),
         );
         assert_eq!(applied_with(&cfg, &mut conn), ["001"]);
@@ -1635,7 +1655,7 @@ fn cli_custom_table_names_and_config_file() {
             &branchy::MIGRATIONS,
             migrator_tests::options(|o| {
                 o.version_table = "flag_versions".to_owned();
-                o.audit_table = "cfg_audit".to_owned();
+                o.audit_table = Some("cfg_audit".to_owned());
             }),
         );
         assert_eq!(applied_with(&flag, &mut conn), ["001", "003"]);

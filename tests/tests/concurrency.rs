@@ -20,7 +20,7 @@ use migrator_tests::{Run, TestDb, cli_command, on_each_backend, tables};
 
 /// The advisory lock the product takes for the default version table (see
 /// `lock_key` in `backend/postgres.rs`).
-const PG_LOCK: &str = "SELECT pg_advisory_lock(1836411250, hashtext(current_database() || '.' || 'migrator_version'))";
+const PG_LOCK: &str = "SELECT pg_advisory_lock(1836411250, hashtext(current_database() || '.' || 'public.migrator_version'))";
 
 /// How many parallel migrators the concurrency tests start.
 const PEERS: usize = 8;
@@ -89,7 +89,7 @@ impl HeldLock {
             HeldLock::Postgres(mut conn) => {
                 conn.batch_execute(
                     "SELECT pg_advisory_unlock(1836411250, \
-                     hashtext(current_database() || '.' || 'migrator_version'))",
+                     hashtext(current_database() || '.' || 'public.migrator_version'))",
                 )
                 .expect("release the advisory lock");
             }
@@ -422,12 +422,12 @@ fn a_blocked_revision_times_out_and_leaves_the_previous_one() {
             &[
                 "base_t",
                 "left_t",
-                "migrator_audit",
                 "migrator_version",
+                "migrator_version_audit",
                 "right_t",
             ]
         } else {
-            &["base_t", "migrator_audit", "migrator_version"]
+            &["base_t", "migrator_version", "migrator_version_audit"]
         };
         assert_eq!(tables(&mut conn), expected_tables);
         let log = audit(&mut conn);

@@ -470,7 +470,7 @@ fn picture(migrations: &Migrations, conn: &mut AnyConnection) -> (Picture, Snaps
     let tables = tables(conn);
     let rows = tables
         .iter()
-        .filter(|t| t.as_str() != "migrator_audit")
+        .filter(|t| t.as_str() != "migrator_version_audit")
         .map(|t| {
             (
                 t.clone(),
@@ -1066,7 +1066,7 @@ impl Drop for Role {
 /// audit log's sequence), not DDL.
 fn grant_bookkeeping(conn: &mut AnyConnection, role: &Role) {
     conn.batch_execute(&format!(
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON migrator_version, migrator_audit TO {r}; \
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON migrator_version, migrator_version_audit TO {r}; \
          GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r};",
         r = role.name
     ))

@@ -32,7 +32,12 @@ fn upgrade_to_head_and_back_to_base() {
         assert_eq!(report.steps.len(), 3);
         assert_eq!(
             tables(&mut conn),
-            ["gadgets", "migrator_audit", "migrator_version", "widgets"]
+            [
+                "gadgets",
+                "migrator_version",
+                "migrator_version_audit",
+                "widgets"
+            ]
         );
         // The Rust revision ran in its transaction.
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM widgets"), 2);
@@ -60,7 +65,10 @@ fn upgrade_to_head_and_back_to_base() {
             .downgrade(&mut conn, Target::Base)
             .expect("downgrade");
         assert_eq!(report.steps.len(), 3);
-        assert_eq!(tables(&mut conn), ["migrator_audit", "migrator_version",]);
+        assert_eq!(
+            tables(&mut conn),
+            ["migrator_version", "migrator_version_audit",]
+        );
         assert!(applied(&migrator, &mut conn).is_empty());
     });
 }
@@ -77,7 +85,7 @@ fn upgrade_and_downgrade_to_a_revision() {
         assert_eq!(applied(&migrator, &mut conn), ["001", "002"]);
         assert_eq!(
             tables(&mut conn),
-            ["migrator_audit", "migrator_version", "widgets"]
+            ["migrator_version", "migrator_version_audit", "widgets"]
         );
 
         migrator
@@ -90,7 +98,7 @@ fn upgrade_and_downgrade_to_a_revision() {
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM widgets"), 0);
         assert_eq!(
             tables(&mut conn),
-            ["migrator_audit", "migrator_version", "widgets"]
+            ["migrator_version", "migrator_version_audit", "widgets"]
         );
     });
 }
@@ -113,7 +121,7 @@ fn a_failing_revision_leaves_the_previous_one() {
         assert_eq!(applied(&migrator, &mut conn), ["001"]);
         assert_eq!(
             tables(&mut conn),
-            ["migrator_audit", "migrator_version", "widgets"]
+            ["migrator_version", "migrator_version_audit", "widgets"]
         );
         assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM widgets"), 0);
     });

@@ -41,6 +41,7 @@ pub use url::DatabaseUrl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use url::redact;
 
+use crate::bookkeeping::TableName;
 use crate::rows::{AppliedRevision, AuditEntry, Count, DigestRow, TextRow};
 use crate::error::Error;
 use crate::model::BackendKind;
@@ -73,14 +74,22 @@ pub trait Dialect: Sync {
     /// exists (where an unqualified name would find it), else 0. Asked of the
     /// catalogue, never read from an error message, which the server may
     /// word in another language.
-    fn table_exists_sql(&self, table: &str) -> String;
+    fn table_exists_sql(&self, table: &TableName) -> String;
+
+    /// A query returning one text column `value` (empty for none): the
+    /// schema an unqualified table name means (PostgreSQL: `current_schema()`, the first schema
+    /// of the search path). `None` where names are not looked up along a
+    /// path.
+    fn current_schema_sql(&self) -> Option<&'static str> {
+        None
+    }
 
     /// The startup check's one query on the version table `table`: it
     /// returns one row, `n` (the number of rows) and `value`, either the sum
     /// of [`StateDigest`](crate::model::StateDigest), computed by the server,
     /// or (where the server has no MD5) the rows joined by `,`, which the
     /// runtime digests.
-    fn digest_sql(&self, table: &str) -> DigestSql;
+    fn digest_sql(&self, table: &TableName) -> DigestSql;
 
     /// The statements that set the statement timeout (`None`: no limit) and
     /// the lock timeout, for the current transaction when `local`, else for
@@ -130,7 +139,7 @@ pub trait Dialect: Sync {
     /// migrator's: the triggers on `table` by their names, the table beside
     /// `table` with exactly the columns `state, version_table`) and the
     /// statements that drop them, touching nothing that is not migrator's.
-    fn legacy_state_sql(&self, table: &str) -> [(String, String); 2];
+    fn legacy_state_sql(&self, table: &TableName) -> [(String, String); 2];
 }
 
 /// The startup check's query, and what its `value` is.
@@ -144,22 +153,22 @@ pub enum DigestSql {
 
 /// The name of the side table that earlier builds of migrator kept beside
 /// the version table.
-pub(crate) fn legacy_state_table(table: &str) -> String {
-    format!("{table}_state")
+pub(crate) fn legacy_state_table(table: &TableName) -> TableName {
+    table.sibling(&format!("{}_state", table.name))
 }
 
 /// The names of the row triggers on the version table that emptied the old
 /// state table (SQLite, MySQL).
-pub(crate) fn legacy_row_triggers(table: &str) -> [String; 3] {
-    let state = legacy_state_table(table);
+pub(crate) fn legacy_row_triggers(table: &TableName) -> [String; 3] {
+    let state = legacy_state_table(table).name;
     ["insert", "update", "delete"].map(|event| format!("{state}_reset_{event}"))
 }
 
-/// `DROP TRIGGER IF EXISTS` for each of `triggers`.
-pub(crate) fn drop_triggers_sql(d: &dyn Dialect, triggers: &[String]) -> String {
+/// `DROP TRIGGER IF EXISTS` for each of `triggers`, in the schema of `table`.
+pub(crate) fn drop_triggers_sql(d: &dyn Dialect, table: &TableName, triggers: &[String]) -> String {
     triggers
         .iter()
-        .map(|t| format!("DROP TRIGGER IF EXISTS {};", d.quote_ident(t)))
+        .map(|t| format!("DROP TRIGGER IF EXISTS {};", table.sibling(t).quoted(d)))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{Dialect, millis};
+use crate::bookkeeping::TableName;
 use crate::model::BackendKind;
 
 /// MySQL's SQL dialect.
@@ -31,11 +32,12 @@ impl Dialect for Mysql {
         "BIGINT AUTO_INCREMENT PRIMARY KEY"
     }
 
-    fn table_exists_sql(&self, table: &str) -> String {
+    fn table_exists_sql(&self, table: &TableName) -> String {
         format!(
             "SELECT COUNT(*) AS n FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_name = {}",
-            self.quote_str(table)
+             WHERE table_schema = {} AND table_name = {}",
+            schema(self, table),
+            self.quote_str(&table.name)
         )
     }
 
@@ -82,40 +84,50 @@ impl Dialect for Mysql {
     }
 
     /// Computed by the server, as on PostgreSQL.
-    fn digest_sql(&self, table: &str) -> super::DigestSql {
+    fn digest_sql(&self, table: &TableName) -> super::DigestSql {
         super::DigestSql::Sum(format!(
             "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(CAST(CONV(SUBSTR(MD5(CONCAT(revision, ':', \
              checksum)), 1, 15), 16, 10) AS UNSIGNED)), 0) AS CHAR) AS value FROM {}",
-            self.quote_ident(table)
+            table.quoted(self)
         ))
     }
 
-    fn legacy_state_sql(&self, table: &str) -> [(String, String); 2] {
+    fn legacy_state_sql(&self, table: &TableName) -> [(String, String); 2] {
         let triggers = super::legacy_row_triggers(table);
         let names: Vec<String> = triggers.iter().map(|t| self.quote_str(t)).collect();
         let state = super::legacy_state_table(table);
+        let db = schema(self, table);
         [
             (
                 format!(
                     "SELECT COUNT(*) AS n FROM information_schema.triggers \
-                     WHERE trigger_schema = DATABASE() AND event_object_table = {} \
+                     WHERE trigger_schema = {db} AND event_object_table = {} \
                      AND trigger_name IN ({})",
-                    self.quote_str(table),
+                    self.quote_str(&table.name),
                     names.join(", ")
                 ),
-                super::drop_triggers_sql(self, &triggers),
+                super::drop_triggers_sql(self, table, &triggers),
             ),
             (
                 format!(
                     "SELECT COUNT(*) AS n FROM information_schema.tables t \
-                     WHERE t.table_schema = DATABASE() AND t.table_name = {0} \
+                     WHERE t.table_schema = {db} AND t.table_name = {0} \
                      AND (SELECT GROUP_CONCAT(c.column_name ORDER BY c.ordinal_position) \
-                     FROM information_schema.columns c WHERE c.table_schema = DATABASE() \
+                     FROM information_schema.columns c WHERE c.table_schema = {db} \
                      AND c.table_name = {0}) = 'state,version_table'",
-                    self.quote_str(&state)
+                    self.quote_str(&state.name)
                 ),
-                format!("DROP TABLE {};", self.quote_ident(&state)),
+                format!("DROP TABLE {};", state.quoted(self)),
             ),
         ]
     }
+}
+
+/// The database that holds `table`, as SQL: the one its name gives, or the
+/// connection's.
+fn schema(d: &Mysql, table: &TableName) -> String {
+    table
+        .schema
+        .as_deref()
+        .map_or_else(|| "DATABASE()".to_owned(), |s| d.quote_str(s))
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{Dialect, millis};
+use crate::bookkeeping::TableName;
 use crate::model::BackendKind;
 
 /// PostgreSQL's SQL dialect.
@@ -18,21 +19,35 @@ impl Dialect for Postgres {
         "BIGSERIAL PRIMARY KEY"
     }
 
-    fn table_exists_sql(&self, table: &str) -> String {
+    fn table_exists_sql(&self, table: &TableName) -> String {
         format!(
             "SELECT CASE WHEN to_regclass({}) IS NULL THEN 0 ELSE 1 END::BIGINT AS n",
-            self.quote_str(&self.quote_ident(table))
+            self.quote_str(&table.quoted(self))
         )
+    }
+
+    fn current_schema_sql(&self) -> Option<&'static str> {
+        Some("SELECT coalesce(current_schema()::text, '') AS value")
     }
 
     /// The rows joined in one row, in any order (the digest is a sum):
     /// measured on a fresh connection at 1000 rows, cheaper than hashing on
     /// the server (`md5` and the casts to `bit(60)` cost about 0.8 ms more).
-    fn digest_sql(&self, table: &str) -> super::DigestSql {
+    /// An unqualified name is the table of `current_schema()`: the rows of a
+    /// table of that name further along the search path are left out (its
+    /// `tableoid` differs), so they never pass for this schema's state.
+    fn digest_sql(&self, table: &TableName) -> super::DigestSql {
+        let only_current = match table.schema {
+            Some(_) => String::new(),
+            None => format!(
+                " WHERE tableoid = (SELECT to_regclass(format('%I.%I', current_schema(), {})))",
+                self.quote_str(&table.name)
+            ),
+        };
         super::DigestSql::Joined(format!(
             "SELECT count(*)::BIGINT AS n, string_agg(revision || ':' || checksum, ',') AS value \
-             FROM {}",
-            self.quote_ident(table)
+             FROM {}{only_current}",
+            table.quoted(self)
         ))
     }
 
@@ -106,9 +121,9 @@ impl Dialect for Postgres {
     /// The trigger on the version table, found by its name, and its
     /// function, found through the trigger (whatever schema it was created
     /// in); the table in the version table's schema.
-    fn legacy_state_sql(&self, table: &str) -> [(String, String); 2] {
-        let state = super::legacy_state_table(table);
-        let version = self.quote_str(&self.quote_ident(table));
+    fn legacy_state_sql(&self, table: &TableName) -> [(String, String); 2] {
+        let state = super::legacy_state_table(table).name;
+        let version = self.quote_str(&table.quoted(self));
         let trigger = format!("{state}_reset");
         let trigger_where = format!(
             "tgrelid = to_regclass({version}) AND tgname = {} AND NOT tgisinternal",
@@ -138,7 +153,7 @@ impl Dialect for Postgres {
                      END IF;\n\
                      END $migrator$;",
                     self.quote_ident(&trigger),
-                    self.quote_ident(table)
+                    table.quoted(self)
                 ),
             ),
             (
@@ -183,6 +198,10 @@ pub(crate) mod lock {
     use crate::error::Error;
 
     /// The advisory lock's two keys, as arguments of `pg_try_advisory_lock`.
+    /// `name` is the schema-qualified name (`svc_a.migrator_version`; an
+    /// unqualified name was qualified by `current_schema()` before the lock,
+    /// see `Store::resolve`), so the same table name in two schemas has two
+    /// locks.
     fn lock_key(name: &str) -> String {
         format!("{LOCK_CLASS}, {}", lock_hash(name))
     }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{Dialect, millis};
+use crate::bookkeeping::TableName;
 use crate::model::BackendKind;
 
 /// How long a connection waits for another writer, outside a run.
@@ -21,20 +22,23 @@ impl Dialect for Sqlite {
         "INTEGER PRIMARY KEY AUTOINCREMENT"
     }
 
-    fn table_exists_sql(&self, table: &str) -> String {
+    /// A qualified name looks in the catalogue of that attached database
+    /// (`main`, `temp`, or one the connection attached).
+    fn table_exists_sql(&self, table: &TableName) -> String {
         format!(
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = {}",
-            self.quote_str(table)
+            "SELECT COUNT(*) AS n FROM {} WHERE type = 'table' AND name = {}",
+            master(self, table),
+            self.quote_str(&table.name)
         )
     }
 
     /// SQLite has no MD5: it joins the rows, and the runtime digests them.
     /// One row to decode.
-    fn digest_sql(&self, table: &str) -> super::DigestSql {
+    fn digest_sql(&self, table: &TableName) -> super::DigestSql {
         super::DigestSql::Joined(format!(
             "SELECT COUNT(*) AS n, group_concat(revision || ':' || checksum, ',') AS value \
              FROM {}",
-            self.quote_ident(table)
+            table.quoted(self)
         ))
     }
 
@@ -76,31 +80,40 @@ impl Dialect for Sqlite {
         message.contains("database is locked")
     }
 
-    fn legacy_state_sql(&self, table: &str) -> [(String, String); 2] {
+    fn legacy_state_sql(&self, table: &TableName) -> [(String, String); 2] {
         let triggers = super::legacy_row_triggers(table);
         let names: Vec<String> = triggers.iter().map(|t| self.quote_str(t)).collect();
         let state = super::legacy_state_table(table);
+        let master = master(self, table);
+        let schema = self.quote_str(table.schema.as_deref().unwrap_or("main"));
         [
             (
                 format!(
-                    "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'trigger' \
+                    "SELECT COUNT(*) AS n FROM {master} WHERE type = 'trigger' \
                      AND tbl_name = {} AND name IN ({})",
-                    self.quote_str(table),
+                    self.quote_str(&table.name),
                     names.join(", ")
                 ),
-                super::drop_triggers_sql(self, &triggers),
+                super::drop_triggers_sql(self, table, &triggers),
             ),
             (
                 format!(
-                    "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = {0} \
+                    "SELECT COUNT(*) AS n FROM {master} WHERE type = 'table' AND name = {0} \
                      AND (SELECT group_concat(name, ',') FROM \
-                     (SELECT name FROM pragma_table_info({0}) ORDER BY cid)) = 'state,version_table'",
-                    self.quote_str(&state)
+                     (SELECT name FROM pragma_table_info({0}, {schema}) ORDER BY cid)) \
+                     = 'state,version_table'",
+                    self.quote_str(&state.name)
                 ),
-                format!("DROP TABLE {};", self.quote_ident(&state)),
+                format!("DROP TABLE {};", state.quoted(self)),
             ),
         ]
     }
+}
+
+/// The catalogue of the database that holds `table`: `sqlite_master`, or
+/// that of the attached database its name gives.
+fn master(d: &Sqlite, table: &TableName) -> String {
+    table.sibling("sqlite_master").quoted(d)
 }
 
 #[cfg(feature = "sqlite")]
@@ -146,6 +159,8 @@ mod connection {
             let Some(path) = files.into_iter().map(|f| f.file).find(|f| !f.is_empty()) else {
                 return Ok(Some(LockHandle::Unshared));
             };
+            // `main.x` is the table `x`: one lock file for both names.
+            let name = name.strip_prefix("main.").unwrap_or(name);
             let lock_path = format!("{path}.{name}.lock");
             let file: File = OpenOptions::new()
                 .create(true)

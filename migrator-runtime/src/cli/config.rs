@@ -4,7 +4,7 @@
 //! ```toml
 //! database_url = "postgres://app@localhost/factory"  # DATABASE_URL wins over it
 //! version_table = "migrator_version"
-//! audit_table = "migrator_audit"
+//! audit_table = "migrator_version_audit"
 //! statement_timeout = "5m"
 //! lock_timeout = "60s"
 //! connect_timeout = "10s"

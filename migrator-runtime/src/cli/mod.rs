@@ -93,9 +93,12 @@ pub enum Command {
         #[arg(long)]
         purge: bool,
     },
-    /// Exit 0 when the database is at head, 1 (listing them) when revisions are pending.
+    /// Exit 0 when the database is at head (or ahead of this build), 1
+    /// (listing them) when revisions are pending, 6 (naming them) on the
+    /// problems `verify` finds.
     Check,
-    /// Compare applied revisions with this build: edited files, unknown revisions.
+    /// Compare applied revisions with this build: edited files, unknown
+    /// revisions, revisions missing below applied ones.
     Verify,
     /// Write a new revision file revising the head, with a fresh ID.
     Revision {
@@ -159,10 +162,12 @@ pub struct GlobalArgs {
     /// The database: `postgres://user@host/db`, `sqlite://path` or a file path.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
-    /// The version table's name [default: migrator_version].
+    /// The version table's name, `table` or `schema.table` [default:
+    /// migrator_version, in the first schema of the search path].
     #[arg(long, env = "MIGRATOR_VERSION_TABLE", global = true)]
     pub version_table: Option<String>,
-    /// The audit log table's name [default: migrator_audit].
+    /// The audit log table's name [default: the version table's name +
+    /// `_audit`, in its schema; `migrator_audit` where only that exists].
     #[arg(long, env = "MIGRATOR_AUDIT_TABLE", global = true)]
     pub audit_table: Option<String>,
     /// How long to wait for another migrator's lock, and for table locks
@@ -237,11 +242,7 @@ impl Settings {
                     .clone()
                     .or(config.version_table)
                     .unwrap_or(defaults.version_table),
-                audit_table: args
-                    .audit_table
-                    .clone()
-                    .or(config.audit_table)
-                    .unwrap_or(defaults.audit_table),
+                audit_table: args.audit_table.clone().or(config.audit_table),
                 lock_timeout: args
                     .lock_timeout
                     .or(config.lock_timeout)
@@ -352,7 +353,7 @@ pub fn execute(
         options.single_transaction = run.single_transaction;
         options.ignore_checksums = run.ignore_checksums;
     }
-    let migrator = Migrator::with_options(migrations, options);
+    let migrator = Migrator::with_options(migrations, options).on_event(warn);
     let graph = migrator.graph();
     let mut printer = Printer {
         out,
@@ -443,6 +444,7 @@ pub fn execute(
             let out = &mut *printer.out;
             let migrator = Migrator::with_options(migrations, migrator.options().clone()).on_event(
                 move |event| {
+                    warn(event);
                     if let Some(text) = progress(event, stamp).filter(|_| !quiet) {
                         // Progress is best effort: a closed stdout must not
                         // fail a migration that succeeded.
@@ -457,7 +459,7 @@ pub fn execute(
                 _ => migrator.stamp(conn, target.clone())?,
             };
             drop(migrator);
-            if report.steps.is_empty() {
+            if report.steps.is_empty() && report.ahead.is_empty() {
                 let at = match (command, &target) {
                     // `upgrade REV` means "at least REV", as in Alembic.
                     (
@@ -471,10 +473,16 @@ pub fn execute(
         }
         Command::Current { verbose } => current(&mut printer, &migrator, conn, *verbose)?,
         Command::Check => {
-            let pending = migrator.pending(conn)?;
-            if !pending.is_empty() {
-                printer.line(format!("{} revision(s) pending:", pending.len()))?;
-                for revision in pending {
+            let check = migrator.check(conn)?;
+            if !check.problems.is_empty() {
+                for problem in &check.problems {
+                    printer.line(format!("{problem}"))?;
+                }
+                return Ok(exit::MISMATCH);
+            }
+            if !check.pending.is_empty() {
+                printer.line(format!("{} revision(s) pending:", check.pending.len()))?;
+                for revision in check.pending {
                     printer.line(format!("  {}, {}", revision.id, revision.message))?;
                 }
                 return Ok(exit::PENDING);
@@ -482,7 +490,13 @@ pub fn execute(
             let at = graph
                 .head()
                 .map_or("base", |h| graph.revision(h).id.as_ref());
-            printer.note(format!("Up to date: the database is at {at} (head)"))?;
+            if check.ahead.is_empty() {
+                printer.note(format!("Up to date: the database is at {at} (head)"))?;
+            } else {
+                printer.note(format!(
+                    "Up to date: the database is at {at} (head) and ahead of this build"
+                ))?;
+            }
         }
         Command::Verify => {
             let problems = migrator.verify(conn)?;
@@ -555,6 +569,19 @@ impl Printer<'_> {
 
     fn note(&mut self, text: impl AsRef<str>) -> Result<()> {
         if self.quiet { Ok(()) } else { self.line(text) }
+    }
+}
+
+/// Prints the warning an event carries, if any, to stderr (whatever
+/// `--quiet` says: it is about the database, not progress).
+fn warn(event: &Event<'_>) {
+    if let Event::Ahead { revisions } = event {
+        eprintln!(
+            "warning: the database is ahead of this build: revision(s) {} are applied, which \
+             this build does not know (a newer build migrated it, as in a rolling deploy); \
+             every revision of this build is applied, so there is nothing to do",
+            revisions.join(", ")
+        );
     }
 }
 

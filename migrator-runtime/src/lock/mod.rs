@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, LockHandle};
-use crate::bookkeeping::Store;
+use crate::bookkeeping::{Store, TableName};
 use crate::error::{Error, Result};
 use crate::options::{LockStrategy, Options};
 use crate::report::Event;
@@ -83,7 +83,7 @@ impl Contender {
                     url,
                     &options.lock.to_string(),
                     &identity,
-                    store.table(),
+                    &store.table().to_string(),
                     &token(),
                     options.lock_lease,
                 )?))
@@ -216,7 +216,9 @@ pub(crate) fn with_lock<T>(
     body: impl FnOnce(&mut dyn Backend, &str, &mut Held, &mut dyn FnMut(Event<'_>)) -> Result<T>,
 ) -> Result<T> {
     outside_transaction(backend)?;
-    let name = store.table().to_owned();
+    // Qualified (`schema.table`) once the store is resolved: the lock key
+    // includes the schema.
+    let name = store.table().to_string();
     let wait = options.lock_timeout;
     let start = Instant::now();
     let mut announced = false;
@@ -356,7 +358,7 @@ fn ensure_tables(backend: &mut dyn Backend, store: &Store, lock_timeout: Duratio
 /// them), `read` runs again.
 pub(crate) fn unless_missing<T>(
     backend: &mut dyn Backend,
-    tables: &[&str],
+    tables: &[&TableName],
     mut read: impl FnMut(&mut dyn Backend) -> diesel::QueryResult<T>,
 ) -> diesel::QueryResult<Option<T>> {
     if let Ok(value) = read(backend) {

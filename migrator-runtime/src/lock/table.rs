@@ -11,13 +11,14 @@
 use std::time::Duration;
 
 use crate::backend::{Backend, Dialect};
+use crate::bookkeeping::TableName;
 use crate::error::{Error, Result};
 
 /// A run that wants, or holds, the lease.
 #[derive(Debug)]
 pub(crate) struct Lease {
     /// The lock table's name.
-    table_name: String,
+    table_name: TableName,
     /// The lock table, quoted.
     table: String,
     /// The version table's name, the row's key, quoted as a literal.
@@ -32,12 +33,18 @@ pub(crate) struct Lease {
 }
 
 impl Lease {
-    pub(crate) fn new(d: &dyn Dialect, version_table: &str, token: &str, lease: Duration) -> Lease {
-        let table_name = format!("{version_table}_lock");
+    pub(crate) fn new(
+        d: &dyn Dialect,
+        version_table: &TableName,
+        token: &str,
+        lease: Duration,
+    ) -> Lease {
+        // Beside the version table, in its schema.
+        let table_name = version_table.sibling(&format!("{}_lock", version_table.name));
         Lease {
-            table: d.quote_ident(&table_name),
+            table: table_name.quoted(d),
+            name: d.quote_str(&version_table.to_string()),
             table_name,
-            name: d.quote_str(version_table),
             token: d.quote_str(token),
             raw_token: token.to_owned(),
             lease,
@@ -116,7 +123,7 @@ impl Lease {
              CAST(expires AS VARCHAR(40)) || ' UTC (now ' || CAST({} AS VARCHAR(40)) || \
              '), in table ' || {} AS value FROM {} WHERE name = {}",
             d.now_sql(Duration::ZERO),
-            d.quote_str(&self.table_name),
+            d.quote_str(&self.table_name.to_string()),
             self.table,
             self.name
         );

@@ -7,7 +7,7 @@ use diesel::{PgConnection, QueryableByName, SqliteConnection};
 
 use crate::Options;
 use crate::backend::{AnyConnection, load};
-use crate::bookkeeping::Store;
+use crate::bookkeeping::{LEGACY_AUDIT_TABLE, Store};
 use crate::error::{Error, Result};
 use crate::model::BackendKind;
 
@@ -307,10 +307,13 @@ struct Excluded {
 
 impl Excluded {
     fn new(options: &Options) -> Excluded {
-        let store = Store::new(&options.version_table, &options.audit_table);
-        Excluded {
-            tables: vec![store.table().to_owned(), store.audit_table().to_owned()],
+        let store = Store::new(&options.version_table, options.audit_table.as_deref());
+        let mut tables = vec![store.table().name.clone(), store.audit_table().name.clone()];
+        if options.audit_table.is_none() {
+            // The default audit log of earlier builds, still used where it is.
+            tables.push(LEGACY_AUDIT_TABLE.to_owned());
         }
+        Excluded { tables }
     }
 
     fn table(&self, name: &str) -> bool {
