@@ -70,6 +70,8 @@ pub fn cli_command(exe: &str, url: &str, cwd: &std::path::Path) -> std::process:
         "MIGRATOR_AUDIT_TABLE",
         "MIGRATOR_LOCK_TIMEOUT",
         "MIGRATOR_STATEMENT_TIMEOUT",
+        "MIGRATOR_DDL_LOCK_TIMEOUT",
+        "MIGRATOR_DDL_RETRIES",
         "RUST_BACKTRACE",
     ] {
         command.env_remove(var);

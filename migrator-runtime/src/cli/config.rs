@@ -6,7 +6,9 @@
 //! version_table = "migrator_version"
 //! audit_table = "migrator_audit"
 //! statement_timeout = "5m"
-//! lock_timeout = "60s"
+//! lock_timeout = "60s"              # the wait for another migrator
+//! ddl_lock_timeout = "5s"           # each statement's wait for a table lock
+//! ddl_retries = 3                   # runs again after a DDL lock timeout
 //! connect_timeout = "10s"
 //! migrations = "migrations"        # the source directory, for `revision`
 //! ```
@@ -41,6 +43,10 @@ pub struct Config {
     pub statement_timeout: Option<Duration>,
     /// The default lock timeout.
     pub lock_timeout: Option<Duration>,
+    /// How long each statement may wait for a table lock.
+    pub ddl_lock_timeout: Option<Duration>,
+    /// How many times a revision is run again after a DDL lock timeout.
+    pub ddl_retries: Option<u32>,
     /// How long to wait for a PostgreSQL server to answer a connection.
     pub connect_timeout: Option<Duration>,
     /// The migrations source directory.
@@ -55,6 +61,8 @@ struct File {
     audit_table: Option<String>,
     statement_timeout: Option<String>,
     lock_timeout: Option<String>,
+    ddl_lock_timeout: Option<String>,
+    ddl_retries: Option<u32>,
     connect_timeout: Option<String>,
     migrations: Option<PathBuf>,
 }
@@ -101,6 +109,8 @@ impl Config {
             audit_table: file.audit_table,
             statement_timeout: duration("statement_timeout", file.statement_timeout)?,
             lock_timeout: duration("lock_timeout", file.lock_timeout)?,
+            ddl_lock_timeout: duration("ddl_lock_timeout", file.ddl_lock_timeout)?,
+            ddl_retries: file.ddl_retries,
             connect_timeout: duration("connect_timeout", file.connect_timeout)?,
             migrations: file.migrations,
         })
@@ -116,7 +126,7 @@ mod tests {
         let config = Config::parse(
             "database_url = \"sqlite://x.db\"\nversion_table = \"v\"\naudit_table = \"a\"\n\
              statement_timeout = \"5m\"\nlock_timeout = \"250ms\"\nconnect_timeout = \"3s\"\n\
-             migrations = \"db/migrations\"\n",
+             ddl_lock_timeout = \"2s\"\nddl_retries = 5\nmigrations = \"db/migrations\"\n",
         );
         assert_eq!(
             config,
@@ -126,6 +136,8 @@ mod tests {
                 audit_table: Some("a".into()),
                 statement_timeout: Some(Duration::from_secs(300)),
                 lock_timeout: Some(Duration::from_millis(250)),
+                ddl_lock_timeout: Some(Duration::from_secs(2)),
+                ddl_retries: Some(5),
                 connect_timeout: Some(Duration::from_secs(3)),
                 migrations: Some("db/migrations".into()),
             })

@@ -102,6 +102,7 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         Run::Revision { .. }
         | Run::NonTransactional { .. }
         | Run::Timeout { .. }
+        | Run::InvalidIndexes { .. }
         | Run::NoSqlForBackend { .. } => exit::REVISION,
         Run::LockTimeout { .. } => exit::LOCKED,
         Run::UnknownApplied { .. } | Run::ChecksumMismatch { .. } => exit::MISMATCH,
