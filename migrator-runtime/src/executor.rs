@@ -437,16 +437,21 @@ impl Executor<'_> {
         present.dedup();
         absent.sort_unstable();
         absent.dedup();
-        let list = |ids: &[&str]| if ids.is_empty() { "none".to_owned() } else { ids.join(", ") };
+        let mut expected = Vec::new();
+        if !present.is_empty() {
+            expected.push(format!("{} applied", present.join(", ")));
+        }
+        if !absent.is_empty() {
+            expected.push(format!("{} not applied", absent.join(", ")));
+        }
         let message = format!(
-            "migrator: the {} of {} in this script expects the version table to hold {} and not \
-             {}; it does not (a block before failed, or the database is not where the script \
-             was generated for), so this block is refused and nothing more is recorded{}; run \
-             `current`, repair, and generate a new script from there (`--sql --from <rev>`)",
+            "migrator: the {} of {} in this script expects {}; the version table says otherwise \
+             (a block before failed, or the database is not where the script was generated \
+             for), so this block is refused and records nothing{}; run `current`, repair, and \
+             generate a new script from there (`--sql --from <rev>`)",
             step.direction(),
             step.id(),
-            list(&present),
-            list(&absent),
+            expected.join(" and "),
             if d.script_guard_sql("", "").0.is_some() {
                 "; this session is now read-only (default_transaction_read_only), so that \
                  nothing after this point writes"
