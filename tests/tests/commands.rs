@@ -1430,7 +1430,9 @@ fn cli_downgrade_sql_prints_a_script_and_touches_nothing() {
         assert_eq!(only.stdout.matches("BEGIN;").count(), 1, "{only:#?}");
         let drop_at = only.stdout.find("DROP INDEX").unwrap_or(usize::MAX);
         assert!(
-            only.stdout.find("BEGIN;").is_some_and(|begin| begin > drop_at),
+            only.stdout
+                .find("BEGIN;")
+                .is_some_and(|begin| begin > drop_at),
             "{only:#?}"
         );
         assert!(applied(&mut conn).is_empty());
