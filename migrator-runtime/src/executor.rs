@@ -282,8 +282,14 @@ impl Executor<'_> {
             if let Step::Run(revision, direction) = step {
                 let ran = self.run_revision(sink, revision, *direction, in_transaction);
                 if !revision.transactional && !offline {
-                    self.check_indexes(sink, step, ran.as_ref().err().map(ToString::to_string))
-                        .map_err(|e| e.unwrap_or_else(|e| fail(e.into())))?;
+                    match self.check_indexes(sink, step, ran.as_ref().err().map(AsRef::as_ref)) {
+                        Ok(None) => {}
+                        Ok(Some(invalid)) => return Err(invalid),
+                        // The revision's own error says more than a check
+                        // that could not run after it.
+                        Err(_) if ran.is_err() => {}
+                        Err(error) => return Err(fail(error.into())),
+                    }
                 }
                 ran.map_err(fail)?;
             }
@@ -291,20 +297,25 @@ impl Executor<'_> {
             // a transaction of its own, checked again.
             let record_transaction = offline && !in_transaction;
             if record_transaction {
-                sink.begin().map_err(|e| fail(e.into()))?;
-                if let Some((_, inside)) = &guard {
-                    sink.execute(inside).map_err(|e| fail(e.into()))?;
+                let indexes = d
+                    .invalid_indexes_sql()
+                    .filter(|_| step.non_transactional())
+                    .map(|sql| {
+                        let message = format!(
+                            "migrator: revision {} left an invalid index (pg_index.indisvalid = \
+                             false; list them with `SELECT indexrelid::regclass FROM pg_index \
+                             WHERE NOT indisvalid`): it is not recorded; drop each with `DROP \
+                             INDEX CONCURRENTLY <name>;`, then run this script again",
+                            step.id()
+                        );
+                        d.script_guard_sql(&format!("NOT EXISTS ({sql})"), &message)
+                    });
+                if let Some((Some(before), _)) = &indexes {
+                    sink.execute(before).map_err(|e| fail(e.into()))?;
                 }
-                if let Some(sql) = d.invalid_indexes_sql().filter(|_| step.non_transactional()) {
-                    let message = format!(
-                        "migrator: revision {} left an invalid index (pg_index.indisvalid = false; \
-                         list them with `SELECT indexrelid::regclass FROM pg_index WHERE NOT \
-                         indisvalid`): it is not recorded; drop each with `DROP INDEX CONCURRENTLY \
-                         <name>;`, then run this script again",
-                        step.id()
-                    );
-                    let (_, check) = d.script_guard_sql(&format!("NOT EXISTS ({sql})"), &message);
-                    sink.execute(&check).map_err(|e| fail(e.into()))?;
+                sink.begin().map_err(|e| fail(e.into()))?;
+                for (_, inside) in [&guard, &indexes].into_iter().flatten() {
+                    sink.execute(inside).map_err(|e| fail(e.into()))?;
                 }
             }
             let when = expect.as_ref().map(|(condition, _)| condition.as_str());
@@ -372,29 +383,25 @@ impl Executor<'_> {
     /// All the role's indexes are looked at, not only those the revision's
     /// SQL names: that would mean parsing it, and dynamic SQL (`DO`,
     /// `EXECUTE`, functions) would escape; the check is one catalogue query
-    /// after the rare revisions that run outside a transaction. `Err(Err)`:
-    /// the catalogue could not be read.
+    /// after the rare revisions that run outside a transaction.
     fn check_indexes(
         &self,
         sink: &mut dyn Sink,
         step: &Step<'_>,
-        failed: Option<String>,
-    ) -> std::result::Result<(), std::result::Result<Error, diesel::result::Error>> {
+        failed: Option<&(dyn std::error::Error + Send + Sync)>,
+    ) -> diesel::QueryResult<Option<Error>> {
         let Some(sql) = sink.dialect().invalid_indexes_sql() else {
-            return Ok(());
+            return Ok(None);
         };
-        let indexes = sink.values(&sql).map_err(Err)?;
-        if indexes.is_empty() {
-            return Ok(());
-        }
-        Err(Ok(Error::InvalidIndexes {
+        let indexes = sink.values(&sql)?;
+        Ok((!indexes.is_empty()).then(|| Error::InvalidIndexes {
             revision: step.id().to_owned(),
             file: step
                 .revision()
                 .map_or_else(|| "unknown".to_owned(), |r| r.file_name.to_string()),
             direction: step.direction(),
             indexes,
-            cause: failed,
+            cause: failed.map(ToString::to_string),
         }))
     }
 
@@ -447,17 +454,11 @@ impl Executor<'_> {
         let message = format!(
             "migrator: the {} of {} in this script expects {}; the version table says otherwise \
              (a block before failed, or the database is not where the script was generated \
-             for), so this block is refused and records nothing{}; run `current`, repair, and \
+             for), so this block is refused and records nothing; run `current`, repair, and \
              generate a new script from there (`--sql --from <rev>`)",
             step.direction(),
             step.id(),
             expected.join(" and "),
-            if d.script_guard_sql("", "").0.is_some() {
-                "; this session is now read-only (default_transaction_read_only), so that \
-                 nothing after this point writes"
-            } else {
-                ""
-            }
         );
         (self.store.expect_sql(d, &present, &absent), message)
     }

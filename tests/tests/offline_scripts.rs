@@ -245,3 +245,50 @@ fn a_sqlite3_script_records_nothing_past_a_failure() {
     assert!(applied_ids(&migrator(), &mut conn).is_empty(), "{run}");
     assert_eq!(audit_rows(&mut conn), 0, "{run}");
 }
+
+/// A `Transaction: false` block (the factory's 009, `CREATE INDEX
+/// CONCURRENTLY`) is recorded only where no invalid index is left: with one
+/// in the database (a unique index built concurrently over duplicates), the
+/// script's record is refused, whatever the client does after the error.
+#[test]
+fn a_script_does_not_record_a_concurrent_index_revision_over_an_invalid_index() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    let m = factory_service_db::migrator();
+    let mut conn = db.connect();
+    m.upgrade(&mut conn, "008".parse::<Target>().expect("a target"))
+        .expect("upgrade to 008");
+    let script = m
+        .upgrade_sql(
+            migrator_runtime::BackendKind::Postgres,
+            "008".parse::<Target>().expect("a target"),
+            Target::Head,
+        )
+        .expect("render 009");
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("009.sql");
+    std::fs::write(&path, &script).expect("write it");
+    conn.batch_execute("CREATE TABLE dup (v INTEGER); INSERT INTO dup VALUES (1), (1);")
+        .expect("duplicates");
+    assert!(
+        conn.batch_execute("CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v);")
+            .is_err(),
+        "the unique index fails over duplicates, and stays, invalid"
+    );
+    for stop_on_error in [false, true] {
+        let run = psql(&db, &path, stop_on_error);
+        assert!(
+            run.stderr.contains("revision 009 left an invalid index"),
+            "ON_ERROR_STOP={stop_on_error}\n{run}"
+        );
+        assert!(
+            !applied_ids(&m, &mut conn).contains(&"009".to_owned()),
+            "{run}"
+        );
+    }
+    conn.batch_execute("DROP INDEX CONCURRENTLY dup_v;")
+        .expect("the mend");
+    psql(&db, &path, true).expect_code(0, "once dropped");
+    assert!(applied_ids(&m, &mut conn).contains(&"009".to_owned()));
+}

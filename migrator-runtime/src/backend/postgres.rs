@@ -110,7 +110,10 @@ impl Dialect for Postgres {
             format!(
                 "DO $migrator$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION '%', {}; \
                  END IF; END $migrator$;",
-                self.quote_str(message)
+                self.quote_str(&format!(
+                    "{message}; this session is now read-only (default_transaction_read_only), \
+                     so that nothing after this point writes"
+                ))
             ),
         )
     }
