@@ -805,3 +805,22 @@ impl Sink for Script {
         .into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn the_pause_before_a_retry_grows_with_jitter_and_is_bounded() {
+        let ms = Duration::from_millis;
+        for _ in 0..100 {
+            let first = backoff(0);
+            assert!(ms(250) <= first && first <= ms(375), "{first:?}");
+            let second = backoff(1);
+            assert!(ms(500) <= second && second <= ms(750), "{second:?}");
+            let late = backoff(30);
+            assert!(ms(10_000) <= late && late <= ms(15_000), "{late:?}");
+        }
+    }
+}
