@@ -23,6 +23,11 @@ if ! command -v pg_config >/dev/null 2>&1 || ! command -v pg_isready >/dev/null 
     apt_install libpq-dev postgresql-client
 fi
 
+# The sqlite3 CLI: offline scripts are tested as an operator runs them.
+if ! command -v sqlite3 >/dev/null 2>&1; then
+    apt_install sqlite3
+fi
+
 if pg_isready -q -h 127.0.0.1 -p 5432; then
     log "PostgreSQL is running"
 else

@@ -7,7 +7,7 @@
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
 
-use crate::backend::{Backend, Dialect};
+use crate::backend::{Backend, Dialect, ScriptValues};
 use crate::error::{Error, Result};
 
 /// The default name of the version table.
@@ -241,32 +241,40 @@ impl Store {
     }
 
     /// Records `revision` as applied, with sequence number `seq` (one more
-    /// than the last applied; the caller holds the run lock).
+    /// than the last applied; the caller holds the run lock); only `when`
+    /// the condition holds, if one is given (offline scripts).
     pub fn insert_sql(
         &self,
         d: &dyn Dialect,
         revision: &str,
         checksum: &str,
-        applied_at: NaiveDateTime,
-        execution_ms: i64,
+        values: &Values<'_>,
         seq: i64,
+        when: Option<&str>,
     ) -> String {
-        format!(
-            "INSERT INTO {} (revision, checksum, applied_at, execution_ms, seq) \
-             VALUES ({}, {}, {}, {execution_ms}, {seq});",
-            self.table.quoted(d),
-            d.quote_str(revision),
-            d.quote_str(checksum),
-            timestamp(d, applied_at),
+        let (applied_at, execution_ms, _, _, _) = values.render(d);
+        insert(
+            &format!(
+                "INSERT INTO {} (revision, checksum, applied_at, execution_ms, seq)",
+                self.table.quoted(d)
+            ),
+            &format!(
+                "{}, {}, {applied_at}, {execution_ms}, {seq}",
+                d.quote_str(revision),
+                d.quote_str(checksum),
+            ),
+            when,
         )
     }
 
-    /// Records `revision` as not applied.
-    pub fn delete_sql(&self, d: &dyn Dialect, revision: &str) -> String {
+    /// Records `revision` as not applied; only `when` the condition holds,
+    /// if one is given (offline scripts).
+    pub fn delete_sql(&self, d: &dyn Dialect, revision: &str, when: Option<&str>) -> String {
         format!(
-            "DELETE FROM {} WHERE revision = {};",
+            "DELETE FROM {} WHERE revision = {}{};",
             self.table.quoted(d),
-            d.quote_str(revision)
+            d.quote_str(revision),
+            when.map(|w| format!(" AND {w}")).unwrap_or_default()
         )
     }
 
@@ -280,30 +288,112 @@ impl Store {
         )
     }
 
-    /// Appends an entry to the audit log.
+    /// Appends an entry to the audit log; only `when` the condition holds,
+    /// if one is given (offline scripts).
     #[allow(clippy::too_many_arguments)]
     pub fn audit_sql(
         &self,
         d: &dyn Dialect,
-        at: NaiveDateTime,
+        values: &Values<'_>,
         revision: &str,
         action: Action,
-        duration_ms: i64,
         success: bool,
         detail: &str,
+        when: Option<&str>,
     ) -> String {
-        format!(
-            "INSERT INTO {} (at, revision, action, duration_ms, outcome, host, pid, detail) \
-             VALUES ({}, {}, {}, {duration_ms}, {}, {}, {}, {});",
-            self.audit_table.quoted(d),
-            timestamp(d, at),
-            d.quote_str(revision),
-            d.quote_str(action.as_str()),
-            d.quote_str(if success { "success" } else { "failure" }),
-            d.quote_str(host()),
-            std::process::id(),
-            d.quote_str(detail),
+        let (at, duration_ms, host, pid, by) = values.render(d);
+        let detail = match by {
+            Some(by) if detail.is_empty() => by.to_owned(),
+            _ => d.quote_str(detail),
+        };
+        insert(
+            &format!(
+                "INSERT INTO {} (at, revision, action, duration_ms, outcome, host, pid, detail)",
+                self.audit_table.quoted(d)
+            ),
+            &format!(
+                "{at}, {}, {}, {duration_ms}, {}, {host}, {pid}, {detail}",
+                d.quote_str(revision),
+                d.quote_str(action.as_str()),
+                d.quote_str(if success { "success" } else { "failure" }),
+            ),
+            when,
         )
+    }
+
+    /// An SQL condition, for offline scripts: the version table holds every
+    /// one of `present` and none of `absent`.
+    pub fn expect_sql(&self, d: &dyn Dialect, present: &[&str], absent: &[&str]) -> String {
+        // Through a derived table, which MySQL accepts in a statement that
+        // writes the same table.
+        let count = |ids: &[&str]| {
+            format!(
+                "(SELECT COUNT(*) FROM (SELECT revision FROM {} WHERE revision IN ({})) AS m)",
+                self.table.quoted(d),
+                ids.iter()
+                    .map(|id| d.quote_str(id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let mut parts = Vec::new();
+        if !present.is_empty() {
+            parts.push(format!("{} = {}", count(present), present.len()));
+        }
+        if !absent.is_empty() {
+            parts.push(format!("{} = 0", count(absent)));
+        }
+        if parts.is_empty() {
+            "1 = 1".to_owned()
+        } else {
+            parts.join(" AND ")
+        }
+    }
+}
+
+/// Where the time, duration, host and process of a bookkeeping row come
+/// from.
+#[derive(Debug, Clone, Copy)]
+pub enum Values<'a> {
+    /// A live run: this process, now.
+    Live {
+        /// When.
+        at: NaiveDateTime,
+        /// How long the step took.
+        elapsed_ms: i64,
+    },
+    /// An offline script: the server, when the script runs.
+    Script(&'a ScriptValues),
+}
+
+impl Values<'_> {
+    /// The time, duration, host, process as SQL, and the detail an offline
+    /// script writes.
+    fn render(&self, d: &dyn Dialect) -> (String, String, String, String, Option<&'static str>) {
+        match self {
+            Values::Live { at, elapsed_ms } => (
+                timestamp(d, *at),
+                elapsed_ms.to_string(),
+                d.quote_str(host()),
+                std::process::id().to_string(),
+                None,
+            ),
+            Values::Script(values) => (
+                values.at.to_owned(),
+                values.elapsed_ms.to_owned(),
+                values.host.to_owned(),
+                values.pid.to_owned(),
+                Some(values.detail),
+            ),
+        }
+    }
+}
+
+/// `INSERT … VALUES (values)`, or `INSERT … SELECT values WHERE when`.
+fn insert(into: &str, values: &str, when: Option<&str>) -> String {
+    match when {
+        None => format!("{into} VALUES ({values});"),
+        Some(when) => format!("{into} SELECT {values} WHERE {when};"),
     }
 }
 

@@ -90,13 +90,22 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    /// A revision exceeded its statement or lock timeout; its transaction was
-    /// rolled back.
+    /// A revision exceeded its lock or statement timeout (after its
+    /// retries, for a lock timeout); its transaction was rolled back.
     #[error(
-        "{direction} of revision {revision} ({file}) timed out (statement timeout {}, lock \
-         timeout {lock_limit:?}): {source}; raise `Timeout:` in its header, or the run's \
-         statement and lock timeouts (`Options`; `--statement-timeout`, `--lock-timeout`)",
-        statement_limit.map_or_else(|| "none".to_owned(), |d| format!("{d:?}"))
+        "{direction} of revision {revision} ({file}) timed out after {attempts} attempt(s): its \
+         {} of {limit:?} ({set_by}) fired: {source}; its transaction was rolled back, so the \
+         database is at the revision before it; {}",
+        if *lock { "DDL lock timeout (how long a statement may wait for a table lock)" }
+        else { "statement timeout" },
+        if *lock {
+            "another session held a lock it needs for longer (on PostgreSQL, look in `pg_locks` \
+             joined with `pg_stat_activity` for a long or idle-in-transaction session; on SQLite, \
+             another connection's write transaction): end it or run again once it is done, or \
+             raise the limit or the retries (`--ddl-retries`, `Options::ddl_retries`)"
+        } else {
+            "it runs for longer than that: raise the limit, or make the revision cheaper"
+        }
     )]
     Timeout {
         /// The revision ID.
@@ -105,13 +114,46 @@ pub enum Error {
         file: String,
         /// Which way it was run.
         direction: Direction,
-        /// The statement timeout in force.
-        statement_limit: Option<Duration>,
-        /// The lock timeout in force.
-        lock_limit: Duration,
+        /// True when the lock timeout fired (a statement waited for a lock),
+        /// false for the statement timeout.
+        lock: bool,
+        /// The limit that fired.
+        limit: Duration,
+        /// Where the limit was set: the revision's `Timeout:` or the run's
+        /// option (flag, environment variable, configuration key, `Options`
+        /// field).
+        set_by: &'static str,
+        /// How many times the revision was run.
+        attempts: u32,
         /// The database's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A revision that runs outside a transaction left invalid indexes
+    /// (PostgreSQL: a `CREATE INDEX CONCURRENTLY` that failed or was
+    /// cancelled); it is not recorded.
+    #[error(
+        "{direction} of revision {revision} ({file}) left invalid index(es) {} \
+         (`pg_index.indisvalid = false`: a concurrent index build failed or was cancelled, and \
+         PostgreSQL keeps the half-built index, which slows every write and serves no read){}; \
+         the revision is not recorded as done; drop each with {} then run it again (`CREATE \
+         INDEX CONCURRENTLY IF NOT EXISTS` does nothing over an invalid index)",
+        indexes.join(", "),
+        cause.as_deref().map(|c| format!(", after it failed: {c}")).unwrap_or_default(),
+        indexes.iter().map(|i| format!("`DROP INDEX CONCURRENTLY {i};`")).collect::<Vec<_>>().join(" ")
+    )]
+    InvalidIndexes {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was run.
+        direction: Direction,
+        /// The invalid indexes, schema-qualified and quoted where needed.
+        indexes: Vec<String>,
+        /// The revision's own error, when it failed.
+        cause: Option<String>,
     },
 
     /// `--single-transaction` with a revision that must run outside one.

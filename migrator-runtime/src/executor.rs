@@ -7,15 +7,27 @@
 //! version-table row and its audit-log entry; with
 //! [`Options::single_transaction`] the whole run is one transaction. A
 //! revision whose header says `Transaction: false` runs outside any
-//! transaction, its row written after its SQL succeeded.
+//! transaction, its row written after its SQL succeeded and (PostgreSQL)
+//! after the catalogue showed no invalid index.
+//!
+//! A transactional revision whose statement waited for a table lock for
+//! longer than the DDL lock timeout is rolled back and run again, up to
+//! [`Options::ddl_retries`] times, after a growing pause with jitter.
+//!
+//! An offline script cannot stop on a condition the way a live run does, so
+//! each block first checks that the database is where the script expects
+//! (the step's parents, or children, and the block before it) and records
+//! only where that holds; see [`Dialect::script_guard_sql`] for what each
+//! backend guarantees.
 
+use std::hash::{BuildHasher, RandomState};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use crate::backend::{Backend, Dialect};
-use crate::bookkeeping::{Action, Store};
+use crate::backend::{Backend, Dialect, TimeoutKind};
+use crate::bookkeeping::{Action, Store, Values};
 use crate::context::{RevisionFn, RevisionResult};
 use crate::error::{Error, Result};
 use crate::lock::Held;
@@ -152,7 +164,8 @@ impl Executor<'_> {
                 .map_err(Error::database("opening the run's transaction"))?;
         }
         let mut report = Report::default();
-        for step in steps {
+        for (index, step) in steps.iter().enumerate() {
+            let previous = index.checked_sub(1).map(|i| &steps[i]);
             // A lease renewed (or found lost) between revisions.
             if let Err(error) = sink.before_step(step) {
                 sink.rollback_to(outer_depth);
@@ -167,8 +180,32 @@ impl Executor<'_> {
                 });
             }
             let start = Instant::now();
-            if let Err(error) = self.step(sink, step, single, ledger) {
+            let mut retry = 0;
+            while let Err(mut error) = self.step(sink, step, previous, single, ledger) {
                 sink.rollback_to(outer_depth);
+                if let Some(pause) = self.pause_before_retry(step, single, &error, retry) {
+                    retry += 1;
+                    let retries = self.options.ddl_retries;
+                    tracing::warn!(
+                        revision = %step.id(), %direction, retry, retries,
+                        pause_ms = pause.as_millis() as u64, %error,
+                        "timed out waiting for a table lock; rolled back, running it again"
+                    );
+                    if let Some(revision) = step.revision() {
+                        progress(Event::Retrying {
+                            revision,
+                            direction,
+                            retry,
+                            retries,
+                            pause,
+                        });
+                    }
+                    std::thread::sleep(pause);
+                    continue;
+                }
+                if let Error::Timeout { attempts, .. } = &mut error {
+                    *attempts = retry + 1;
+                }
                 tracing::error!(revision = %step.id(), %direction, %error, "failed");
                 self.audit_failure(sink, step, start, &error);
                 return Err(error);
@@ -198,13 +235,30 @@ impl Executor<'_> {
         Ok(report)
     }
 
+    /// The pause before running `step` again after `error`, if it may run
+    /// again: a transactional revision in its own transaction whose
+    /// statement waited for a lock for too long, `retry` times so far.
+    fn pause_before_retry(
+        &self,
+        step: &Step<'_>,
+        single: bool,
+        error: &Error,
+        retry: u32,
+    ) -> Option<Duration> {
+        let retriable = matches!(error, Error::Timeout { lock: true, .. })
+            && !single
+            && matches!(step, Step::Run(r, _) if r.transactional);
+        (retriable && retry < self.options.ddl_retries).then(|| backoff(retry))
+    }
+
     /// One step: its own transaction (unless single or non-transactional),
     /// its timeouts, its SQL or Rust code, its version-table row and audit
-    /// entry.
+    /// entry. In an offline script, guarded by the state the step expects.
     fn step(
         &self,
         sink: &mut dyn Sink,
         step: &Step<'_>,
+        previous: Option<&Step<'_>>,
         single: bool,
         ledger: &Ledger,
     ) -> Result<()> {
@@ -215,37 +269,104 @@ impl Executor<'_> {
         let fail = |source: Box<dyn std::error::Error + Send + Sync>| {
             self.failure(d, step, in_transaction, source)
         };
+        let offline = sink.offline();
+        let expect = offline.then(|| self.expectation(d, step, previous));
+        let guard = expect
+            .as_ref()
+            .map(|(condition, message)| d.script_guard_sql(condition, message));
+        if let Some((Some(before), _)) = &guard {
+            sink.execute(before).map_err(|e| fail(e.into()))?;
+        }
         let outer_depth = sink.depth();
         if own_transaction {
             sink.begin().map_err(|e| fail(e.into()))?;
         }
         let outcome = (|| -> Result<()> {
-            if let Step::Run(revision, direction) = step {
-                self.run_revision(sink, revision, *direction, in_transaction)
-                    .map_err(fail)?;
+            if let Some((_, inside)) = &guard {
+                sink.execute(inside).map_err(|e| fail(e.into()))?;
             }
-            let now = Utc::now().naive_utc();
+            if let Step::Run(revision, direction) = step {
+                let ran = self.run_revision(sink, revision, *direction, in_transaction);
+                if !revision.transactional && !offline {
+                    match self.check_indexes(sink, step, ran.as_ref().err().map(AsRef::as_ref)) {
+                        Ok(None) => {}
+                        Ok(Some(invalid)) => return Err(invalid),
+                        // The revision's own error says more than a check
+                        // that could not run after it.
+                        Err(_) if ran.is_err() => {}
+                        Err(error) => return Err(fail(error.into())),
+                    }
+                }
+                ran.map_err(fail)?;
+            }
+            // An offline script records a `Transaction: false` revision in
+            // a transaction of its own, checked again.
+            let record_transaction = offline && !in_transaction;
+            if record_transaction {
+                let indexes = d
+                    .invalid_indexes_sql()
+                    .filter(|_| step.non_transactional())
+                    .map(|sql| {
+                        let message = format!(
+                            "migrator: revision {} left an invalid index (pg_index.indisvalid = \
+                             false; list them with `SELECT indexrelid::regclass FROM pg_index \
+                             WHERE NOT indisvalid`): it is not recorded; drop each with `DROP \
+                             INDEX CONCURRENTLY <name>;`, then run this script again",
+                            step.id()
+                        );
+                        d.script_guard_sql(&format!("NOT EXISTS ({sql})"), &message)
+                    });
+                if let Some((Some(before), _)) = &indexes {
+                    sink.execute(before).map_err(|e| fail(e.into()))?;
+                }
+                sink.begin().map_err(|e| fail(e.into()))?;
+                for (_, inside) in [&guard, &indexes].into_iter().flatten() {
+                    sink.execute(inside).map_err(|e| fail(e.into()))?;
+                }
+            }
+            let when = expect.as_ref().map(|(condition, _)| condition.as_str());
             let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let script_values = d.script_values();
+            let values = if offline {
+                Values::Script(&script_values)
+            } else {
+                Values::Live {
+                    at: Utc::now().naive_utc(),
+                    elapsed_ms,
+                }
+            };
             let record = match step {
                 Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => self
                     .store
-                    .insert_sql(d, &r.id, &r.checksum, now, elapsed_ms, ledger.next_seq),
+                    .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, when),
                 Step::Run(r, Direction::Downgrade) | Step::Record(r, Direction::Downgrade) => {
-                    self.store.delete_sql(d, &r.id)
+                    self.store.delete_sql(d, &r.id, when)
                 }
                 Step::Rechecksum(r) => self.store.update_checksum_sql(d, &r.id, &r.checksum),
-                Step::Forget(id) => self.store.delete_sql(d, id),
+                Step::Forget(id) => self.store.delete_sql(d, id, when),
             };
             let detail = match step.what() {
                 "" => String::new(),
                 what => format!("{what} by `{}`", self.command),
             };
-            let audit =
-                self.store
-                    .audit_sql(d, now, step.id(), step.action(), elapsed_ms, true, &detail);
-            sink.execute(&format!("{record}\n{audit}"))
-                .map_err(|e| fail(e.into()))?;
-            if own_transaction {
+            let audit = self.store.audit_sql(
+                d,
+                &values,
+                step.id(),
+                step.action(),
+                true,
+                &detail,
+                when,
+            );
+            // A script's condition is about the state before the block's
+            // change: its audit entry comes first.
+            let batch = if offline {
+                format!("{audit}\n{record}")
+            } else {
+                format!("{record}\n{audit}")
+            };
+            sink.execute(&batch).map_err(|e| fail(e.into()))?;
+            if own_transaction || record_transaction {
                 sink.commit().map_err(|e| fail(e.into()))?;
             }
             Ok(())
@@ -260,6 +381,94 @@ impl Executor<'_> {
         outcome
     }
 
+    /// After a `Transaction: false` revision ran (`failed`: its error, if
+    /// any), the invalid indexes the catalogue shows: any is an error that
+    /// names them, whatever the revision did. Checked after every such run,
+    /// so that running it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS`,
+    /// which does nothing over an invalid index) cannot report success.
+    /// All the role's indexes are looked at, not only those the revision's
+    /// SQL names: that would mean parsing it, and dynamic SQL (`DO`,
+    /// `EXECUTE`, functions) would escape; the check is one catalogue query
+    /// after the rare revisions that run outside a transaction.
+    fn check_indexes(
+        &self,
+        sink: &mut dyn Sink,
+        step: &Step<'_>,
+        failed: Option<&(dyn std::error::Error + Send + Sync)>,
+    ) -> diesel::QueryResult<Option<Error>> {
+        let Some(sql) = sink.dialect().invalid_indexes_sql() else {
+            return Ok(None);
+        };
+        let indexes = sink.values(&sql)?;
+        Ok((!indexes.is_empty()).then(|| Error::InvalidIndexes {
+            revision: step.id().to_owned(),
+            file: step
+                .revision()
+                .map_or_else(|| "unknown".to_owned(), |r| r.file_name.to_string()),
+            direction: step.direction(),
+            indexes,
+            cause: failed.map(ToString::to_string),
+        }))
+    }
+
+    /// Offline scripts: the condition a step's block checks (the step's
+    /// parents applied and itself not, for an upgrade; itself applied and
+    /// its children not, for a downgrade; and the block before it done),
+    /// and the error that stops the block when it does not hold.
+    fn expectation(
+        &self,
+        d: &dyn Dialect,
+        step: &Step<'_>,
+        previous: Option<&Step<'_>>,
+    ) -> (String, String) {
+        let graph = self.migrations.graph();
+        let (mut present, mut absent): (Vec<&str>, Vec<&str>) = match step {
+            Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => {
+                (r.revises.iter().map(AsRef::as_ref).collect(), vec![&r.id])
+            }
+            Step::Run(r, Direction::Downgrade) | Step::Record(r, Direction::Downgrade) => {
+                let children = graph.index_of(&r.id).map_or(&[][..], |i| graph.children(i));
+                (
+                    vec![&r.id],
+                    children.iter().map(|&c| graph.revision(c).id.as_ref()).collect(),
+                )
+            }
+            Step::Rechecksum(r) => (vec![&r.id], Vec::new()),
+            Step::Forget(id) => (vec![id], Vec::new()),
+        };
+        match previous {
+            Some(Step::Run(p, Direction::Upgrade) | Step::Record(p, Direction::Upgrade)) => {
+                present.push(&p.id);
+            }
+            Some(Step::Run(p, Direction::Downgrade) | Step::Record(p, Direction::Downgrade)) => {
+                absent.push(&p.id);
+            }
+            Some(Step::Forget(id)) => absent.push(id),
+            Some(Step::Rechecksum(_)) | None => {}
+        }
+        present.sort_unstable();
+        present.dedup();
+        absent.sort_unstable();
+        absent.dedup();
+        let mut expected = Vec::new();
+        if !present.is_empty() {
+            expected.push(format!("{} applied", present.join(", ")));
+        }
+        if !absent.is_empty() {
+            expected.push(format!("{} not applied", absent.join(", ")));
+        }
+        let message = format!(
+            "migrator: the {} of {} in this script expects {}; the version table says otherwise \
+             (a block before failed, or the database is not where the script was generated \
+             for), so this block is refused and records nothing; run `current`, repair, and \
+             generate a new script from there (`--sql --from <rev>`)",
+            step.direction(),
+            step.id(),
+            expected.join(" and "),
+        );
+        (self.store.expect_sql(d, &present, &absent), message)
+    }
+
     /// A revision's own SQL or Rust code, after its timeouts.
     fn run_revision(
         &self,
@@ -271,7 +480,7 @@ impl Executor<'_> {
         let d = sink.dialect();
         let (statement, lock) = match revision.timeout {
             Some(limit) => (Some(limit), limit),
-            None => (self.options.statement_timeout, self.options.lock_timeout),
+            None => (self.options.statement_timeout, self.options.ddl_lock_timeout),
         };
         let timeouts = d.timeouts_sql(statement, lock, in_transaction);
         match &revision.body {
@@ -323,14 +532,18 @@ impl Executor<'_> {
     /// the caller must see.
     fn audit_failure(&self, sink: &mut dyn Sink, step: &Step<'_>, start: Instant, error: &Error) {
         let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let values = Values::Live {
+            at: Utc::now().naive_utc(),
+            elapsed_ms,
+        };
         let sql = self.store.audit_sql(
             sink.dialect(),
-            Utc::now().naive_utc(),
+            &values,
             step.id(),
             step.action(),
-            elapsed_ms,
             false,
             &error.to_string(),
+            None,
         );
         let _ = sink.execute(&sql);
     }
@@ -355,18 +568,43 @@ impl Executor<'_> {
             .revision()
             .map_or_else(|| "unknown".to_owned(), |r| r.file_name.to_string());
         let direction = step.direction();
-        let limit = step.revision().and_then(|r| r.timeout);
-        // Outside a transaction nothing is rolled back, timeout or not: the
-        // partial-effects warning matters more than the cause.
-        if in_transaction && d.is_timeout(&source.to_string()) {
-            return Error::Timeout {
-                revision,
-                file,
-                direction,
-                statement_limit: limit.or(self.options.statement_timeout),
-                lock_limit: limit.unwrap_or(self.options.lock_timeout),
-                source,
+        let header = step.revision().and_then(|r| r.timeout);
+        let mut source = source;
+        if let Some(kind) = d.timeout_kind(&source.to_string()) {
+            let lock = kind == TimeoutKind::Lock;
+            let (limit, set_by) = match (header, lock) {
+                (Some(limit), _) => (limit, "`Timeout:` in its header"),
+                (None, true) => (
+                    self.options.ddl_lock_timeout,
+                    "`--ddl-lock-timeout`, `MIGRATOR_DDL_LOCK_TIMEOUT`, `ddl_lock_timeout` in \
+                     migrator.toml, `Options::ddl_lock_timeout`",
+                ),
+                (None, false) => (
+                    self.options.statement_timeout.unwrap_or_default(),
+                    "`--statement-timeout`, `MIGRATOR_STATEMENT_TIMEOUT`, `statement_timeout` \
+                     in migrator.toml, `Options::statement_timeout`",
+                ),
             };
+            if in_transaction {
+                return Error::Timeout {
+                    revision,
+                    file,
+                    direction,
+                    lock,
+                    limit,
+                    set_by,
+                    attempts: 1,
+                    source,
+                };
+            }
+            // Outside a transaction nothing is rolled back: the
+            // partial-effects error, which names the limit.
+            let name = if lock {
+                "DDL lock timeout"
+            } else {
+                "statement timeout"
+            };
+            source = format!("{source} (its {name} of {limit:?}, set by {set_by}, fired)").into();
         }
         if in_transaction {
             Error::Revision {
@@ -433,6 +671,23 @@ pub(crate) trait Sink {
     fn before_step(&mut self, _step: &Step<'_>) -> Result<()> {
         Ok(())
     }
+    /// Runs a query that returns one text column `value` (nothing for a
+    /// script).
+    fn values(&mut self, sql: &str) -> diesel::QueryResult<Vec<String>>;
+    /// True for an offline script: statements are written, not run, and
+    /// the state is the server's when the script runs.
+    fn offline(&self) -> bool;
+}
+
+/// The pause before retry `retry` + 1 of a revision: 250 ms, doubled each
+/// time up to 10 s, plus up to half as much again at random, so that
+/// replicas that timed out together do not come back together.
+fn backoff(retry: u32) -> Duration {
+    let base = Duration::from_millis(250)
+        .saturating_mul(1 << retry.min(6))
+        .min(Duration::from_secs(10));
+    let half = u64::try_from(base.as_millis() / 2).unwrap_or(0);
+    base + Duration::from_millis(RandomState::new().hash_one(retry) % (half + 1))
 }
 
 /// A live connection as the executor's sink, with the run's lock.
@@ -469,6 +724,14 @@ impl Sink for Live<'_> {
     fn before_step(&mut self, step: &Step<'_>) -> Result<()> {
         self.1
             .check(&mut *self.0, &format!("{} of {}", step.direction(), step.id()))
+    }
+
+    fn values(&mut self, sql: &str) -> diesel::QueryResult<Vec<String>> {
+        Ok(self.0.load_text(sql)?.into_iter().map(|r| r.value).collect())
+    }
+
+    fn offline(&self) -> bool {
+        false
     }
 
     /// A panic in the revision becomes its error, so that its transaction
@@ -543,6 +806,14 @@ impl Sink for Script {
         Ok(())
     }
 
+    fn values(&mut self, _sql: &str) -> diesel::QueryResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn offline(&self) -> bool {
+        true
+    }
+
     /// Never reached: offline scripts refuse plans with Rust revisions
     /// before rendering anything.
     fn run_rust(&mut self, _function: RevisionFn, revision: &Revision) -> RevisionResult {
@@ -551,5 +822,24 @@ impl Sink for Script {
             revision.file_name
         )
         .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn the_pause_before_a_retry_grows_with_jitter_and_is_bounded() {
+        let ms = Duration::from_millis;
+        for _ in 0..100 {
+            let first = backoff(0);
+            assert!(ms(250) <= first && first <= ms(375), "{first:?}");
+            let second = backoff(1);
+            assert!(ms(500) <= second && second <= ms(750), "{second:?}");
+            let late = backoff(30);
+            assert!(ms(10_000) <= late && late <= ms(15_000), "{late:?}");
+        }
     }
 }

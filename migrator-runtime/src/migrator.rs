@@ -398,6 +398,34 @@ impl<'m> Migrator<'m> {
     /// run on `backend`, without touching any database: transaction
     /// statements, each revision's SQL, version-table and audit statements.
     /// Runnable as is with `psql` or `sqlite3`.
+    ///
+    /// A script cannot lie about what it did: each revision's block first
+    /// checks that the version table is where the script expects (the
+    /// revision's parents applied and itself not, and the block before it
+    /// done), and writes its version-table and audit rows only where that
+    /// still holds. The audit rows take the server's time, client and user
+    /// when the script runs. What each backend guarantees, with a client
+    /// that goes on after errors (`psql` without `ON_ERROR_STOP`, `sqlite3`
+    /// without `-bail`):
+    ///
+    /// - PostgreSQL: a failed statement aborts its block's transaction, so
+    ///   the block records nothing; the next block's check then fails, which
+    ///   aborts that block and makes the session read-only
+    ///   (`default_transaction_read_only`), so nothing after the failure
+    ///   writes, `Transaction: false` statements included. A `Transaction:
+    ///   false` block records in a transaction of its own, after checking
+    ///   again and finding no invalid index; a failure among its own
+    ///   statements that leaves no invalid index cannot be seen by SQL.
+    /// - SQLite: no procedural block can stop a statement, so `sqlite3`
+    ///   without `-bail` runs every statement; a block whose check fails
+    ///   records nothing, but a statement that fails inside a block whose
+    ///   check passed is not seen, and the block records. Run SQLite scripts
+    ///   with `sqlite3 -bail` (or any client that stops at the first error,
+    ///   such as `executescript`), and nothing after a failure runs.
+    /// - With a client that stops at the first error, on both: nothing after
+    ///   the failure runs, and its block's transaction is rolled back.
+    ///
+    /// Scripts never retry a revision after a lock timeout.
     pub fn upgrade_sql(
         &self,
         backend: BackendKind,

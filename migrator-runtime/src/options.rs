@@ -27,11 +27,20 @@ pub struct Options {
     /// `migrator_audit` of earlier builds exists in that schema, that one,
     /// with its history (rename it to `<version table>_audit` to move on).
     pub audit_table: Option<String>,
-    /// How long to wait for the run lock held by another migrator, and the
-    /// lock timeout of every statement (PostgreSQL `lock_timeout`, SQLite's
-    /// busy timeout). Default 60 s. A revision's `Timeout:` overrides it for
-    /// that revision.
+    /// How long to wait for the run lock held by another migrator. Default
+    /// 60 s.
     pub lock_timeout: Duration,
+    /// How long each statement of a revision may wait for a table lock
+    /// (PostgreSQL `lock_timeout`, SQLite's busy timeout). Short, because on
+    /// PostgreSQL every query that arrives after a waiting DDL statement
+    /// queues behind it. Default 5 s. A revision's `Timeout:` overrides it
+    /// for that revision.
+    pub ddl_lock_timeout: Duration,
+    /// How many times a transactional revision that ran out of
+    /// [`Options::ddl_lock_timeout`] is run again (rolled back, then retried
+    /// after a growing pause with jitter). Default 3. A `Transaction: false`
+    /// revision, and a run in a single transaction, are never retried.
+    pub ddl_retries: u32,
     /// The statement timeout of every statement (PostgreSQL
     /// `statement_timeout`; SQLite has none). Default: no limit. A revision's
     /// `Timeout:` overrides it for that revision.
@@ -60,6 +69,8 @@ impl Default for Options {
             version_table: DEFAULT_VERSION_TABLE.to_owned(),
             audit_table: None,
             lock_timeout: Duration::from_secs(60),
+            ddl_lock_timeout: Duration::from_secs(5),
+            ddl_retries: 3,
             statement_timeout: None,
             single_transaction: false,
             ignore_checksums: false,

@@ -44,6 +44,20 @@ pub enum Event<'a> {
         /// How long it took, bookkeeping included.
         elapsed: Duration,
     },
+    /// A revision ran out of the DDL lock timeout; its transaction was
+    /// rolled back and it runs again after `pause`.
+    Retrying {
+        /// The revision.
+        revision: &'a Revision,
+        /// Which way.
+        direction: Direction,
+        /// Which retry this is (1 for the first).
+        retry: u32,
+        /// How many retries the run allows.
+        retries: u32,
+        /// The pause before it.
+        pause: Duration,
+    },
 }
 
 /// One revision run by a [`Migrator`].

@@ -123,6 +123,8 @@ pub fn cli_command(exe: &str, url: &str, cwd: &std::path::Path) -> std::process:
         "MIGRATOR_LOCK",
         "MIGRATOR_LOCK_LEASE",
         "MIGRATOR_APPLICATION_NAME",
+        "MIGRATOR_DDL_LOCK_TIMEOUT",
+        "MIGRATOR_DDL_RETRIES",
         "RUST_BACKTRACE",
     ] {
         command.env_remove(var);

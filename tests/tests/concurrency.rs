@@ -393,7 +393,19 @@ fn a_blocked_revision_times_out_and_leaves_the_previous_one() {
                 .batch_execute("BEGIN IMMEDIATE;")
                 .expect("take the write lock");
         }
-        let failed = run(db, &["--lock-timeout", "300ms", "upgrade", "head"]);
+        // The DDL lock timeout, not the wait for another migrator; no
+        // retries (see ddl_locks.rs for them).
+        let failed = run(
+            db,
+            &[
+                "--ddl-lock-timeout",
+                "300ms",
+                "--ddl-retries",
+                "0",
+                "upgrade",
+                "head",
+            ],
+        );
         holder.batch_execute("ROLLBACK;").expect("release");
         drop(holder);
 
@@ -410,8 +422,9 @@ fn a_blocked_revision_times_out_and_leaves_the_previous_one() {
         };
         for needle in [
             &format!("upgrade of revision {revision} ({file})"),
-            "timed out",
-            "lock timeout 300ms",
+            "timed out after 1 attempt(s)",
+            "DDL lock timeout (how long a statement may wait for a table lock) of 300ms",
+            "--ddl-lock-timeout",
             cause,
         ] {
             assert!(failed.stderr.contains(needle), "no {needle:?} in\n{failed}");

@@ -128,9 +128,30 @@ pub trait Dialect: Sync {
     /// wherever it is reached from (the Redis lock's key).
     fn database_identity_sql(&self) -> String;
 
-    /// True when `message` is the database's error for a statement or lock
-    /// timeout.
-    fn is_timeout(&self, message: &str) -> bool;
+    /// Which limit a database error (its message) says fired, if any.
+    /// Read from the message because Diesel passes on neither PostgreSQL's
+    /// SQLSTATE (55P03 `lock_not_available`, 57014 `query_canceled`) nor
+    /// SQLite's result code (`SQLITE_BUSY`): it maps a few SQLSTATEs to
+    /// `DatabaseErrorKind` and the rest to `Unknown`.
+    fn timeout_kind(&self, message: &str) -> Option<TimeoutKind>;
+
+    /// A query returning one text column `value` per invalid index (left by
+    /// a failed or cancelled `CREATE INDEX CONCURRENTLY`) that the migrating
+    /// role could have built; `None` where the backend builds no index
+    /// outside a transaction.
+    fn invalid_indexes_sql(&self) -> Option<String> {
+        None
+    }
+
+    /// Offline scripts: the statements that stop a step's block unless
+    /// `condition` (an SQL boolean) holds, failing with `message`: one to
+    /// write before the block's transaction (`None` where the backend has
+    /// nothing to add) and one to write first in it.
+    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String);
+
+    /// Offline scripts: the bookkeeping values the server supplies when the
+    /// script runs, as SQL expressions.
+    fn script_values(&self) -> ScriptValues;
 
     /// What earlier builds of migrator created beside the version table
     /// `table` (a `<table>_state` table, the triggers on `table` that
@@ -140,6 +161,32 @@ pub trait Dialect: Sync {
     /// `table` with exactly the columns `state, version_table`) and the
     /// statements that drop them, touching nothing that is not migrator's.
     fn legacy_state_sql(&self, table: &TableName) -> [(String, String); 2];
+}
+
+/// Which limit fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutKind {
+    /// A statement waited for a lock for longer than the lock timeout
+    /// (PostgreSQL `lock_timeout`, SQLite's busy timeout).
+    Lock,
+    /// A statement ran for longer than the statement timeout.
+    Statement,
+}
+
+/// SQL expressions for the bookkeeping values of an offline script, read
+/// by the server when the script runs (not when it was generated).
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptValues {
+    /// The time, in UTC.
+    pub at: &'static str,
+    /// Milliseconds since the step's transaction began (0 where unknown).
+    pub elapsed_ms: &'static str,
+    /// The client the script runs from.
+    pub host: &'static str,
+    /// The server process serving it (0 where there is none).
+    pub pid: &'static str,
+    /// The audit entry's detail: that a script wrote it, and by whom.
+    pub detail: &'static str,
 }
 
 /// The startup check's query, and what its `value` is.

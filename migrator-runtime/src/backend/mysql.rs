@@ -78,9 +78,36 @@ impl Dialect for Mysql {
         "SELECT CONCAT(@@server_uuid, '/', DATABASE()) AS value".to_owned()
     }
 
-    fn is_timeout(&self, message: &str) -> bool {
-        message.contains("maximum statement execution time exceeded")
-            || message.contains("Lock wait timeout exceeded")
+    fn timeout_kind(&self, message: &str) -> Option<super::TimeoutKind> {
+        if message.contains("Lock wait timeout exceeded") {
+            Some(super::TimeoutKind::Lock)
+        } else if message.contains("maximum statement execution time exceeded") {
+            Some(super::TimeoutKind::Statement)
+        } else {
+            None
+        }
+    }
+
+    /// As on SQLite: a query that fails (an invalid JSON path) unless the
+    /// condition holds.
+    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String) {
+        (
+            None,
+            format!(
+                "SELECT JSON_EXTRACT('{{}}', CASE WHEN {condition} THEN '$' ELSE {} END);",
+                self.quote_str(message)
+            ),
+        )
+    }
+
+    fn script_values(&self) -> super::ScriptValues {
+        super::ScriptValues {
+            at: "UTC_TIMESTAMP(6)",
+            elapsed_ms: "0",
+            host: "SUBSTRING_INDEX(USER(), '@', -1)",
+            pid: "CONNECTION_ID()",
+            detail: "CONCAT('offline script run by ', CURRENT_USER())",
+        }
     }
 
     /// Computed by the server, as on PostgreSQL.

@@ -113,9 +113,73 @@ impl Dialect for Postgres {
             .to_owned()
     }
 
-    fn is_timeout(&self, message: &str) -> bool {
-        message.contains("canceling statement due to statement timeout")
-            || message.contains("canceling statement due to lock timeout")
+    /// The server's English messages (`lc_messages`, which only a superuser
+    /// may change, translates them).
+    fn timeout_kind(&self, message: &str) -> Option<super::TimeoutKind> {
+        if message.contains("canceling statement due to lock timeout") {
+            Some(super::TimeoutKind::Lock)
+        } else if message.contains("canceling statement due to statement timeout") {
+            Some(super::TimeoutKind::Statement)
+        } else {
+            None
+        }
+    }
+
+    /// Invalid plain indexes (not partitioned ones, which stay invalid until
+    /// every partition's index is attached) on tables the current role owns
+    /// (only an owner creates or drops an index), outside the system
+    /// schemas, except those another session is building right now.
+    fn invalid_indexes_sql(&self) -> Option<String> {
+        Some(
+            "SELECT format('%I.%I', n.nspname, ic.relname) AS value \
+             FROM pg_catalog.pg_index i \
+             JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+             JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace \
+             WHERE NOT i.indisvalid AND ic.relkind = 'i' \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND n.nspname NOT LIKE 'pg\\_toast%' \
+             AND pg_catalog.pg_has_role(t.relowner, 'USAGE') \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p \
+             WHERE p.index_relid = i.indexrelid) \
+             ORDER BY 1"
+                .to_owned(),
+        )
+    }
+
+    /// Before the block, outside any transaction: when the condition fails,
+    /// the session becomes read-only (`default_transaction_read_only`), so
+    /// that a client that goes on after errors (`psql` without
+    /// `ON_ERROR_STOP`) writes nothing more, `Transaction: false` statements
+    /// included. First in the block: the error, which aborts the block's
+    /// transaction, so that everything up to its `COMMIT` is refused.
+    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String) {
+        (
+            Some(format!(
+                "DO $migrator$ BEGIN IF NOT ({condition}) THEN \
+                 PERFORM pg_catalog.set_config('default_transaction_read_only', 'on', false); \
+                 END IF; END $migrator$;"
+            )),
+            format!(
+                "DO $migrator$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION '%', {}; \
+                 END IF; END $migrator$;",
+                self.quote_str(&format!(
+                    "{message}; this session is now read-only (default_transaction_read_only), \
+                     so that nothing after this point writes"
+                ))
+            ),
+        )
+    }
+
+    fn script_values(&self) -> super::ScriptValues {
+        super::ScriptValues {
+            at: "(pg_catalog.now() AT TIME ZONE 'UTC')",
+            elapsed_ms: "(extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.now()) \
+                         * 1000)::BIGINT",
+            host: "COALESCE(pg_catalog.host(pg_catalog.inet_client_addr()), 'local socket')",
+            pid: "pg_catalog.pg_backend_pid()",
+            detail: "'offline script run by ' || current_user",
+        }
     }
 
     /// The trigger on the version table, found by its name, and its

@@ -76,8 +76,37 @@ impl Dialect for Sqlite {
         "SELECT file AS value FROM pragma_database_list WHERE name = 'main'".to_owned()
     }
 
-    fn is_timeout(&self, message: &str) -> bool {
-        message.contains("database is locked")
+    /// `SQLITE_BUSY`'s message, which SQLite never translates.
+    fn timeout_kind(&self, message: &str) -> Option<super::TimeoutKind> {
+        message
+            .contains("database is locked")
+            .then_some(super::TimeoutKind::Lock)
+    }
+
+    /// SQLite has no procedural block and no way to end a transaction on a
+    /// condition: the guard is a query that fails with the message (an
+    /// invalid JSON path) when the condition does not hold. A client that
+    /// goes on after errors (`sqlite3` without `-bail`) still runs the
+    /// block's statements; the block's version-table and audit rows are
+    /// written only where the same condition holds.
+    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String) {
+        (
+            None,
+            format!(
+                "SELECT json_extract('{{}}', CASE WHEN {condition} THEN '$' ELSE {} END);",
+                self.quote_str(message)
+            ),
+        )
+    }
+
+    fn script_values(&self) -> super::ScriptValues {
+        super::ScriptValues {
+            at: "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+            elapsed_ms: "0",
+            host: "'offline script'",
+            pid: "0",
+            detail: "'offline script'",
+        }
     }
 
     fn legacy_state_sql(&self, table: &TableName) -> [(String, String); 2] {

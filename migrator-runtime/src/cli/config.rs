@@ -6,7 +6,9 @@
 //! version_table = "migrator_version"
 //! audit_table = "migrator_version_audit"
 //! statement_timeout = "5m"
-//! lock_timeout = "60s"
+//! lock_timeout = "60s"              # the wait for another migrator
+//! ddl_lock_timeout = "5s"           # each statement's wait for a table lock
+//! ddl_retries = 3                   # runs again after a DDL lock timeout
 //! connect_timeout = "10s"
 //! lock = "table"                   # advisory, table, none, redis://host:6379
 //! lock_lease = "30s"               # of the table and Redis leases
@@ -45,6 +47,10 @@ pub struct Config {
     pub statement_timeout: Option<Duration>,
     /// The default lock timeout.
     pub lock_timeout: Option<Duration>,
+    /// How long each statement may wait for a table lock.
+    pub ddl_lock_timeout: Option<Duration>,
+    /// How many times a revision is run again after a DDL lock timeout.
+    pub ddl_retries: Option<u32>,
     /// How long to wait for a PostgreSQL server to answer a connection.
     pub connect_timeout: Option<Duration>,
     /// The `application_name` of migrator's PostgreSQL connections.
@@ -65,6 +71,8 @@ struct File {
     audit_table: Option<String>,
     statement_timeout: Option<String>,
     lock_timeout: Option<String>,
+    ddl_lock_timeout: Option<String>,
+    ddl_retries: Option<u32>,
     connect_timeout: Option<String>,
     application_name: Option<String>,
     migrations: Option<PathBuf>,
@@ -115,6 +123,8 @@ impl Config {
             audit_table: file.audit_table,
             statement_timeout: duration("statement_timeout", file.statement_timeout)?,
             lock_timeout: duration("lock_timeout", file.lock_timeout)?,
+            ddl_lock_timeout: duration("ddl_lock_timeout", file.ddl_lock_timeout)?,
+            ddl_retries: file.ddl_retries,
             connect_timeout: duration("connect_timeout", file.connect_timeout)?,
             application_name: file.application_name,
             migrations: file.migrations,
@@ -137,7 +147,8 @@ mod tests {
             "database_url = \"sqlite://x.db\"\nversion_table = \"v\"\naudit_table = \"a\"\n\
              statement_timeout = \"5m\"\nlock_timeout = \"250ms\"\nconnect_timeout = \"3s\"\n\
              application_name = \"factory\"\nmigrations = \"db/migrations\"\n\
-             lock = \"redis://127.0.0.1:6379\"\nlock_lease = \"2m\"\n",
+             lock = \"redis://127.0.0.1:6379\"\nlock_lease = \"2m\"\n\
+             ddl_lock_timeout = \"2s\"\nddl_retries = 5\n",
         );
         assert_eq!(
             config,
@@ -147,6 +158,8 @@ mod tests {
                 audit_table: Some("a".into()),
                 statement_timeout: Some(Duration::from_secs(300)),
                 lock_timeout: Some(Duration::from_millis(250)),
+                ddl_lock_timeout: Some(Duration::from_secs(2)),
+                ddl_retries: Some(5),
                 connect_timeout: Some(Duration::from_secs(3)),
                 application_name: Some("factory".into()),
                 migrations: Some("db/migrations".into()),

@@ -103,6 +103,7 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         Run::Revision { .. }
         | Run::NonTransactional { .. }
         | Run::Timeout { .. }
+        | Run::InvalidIndexes { .. }
         | Run::NoSqlForBackend { .. } => exit::REVISION,
         Run::LockTimeout { .. } | Run::LockLost { .. } => exit::LOCKED,
         Run::UnknownApplied { .. } | Run::ChecksumMismatch { .. } | Run::MissingAncestor { .. } => {

@@ -170,10 +170,18 @@ pub struct GlobalArgs {
     /// `_audit`, in its schema; `migrator_audit` where only that exists].
     #[arg(long, env = "MIGRATOR_AUDIT_TABLE", global = true)]
     pub audit_table: Option<String>,
-    /// How long to wait for another migrator's lock, and for table locks
-    /// (e.g. `30s`) [default: 60s].
+    /// How long to wait for another migrator's lock (e.g. `30s`) [default: 60s].
     #[arg(long, env = "MIGRATOR_LOCK_TIMEOUT", global = true, value_parser = duration)]
     pub lock_timeout: Option<Duration>,
+    /// How long each statement of a revision may wait for a table lock
+    /// (PostgreSQL `lock_timeout`, SQLite busy timeout; a revision's
+    /// `Timeout:` wins) [default: 5s].
+    #[arg(long, env = "MIGRATOR_DDL_LOCK_TIMEOUT", global = true, value_parser = duration)]
+    pub ddl_lock_timeout: Option<Duration>,
+    /// How many times a transactional revision that ran out of the DDL lock
+    /// timeout is run again, after a growing pause [default: 3].
+    #[arg(long, env = "MIGRATOR_DDL_RETRIES", global = true)]
+    pub ddl_retries: Option<u32>,
     /// How long one statement may run (e.g. `5m`; PostgreSQL) [default: no limit].
     #[arg(long, env = "MIGRATOR_STATEMENT_TIMEOUT", global = true, value_parser = duration)]
     pub statement_timeout: Option<Duration>,
@@ -253,6 +261,14 @@ impl Settings {
                     .lock_lease
                     .or(config.lock_lease)
                     .unwrap_or(defaults.lock_lease),
+                ddl_lock_timeout: args
+                    .ddl_lock_timeout
+                    .or(config.ddl_lock_timeout)
+                    .unwrap_or(defaults.ddl_lock_timeout),
+                ddl_retries: args
+                    .ddl_retries
+                    .or(config.ddl_retries)
+                    .unwrap_or(defaults.ddl_retries),
                 ..defaults
             },
             migrations_dir: args
@@ -591,6 +607,18 @@ fn progress(event: &Event<'_>, stamp: bool) -> Option<String> {
     match event {
         Event::WaitingForLock { holder } => Some(format!(
             "Waiting for another migrator to finish (the lock is held by {holder})…"
+        )),
+        Event::Retrying {
+            revision,
+            direction,
+            retry,
+            retries,
+            pause,
+        } => Some(format!(
+            "Timed out waiting for a table lock in {direction} {}; rolled back, retry {retry} of \
+             {retries} in {} ms",
+            arrow(revision, *direction),
+            pause.as_millis()
         )),
         Event::Finished {
             revision,

@@ -259,7 +259,7 @@ pub(crate) fn with_lock<T>(
         _ => d.reset_timeouts_sql().to_owned(),
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        ensure_tables(backend, store, wait)?;
+        ensure_tables(backend, store, options.ddl_lock_timeout)?;
         body(&mut *backend, &restore, &mut held, progress)
     }));
     // A transaction left open (a failed commit, an aborted transaction)

@@ -62,7 +62,7 @@ impl Lease {
         let d = backend.dialect();
         let take = self.take_sql(d);
         if let Err(error) = backend.execute(&take) {
-            if d.is_timeout(&error.to_string()) {
+            if d.timeout_kind(&error.to_string()).is_some() {
                 // SQLite's writer lock is busy: another run is taking it.
                 return Ok(Some("another run (the database is busy)".to_owned()));
             }

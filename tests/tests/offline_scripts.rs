@@ -1,0 +1,294 @@
+//! Offline scripts that cannot lie (`upgrade --sql`): each block checks that
+//! the database is where the script expects before it runs and before it
+//! records, so a script run with a client that goes on after errors records
+//! nothing past a failure; the audit rows are the server's (time, client,
+//! user) when the script runs.
+//!
+//! PostgreSQL with `psql -f`, with and without `ON_ERROR_STOP`; SQLite with
+//! the `sqlite3` CLI, with and without `-bail` (what SQLite guarantees
+//! without it is narrower: see `Dialect::script_guard_sql`).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use diesel::connection::SimpleConnection;
+use migrator_runtime::{AnyConnection, Migrator, Target};
+use migrator_tests::{Kind, Run, TestDb, applied_ids, branchy, cli_command, count, tables};
+
+/// The `branchy` CLI against `db`.
+fn cli(db: &TestDb, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().expect("a working directory");
+    let start = std::time::Instant::now();
+    let output = cli_command(env!("CARGO_BIN_EXE_branchy"), db.url(), dir.path())
+        .args(args)
+        .output()
+        .expect("run the branchy binary");
+    Run::from_output(output, start.elapsed())
+}
+
+/// `upgrade 004 --sql` (001 → 002 | 003 → 004), written to a file.
+fn script_to_004(db: &TestDb, dir: &Path) -> std::path::PathBuf {
+    let run = cli(db, &["upgrade", "004", "--sql"]);
+    run.expect_code(0, "render the script");
+    let path = dir.join("upgrade.sql");
+    std::fs::write(&path, &run.stdout).expect("write the script");
+    path
+}
+
+/// Runs `client` with its output captured (it must exist: CI installs
+/// `postgresql-client` and `sqlite3`).
+fn run_client(mut client: Command) -> Run {
+    let start = std::time::Instant::now();
+    let output = client
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("run {client:?} (install it): {e}"));
+    Run::from_output(output, start.elapsed())
+}
+
+/// `psql -f script`, optionally with `ON_ERROR_STOP`.
+fn psql(db: &TestDb, script: &Path, stop_on_error: bool) -> Run {
+    let mut psql = Command::new("psql");
+    psql.arg(db.url()).arg("-X").arg("-f").arg(script);
+    if stop_on_error {
+        psql.args(["-v", "ON_ERROR_STOP=1"]);
+    }
+    run_client(psql)
+}
+
+/// `sqlite3 [-bail] file < script`.
+fn sqlite3(db: &TestDb, script: &Path, bail: bool) -> Run {
+    let file = db.url().trim_start_matches("sqlite://");
+    let mut sqlite3 = Command::new("sqlite3");
+    if bail {
+        sqlite3.arg("-bail");
+    }
+    sqlite3.arg(file).arg(format!(".read {}", script.display()));
+    run_client(sqlite3)
+}
+
+fn migrator() -> Migrator<'static> {
+    Migrator::new(&branchy::MIGRATIONS)
+}
+
+fn audit_rows(conn: &mut AnyConnection) -> i64 {
+    count(conn, "SELECT COUNT(*) AS n FROM migrator_audit")
+}
+
+/// The issue's scenario: 001 and 002 conflict with tables made by hand.
+/// Whatever the client does after the first error, nothing is recorded,
+/// nothing after the failure runs (on PostgreSQL not even 003's
+/// `CREATE TABLE right_t`, refused by the read-only session), and `current`
+/// and `verify` tell the truth.
+fn assert_nothing_past_the_failure(db: &TestDb, run: &Run, what: &str) {
+    assert!(
+        run.stderr.contains("already exists"),
+        "{what}: the conflict\n{run}"
+    );
+    let mut conn = db.connect();
+    assert!(
+        applied_ids(&migrator(), &mut conn).is_empty(),
+        "{what}\n{run}"
+    );
+    assert_eq!(audit_rows(&mut conn), 0, "{what}: audit\n{run}");
+    let current = cli(db, &["current"]);
+    current.expect_code(0, what);
+    assert_eq!(
+        current.stdout.trim(),
+        "base (no revision applied)",
+        "{what}"
+    );
+    let verify = cli(db, &["verify"]);
+    verify.expect_code(0, what);
+    assert!(
+        verify.stdout.contains("OK: 0 applied revision(s)"),
+        "{what}\n{verify}"
+    );
+}
+
+#[test]
+fn a_psql_script_records_nothing_past_a_failure_with_or_without_on_error_stop() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a directory");
+    let script = script_to_004(&db, dir.path());
+    for stop_on_error in [false, true] {
+        let what = format!("psql, ON_ERROR_STOP={stop_on_error}");
+        let mut conn = db.connect();
+        conn.batch_execute(
+            "DROP TABLE IF EXISTS right_t; \
+             CREATE TABLE IF NOT EXISTS base_t (id INTEGER NOT NULL PRIMARY KEY); \
+             CREATE TABLE IF NOT EXISTS left_t (id INTEGER NOT NULL PRIMARY KEY);",
+        )
+        .expect("the conflicting tables");
+        let run = psql(&db, &script, stop_on_error);
+        assert_nothing_past_the_failure(&db, &run, &what);
+        assert!(
+            !tables(&mut conn).contains(&"right_t".to_owned()),
+            "{what}: 003 ran after the failure\n{run}"
+        );
+        if !stop_on_error {
+            // Every later block was refused by its guard, in so many words.
+            assert!(
+                run.stderr
+                    .contains("the upgrade of 002 in this script expects 001 applied"),
+                "{what}\n{run}"
+            );
+            assert!(run.stderr.contains("read-only"), "{what}\n{run}");
+        }
+    }
+
+    // Without the conflict the same script applies everything, and the
+    // audit rows are the server's when the script ran.
+    let mut conn = db.connect();
+    conn.batch_execute("DROP TABLE base_t; DROP TABLE left_t;")
+        .expect("drop the conflicting tables");
+    let before = count(
+        &mut conn,
+        "SELECT (extract(epoch FROM now() AT TIME ZONE 'UTC') * 1000000)::BIGINT AS n",
+    );
+    psql(&db, &script, true).expect_code(0, "the script on a clean database");
+    assert_eq!(
+        applied_ids(&migrator(), &mut conn),
+        ["001", "002", "003", "004"]
+    );
+    assert!(migrator().verify(&mut conn).expect("verify").is_empty());
+    let audit = migrator().audit_log(&mut conn).expect("the audit log");
+    assert_eq!(audit.len(), 4, "{audit:?}");
+    for entry in &audit {
+        assert_eq!(entry.detail, "offline script run by postgres", "{entry:?}");
+        assert_eq!(entry.host, "127.0.0.1", "the client's address: {entry:?}");
+        assert_ne!(i64::from(std::process::id()), entry.pid, "{entry:?}");
+        let at = entry.at.and_utc().timestamp_micros();
+        assert!(
+            at >= before,
+            "written when the script ran, not generated: {entry:?}"
+        );
+    }
+
+    // Run again on the database it brought to 004: every block refuses,
+    // nothing is recorded twice.
+    let again = psql(&db, &script, false);
+    assert!(again.stderr.contains("expects 001 not applied"), "{again}");
+    assert_eq!(
+        applied_ids(&migrator(), &mut conn),
+        ["001", "002", "003", "004"]
+    );
+    assert_eq!(audit_rows(&mut conn), 4);
+}
+
+/// A downgrade script run on a database that is not where it expects (at
+/// 002 instead of 004) refuses every block: nothing is removed.
+#[test]
+fn a_downgrade_script_on_the_wrong_revision_removes_nothing() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a directory");
+    let run = cli(&db, &["downgrade", "base", "--sql", "--from", "004"]);
+    run.expect_code(0, "render the downgrade");
+    let script = dir.path().join("down.sql");
+    std::fs::write(&script, &run.stdout).expect("write it");
+    let mut conn = db.connect();
+    migrator()
+        .upgrade(&mut conn, "002".parse::<Target>().expect("a target"))
+        .expect("upgrade to 002");
+    let down = psql(&db, &script, false);
+    assert!(down.stderr.contains("expects 004 applied"), "{down}");
+    assert_eq!(applied_ids(&migrator(), &mut conn), ["001", "002"]);
+    assert!(tables(&mut conn).contains(&"left_t".to_owned()), "{down}");
+}
+
+/// SQLite, `sqlite3 -bail`: the conflict stops everything. Without `-bail`
+/// SQLite runs every statement after an error (no procedural block can stop
+/// it), but a block records only where the database is where it expects:
+/// a script run on a database at another revision records nothing there.
+#[test]
+fn a_sqlite3_script_records_nothing_past_a_failure() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().expect("a directory");
+    let script = script_to_004(&db, dir.path());
+    let mut conn = db.connect();
+    conn.batch_execute(
+        "CREATE TABLE base_t (id INTEGER NOT NULL PRIMARY KEY); \
+         CREATE TABLE left_t (id INTEGER NOT NULL PRIMARY KEY);",
+    )
+    .expect("the conflicting tables");
+    let run = sqlite3(&db, &script, true);
+    assert_nothing_past_the_failure(&db, &run, "sqlite3 -bail");
+    assert!(!tables(&mut conn).contains(&"right_t".to_owned()), "{run}");
+
+    // Without -bail, a script for 003 and 004 (`--from 002`) run on an
+    // empty database: both blocks refuse with the guard's message and
+    // record nothing (003's `CREATE TABLE` itself still runs: SQLite cannot
+    // skip statements).
+    let other = TestDb::sqlite();
+    let rest = cli(&other, &["upgrade", "004", "--sql", "--from", "002"]);
+    rest.expect_code(0, "render the rest");
+    let rest_script = dir.path().join("rest.sql");
+    std::fs::write(&rest_script, &rest.stdout).expect("write it");
+    let run = sqlite3(&other, &rest_script, false);
+    assert!(
+        run.stderr
+            .contains("the upgrade of 003 in this script expects 001 applied"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("the upgrade of 004 in this script expects"),
+        "{run}"
+    );
+    let mut conn = other.connect();
+    assert!(applied_ids(&migrator(), &mut conn).is_empty(), "{run}");
+    assert_eq!(audit_rows(&mut conn), 0, "{run}");
+}
+
+/// A `Transaction: false` block (the factory's 009, `CREATE INDEX
+/// CONCURRENTLY`) is recorded only where no invalid index is left: with one
+/// in the database (a unique index built concurrently over duplicates), the
+/// script's record is refused, whatever the client does after the error.
+#[test]
+fn a_script_does_not_record_a_concurrent_index_revision_over_an_invalid_index() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    let m = factory_service_db::migrator();
+    let mut conn = db.connect();
+    m.upgrade(&mut conn, "008".parse::<Target>().expect("a target"))
+        .expect("upgrade to 008");
+    let script = m
+        .upgrade_sql(
+            migrator_runtime::BackendKind::Postgres,
+            "008".parse::<Target>().expect("a target"),
+            Target::Head,
+        )
+        .expect("render 009");
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("009.sql");
+    std::fs::write(&path, &script).expect("write it");
+    conn.batch_execute("CREATE TABLE dup (v INTEGER); INSERT INTO dup VALUES (1), (1);")
+        .expect("duplicates");
+    assert!(
+        conn.batch_execute("CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v);")
+            .is_err(),
+        "the unique index fails over duplicates, and stays, invalid"
+    );
+    for stop_on_error in [false, true] {
+        let run = psql(&db, &path, stop_on_error);
+        assert!(
+            run.stderr.contains("revision 009 left an invalid index"),
+            "ON_ERROR_STOP={stop_on_error}\n{run}"
+        );
+        assert!(
+            !applied_ids(&m, &mut conn).contains(&"009".to_owned()),
+            "{run}"
+        );
+    }
+    conn.batch_execute("DROP INDEX CONCURRENTLY dup_v;")
+        .expect("the mend");
+    psql(&db, &path, true).expect_code(0, "once dropped");
+    assert!(applied_ids(&m, &mut conn).contains(&"009".to_owned()));
+}
