@@ -27,11 +27,25 @@ const PEERS: usize = 8;
 /// The lock table of the default version table.
 const LOCK_TABLE: &str = "migrator_version_lock";
 
+/// The name the lock goes by: the version table as the run resolves it
+/// (qualified by `current_schema()` on PostgreSQL).
+fn lock_name(db: &TestDb) -> &'static str {
+    match db.kind() {
+        Kind::Postgres => "public.migrator_version",
+        Kind::Sqlite => "migrator_version",
+    }
+}
+
 /// A lease that never expires during a test, held by nobody running.
-const GHOST: &str = "INSERT INTO migrator_version_lock \
-     (name, token, host, pid, application, acquired, expires) VALUES \
-     ('migrator_version', 'ghost-token', 'ghost-host', 4242, 'ghost-app', \
-     '2000-01-01 00:00:00', '2999-01-01 00:00:00')";
+fn ghost(db: &TestDb) -> String {
+    format!(
+        "INSERT INTO migrator_version_lock \
+         (name, token, host, pid, application, acquired, expires) VALUES \
+         ('{}', 'ghost-token', 'ghost-host', 4242, 'ghost-app', \
+         '2000-01-01 00:00:00', '2999-01-01 00:00:00')",
+        lock_name(db)
+    )
+}
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -100,7 +114,7 @@ fn redis_key(db: &TestDb) -> String {
         &mut conn,
     )
     .expect("the database's identity");
-    format!("migrator:lock:{}:migrator_version", rows[0].value)
+    format!("migrator:lock:{}:{}", rows[0].value, lock_name(db))
 }
 
 /// `branchy ARGS` against `url`, not waited for.
@@ -246,7 +260,7 @@ fn a_dead_holders_lease_expires_and_a_live_one_is_named() {
     on_each_backend(|db| {
         make_lock_table(db.url());
         let mut conn = db.connect();
-        conn.batch_execute(GHOST).expect("a ghost lease");
+        conn.batch_execute(&ghost(db)).expect("a ghost lease");
         let run = Run::from_output(
             branchy(
                 db.url(),
@@ -353,7 +367,7 @@ fn an_advisory_lock_timeout_names_the_session() {
     holder
         .batch_execute(
             "SELECT pg_advisory_lock(1836411250, \
-             hashtext(current_database() || '.' || 'migrator_version'))",
+             hashtext(current_database() || '.' || 'public.migrator_version'))",
         )
         .expect("take the advisory lock");
     let pid = count(
