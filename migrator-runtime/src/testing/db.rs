@@ -2,6 +2,7 @@
 //! database created on the local PostgreSQL server and dropped afterwards.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -41,8 +42,12 @@ enum Cleanup {
     /// The temporary directory holding the SQLite file.
     Sqlite(#[allow(dead_code, reason = "held for its drop")] tempfile::TempDir),
     /// The PostgreSQL database to drop, through the administrative URL it
-    /// was created through.
-    Postgres { name: String, admin_url: String },
+    /// was created through; `later`: with others, see [`drop_later`].
+    Postgres {
+        name: String,
+        admin_url: String,
+        later: bool,
+    },
 }
 
 /// The backends a test can run on.
@@ -189,6 +194,7 @@ impl TestDb {
             cleanup: Cleanup::Postgres {
                 name,
                 admin_url: admin_url.to_owned(),
+                later: false,
             },
         }))
     }
@@ -237,11 +243,78 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Cleanup::Postgres { name, admin_url } = &self.cleanup
-            && let Ok(mut admin) = admin_connection(admin_url)
+        if let Cleanup::Postgres {
+            name,
+            admin_url,
+            later,
+        } = &mut self.cleanup
         {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            let name = std::mem::take(name);
+            if *later {
+                drop_later(admin_url, name);
+            } else {
+                drop_database(admin_url, &name);
+            }
         }
+    }
+}
+
+impl TestDb {
+    /// Drops the database with others, in a batch, rather than when the
+    /// value is dropped: see [`drop_later`].
+    pub(super) fn drop_in_batch(mut self) -> TestDb {
+        if let Cleanup::Postgres { later, .. } = &mut self.cleanup {
+            *later = true;
+        }
+        self
+    }
+}
+
+/// Databases waiting to be dropped, with the administrative URL to drop them
+/// through.
+static TO_DROP: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// How many databases wait before they are dropped together.
+const DROP_BATCH: usize = 8;
+
+/// Drops the database `name` with others: PostgreSQL (before 16) makes every
+/// `DROP DATABASE` wait for a checkpoint, and drops that run at the same
+/// time share one, so databases are dropped [`DROP_BATCH`] at a time, each
+/// on its own connection. What is left when the process exits is dropped by
+/// [`drop_waiting`].
+fn drop_later(admin_url: &str, name: String) {
+    let batch = {
+        let mut waiting = TO_DROP.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting.push((admin_url.to_owned(), name));
+        if waiting.len() < DROP_BATCH {
+            return;
+        }
+        std::mem::take(&mut *waiting)
+    };
+    drop_all(batch);
+}
+
+/// Drops the databases still waiting (at exit).
+pub(super) fn drop_waiting() {
+    let waiting = std::mem::take(&mut *TO_DROP.lock().unwrap_or_else(PoisonError::into_inner));
+    drop_all(waiting);
+}
+
+/// Drops `(admin URL, name)` databases at the same time, one connection
+/// each.
+fn drop_all(databases: Vec<(String, String)>) {
+    std::thread::scope(|scope| {
+        for (admin_url, name) in databases {
+            scope.spawn(move || drop_database(&admin_url, &name));
+        }
+    });
+}
+
+/// Drops the database `name` on the server at `admin_url`, as far as it can
+/// (a test's cleanup has nobody to report to).
+fn drop_database(admin_url: &str, name: &str) {
+    if let Ok(mut admin) = admin_connection(admin_url) {
+        let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     }
 }
 

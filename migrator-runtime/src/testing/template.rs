@@ -20,12 +20,19 @@ use diesel::PgConnection;
 use diesel::connection::SimpleConnection;
 
 use super::StairwayError;
-use super::db::{Kind, TestDb, admin_connection, fresh_name, postgres_admin_url};
+use super::db::{Kind, TestDb, admin_connection, drop_waiting, fresh_name, postgres_admin_url};
 use crate::backend::load;
 use crate::model::Revision;
 use crate::{Migrations, Migrator, Options, Target};
 
-/// The prefix of template databases' names: `migrator_template_<owner>_…`.
+/// Templates are made at the multiples of `STRIDE`: a test copies the one
+/// below its revision and applies at most `STRIDE - 1` revisions, and a run
+/// creates (and drops, each drop a checkpoint on PostgreSQL before 16) one
+/// template per `STRIDE` revisions.
+const STRIDE: usize = 8;
+
+/// The prefix of the names of templates and their copies:
+/// `migrator_template_<owner>_…`.
 const PREFIX: &str = "migrator_template";
 
 /// The first key of the advisory lock a process holds on the server while
@@ -58,26 +65,37 @@ pub(super) fn database_at(
         }
         Kind::Postgres => {
             let admin_url = admin_url.map_or_else(postgres_admin_url, str::to_owned);
-            let template = if position == 0 {
-                None
-            } else {
-                match template_at(&admin_url, migrations, options, revision, position)? {
-                    Some(name) => Some(name),
-                    None => return Ok(None),
-                }
+            let Some(db) = copy_at(&admin_url, migrations, options, revision, position)? else {
+                return Ok(None);
             };
-            let created = TestDb::create_postgres(
-                &admin_url,
-                fresh_name("migrator_test"),
-                template.as_deref(),
-            );
-            match created {
-                Ok(Some(db)) => db,
-                Ok(None) => return Ok(None),
-                Err(error) => panic!("{error}"),
-            }
+            db
         }
     };
+    Ok(Some(db))
+}
+
+/// A PostgreSQL database at `position`: a copy of the template at the
+/// nearest multiple of [`STRIDE`] below it, upgraded the rest of the way.
+#[track_caller]
+fn copy_at(
+    admin_url: &str,
+    migrations: &Migrations,
+    options: &Options,
+    revision: &Revision,
+    position: usize,
+) -> Result<Option<TestDb>, StairwayError> {
+    let below = position - position % STRIDE;
+    let Some((owner, template)) = template_at(admin_url, migrations, options, revision, below)?
+    else {
+        return Ok(None);
+    };
+    let name = fresh_name(&format!("{PREFIX}_{owner}"));
+    let db = match TestDb::create_postgres(admin_url, name, template.as_deref()) {
+        Ok(Some(db)) => db.drop_in_batch(),
+        Ok(None) => return Ok(None),
+        Err(error) => panic!("{error}"),
+    };
+    upgrade(migrations, options, revision, &db, position - below)?;
     Ok(Some(db))
 }
 
@@ -112,20 +130,21 @@ fn upgrade(
 
 /// The process's templates.
 struct Templates {
+    /// The templates, by [`prefix_keys`] (dropped before the lock).
+    by_key: HashMap<u64, TestDb>,
     /// A connection to the administrative database holding the advisory
     /// lock `(LOCK_CLASS, owner)` while the templates live.
     _owner_lock: PgConnection,
     /// The number in this process's templates' names.
     owner: i32,
-    /// The templates, by [`prefix_keys`].
-    by_key: HashMap<u64, TestDb>,
 }
 
 static TEMPLATES: Mutex<Option<Templates>> = Mutex::new(None);
 
-/// The name of a template database at `position`, built if needed (from the
-/// nearest template below it); `Ok(None)` when PostgreSQL is unreachable
-/// outside CI.
+/// This process's owner number and the name of the template database at
+/// `position` (a multiple of [`STRIDE`]; none at 0, an empty database), built
+/// if needed from the nearest template below it; `Ok(None)` when PostgreSQL
+/// is unreachable outside CI.
 #[track_caller]
 fn template_at(
     admin_url: &str,
@@ -133,7 +152,7 @@ fn template_at(
     options: &Options,
     revision: &Revision,
     position: usize,
-) -> Result<Option<String>, StairwayError> {
+) -> Result<Option<(i32, Option<String>)>, StairwayError> {
     let keys = prefix_keys(admin_url, migrations, options, position);
     let mut guard = TEMPLATES.lock().unwrap_or_else(PoisonError::into_inner);
     if guard.is_none() {
@@ -146,19 +165,24 @@ fn template_at(
     let Some(templates) = guard.as_mut() else {
         return Ok(None);
     };
-    if let Some(template) = templates.by_key.get(&keys[position]) {
-        return Ok(template.postgres_name().map(str::to_owned));
+    let owner = templates.owner;
+    if position == 0 {
+        return Ok(Some((owner, None)));
     }
-    let (below, source) = (1..position)
+    if let Some(template) = templates.by_key.get(&keys[position]) {
+        return Ok(Some((owner, template.postgres_name().map(str::to_owned))));
+    }
+    let (below, source) = (1..position / STRIDE)
         .rev()
+        .map(|k| k * STRIDE)
         .find_map(|q| {
             let name = templates.by_key.get(&keys[q])?.postgres_name()?;
             Some((q, Some(name.to_owned())))
         })
         .unwrap_or((0, None));
-    let name = fresh_name(&format!("{PREFIX}_{}", templates.owner));
+    let name = fresh_name(&format!("{PREFIX}_{owner}"));
     let template = match TestDb::create_postgres(admin_url, name, source.as_deref()) {
-        Ok(Some(db)) => db,
+        Ok(Some(db)) => db.drop_in_batch(),
         Ok(None) => return Ok(None),
         Err(error) => panic!("{error}"),
     };
@@ -166,7 +190,7 @@ fn template_at(
     upgrade(migrations, options, revision, &template, position - below)?;
     let name = template.postgres_name().map(str::to_owned);
     templates.by_key.insert(keys[position], template);
-    Ok(name)
+    Ok(Some((owner, name)))
 }
 
 /// The process's first template: drops the templates of processes that are
@@ -255,7 +279,14 @@ extern "C" fn drop_templates() {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        drop(templates);
+        // The templates and copies first, then the lock that keeps other
+        // processes from taking them.
+        let lock = templates.map(|t| {
+            drop(t.by_key);
+            t._owner_lock
+        });
+        drop_waiting();
+        drop(lock);
     });
 }
 
