@@ -412,11 +412,15 @@ fn times_folded_at_creation_do_not_count_and_fixed_dates_do() {
         .expect("the view's definition");
         rows.into_iter().next().expect("one row").definition
     };
-    migrator.upgrade(&mut conn, Target::Revision("001".into())).expect("upgrade");
+    migrator
+        .upgrade(&mut conn, Target::Revision("001".into()))
+        .expect("upgrade");
     let first = raw_view(&mut conn);
     let before = Snapshot::take(&mut conn).expect("snapshot");
     migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
-    migrator.downgrade(&mut conn, Target::Revision("001".into())).expect("downgrade");
+    migrator
+        .downgrade(&mut conn, Target::Revision("001".into()))
+        .expect("downgrade");
     let again = raw_view(&mut conn);
     let after = Snapshot::take(&mut conn).expect("snapshot");
     // The view was created twice, at two times PostgreSQL wrote into it…
@@ -514,7 +518,11 @@ fn a_failing_reversibility_test_points_at_the_test() {
 
     // What the macro generates: the panic is at the macro's invocation.
     let line = line!() + 1;
-    migrator_runtime::reversibility_tests!("fixtures/irreversible", irreversible::MIGRATIONS, backends = [sqlite]);
+    migrator_runtime::reversibility_tests!(
+        "fixtures/irreversible",
+        irreversible::MIGRATIONS,
+        backends = [sqlite]
+    );
     let (file, at, message) = panic_site(reversible_sqlite_r003_drop_label);
     assert_eq!((file.as_str(), at), (file!(), line), "{message}");
     assert!(message.contains("revision 003"), "{message}");
@@ -540,7 +548,8 @@ fn current_database(conn: &mut migrator_runtime::AnyConnection) -> String {
 
 /// Whether the server at the default administrative URL has database `name`.
 fn database_exists(name: &str) -> bool {
-    let mut admin = migrator_runtime::connect(&migrator_tests::postgres_admin_url()).expect("admin");
+    let mut admin =
+        migrator_runtime::connect(&migrator_tests::postgres_admin_url()).expect("admin");
     migrator_tests::count(
         &mut admin,
         &format!("SELECT COUNT(*) AS n FROM pg_database WHERE datname = '{name}'"),
@@ -555,7 +564,9 @@ fn test_databases_are_made_from_every_form_of_admin_url_and_dropped() {
         eprintln!("\n!!! SKIPPED: the admin URL forms name the default server\n");
         return;
     }
-    let Some(probe) = TestDb::postgres() else { return };
+    let Some(probe) = TestDb::postgres() else {
+        return;
+    };
     drop(probe);
     for admin in [
         "postgres://postgres@127.0.0.1:5432/postgres?application_name=ci/job",

@@ -134,7 +134,7 @@ struct Templates {
     by_key: HashMap<u64, TestDb>,
     /// A connection to the administrative database holding the advisory
     /// lock `(LOCK_CLASS, owner)` while the templates live.
-    _owner_lock: PgConnection,
+    owner_lock: PgConnection,
     /// The number in this process's templates' names.
     owner: i32,
 }
@@ -224,7 +224,7 @@ fn start(admin_url: &str) -> Result<Templates, Option<String>> {
     // Statics are not dropped: the templates go when the process exits.
     atexit(drop_templates);
     Ok(Templates {
-        _owner_lock: conn,
+        owner_lock: conn,
         owner,
         by_key: HashMap::new(),
     })
@@ -283,7 +283,7 @@ extern "C" fn drop_templates() {
         // processes from taking them.
         let lock = templates.map(|t| {
             drop(t.by_key);
-            t._owner_lock
+            t.owner_lock
         });
         drop_waiting();
         drop(lock);
