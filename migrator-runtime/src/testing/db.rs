@@ -498,8 +498,8 @@ mod tests {
             "postgresql:///t1?host=/var/run/postgresql&user=postgres"
         );
         assert_eq!(
-            ok("postgres://u:p/w@h:1,h2:2"),
-            "postgres://u:p/w@h:1,h2:2/t1"
+            ok("postgres://u:p%2Fw?@h:1,h2:2/db"),
+            "postgres://u:p%2Fw?@h:1,h2:2/t1"
         );
         assert_eq!(
             ok("postgres://h?dbname=x&sslmode=disable"),

@@ -118,7 +118,7 @@ fn upgrade(
     })?;
     let steps = i64::try_from(steps).unwrap_or(i64::MAX);
     Migrator::with_options(migrations, options.clone())
-        .upgrade(&mut conn, &Target::Relative(steps))
+        .upgrade(&mut conn, Target::Relative(steps))
         .map(drop)
         .map_err(|source| StairwayError::Migration {
             backend,
