@@ -6,31 +6,109 @@ use migrator_core::model::Revision;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
-use syn::{Expr, LitStr, Token};
+use syn::{Expr, Ident, LitStr, Token};
 
 use crate::expand::{compile_errors, resolve};
 
-/// `"dir", path::TO::MIGRATIONS` (a trailing comma allowed).
+/// `"dir", path::TO::MIGRATIONS` then optionally `, backends = [postgres,
+/// sqlite]` (a trailing comma allowed).
 struct Input {
     dir: LitStr,
     migrations: Expr,
+    backends: Vec<Backend>,
 }
+
+/// A backend a test is generated for: the name in the test's name (and in
+/// the macro's `backends` argument) and the
+/// `migrator_runtime::testing::Kind` variant.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Backend {
+    name: &'static str,
+    variant: &'static str,
+}
+
+/// Every backend, in the order of the generated tests; the default.
+const BACKENDS: [Backend; 2] = [
+    Backend {
+        name: "sqlite",
+        variant: "Sqlite",
+    },
+    Backend {
+        name: "postgres",
+        variant: "Postgres",
+    },
+];
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let dir: LitStr = input.parse()?;
         input.parse::<Token![,]>()?;
         let migrations: Expr = input.parse()?;
+        let mut backends = BACKENDS.to_vec();
         if input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
         }
-        Ok(Input { dir, migrations })
+        if !input.is_empty() {
+            backends = parse_backends(input)?;
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        if !input.is_empty() {
+            return Err(input.error(
+                "unexpected argument: reversibility_tests! takes the migrations directory, the \
+                 embedded migrations and optionally `backends = [...]`",
+            ));
+        }
+        Ok(Input {
+            dir,
+            migrations,
+            backends,
+        })
     }
 }
 
-/// The backends a test is generated for: the name in the test's name and
-/// the `migrator_runtime::testing::Kind` variant.
-const BACKENDS: [(&str, &str); 2] = [("sqlite", "Sqlite"), ("postgres", "Postgres")];
+/// `backends = [postgres, sqlite]`: at least one, each known, none twice.
+fn parse_backends(input: ParseStream<'_>) -> syn::Result<Vec<Backend>> {
+    let key: Ident = input.parse()?;
+    if key != "backends" {
+        return Err(syn::Error::new(
+            key.span(),
+            format!(
+                "unknown argument `{key}`: the optional third argument is `backends = [postgres, sqlite]`"
+            ),
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    let content;
+    let brackets = syn::bracketed!(content in input);
+    let names = content.parse_terminated(Ident::parse, Token![,])?;
+    if names.is_empty() {
+        return Err(syn::Error::new(
+            brackets.span.join(),
+            "`backends` is empty: name at least one of `postgres`, `sqlite`",
+        ));
+    }
+    let mut backends: Vec<Backend> = Vec::new();
+    for name in names {
+        let Some(backend) = BACKENDS.iter().find(|b| name == b.name) else {
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "unknown backend `{name}`: the reversibility tests run on `postgres` and `sqlite`"
+                ),
+            ));
+        };
+        if backends.contains(backend) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("backend `{name}` is named twice"),
+            ));
+        }
+        backends.push(*backend);
+    }
+    Ok(backends)
+}
 
 /// The whole expansion. Never panics: every failure becomes a
 /// `compile_error!`.
@@ -38,6 +116,7 @@ pub(crate) fn reversibility_tests(input: TokenStream) -> TokenStream {
     let Input {
         dir: lit,
         migrations,
+        backends,
     } = match syn::parse2(input) {
         Ok(input) => input,
         Err(error) => return error.into_compile_error(),
@@ -59,7 +138,11 @@ pub(crate) fn reversibility_tests(input: TokenStream) -> TokenStream {
         let path = path.to_string_lossy().into_owned();
         // Makes Cargo rebuild (and rename the tests) when the file is edited.
         tracked.push(quote!(::core::include_str!(#path)));
-        for (backend, variant) in BACKENDS {
+        for &Backend {
+            name: backend,
+            variant,
+        } in &backends
+        {
             let name = unique(&mut seen, test_name(backend, revision));
             let ident = format_ident!("{}", name);
             let variant = format_ident!("{}", variant);

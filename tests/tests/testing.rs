@@ -30,11 +30,22 @@ mod lossy {
     migrator_runtime::embed_migrations!("fixtures/lossy");
 }
 
+mod folded_now {
+    migrator_runtime::embed_migrations!("fixtures/folded_now");
+}
+
 /// The generated tests themselves, over fixtures whose revisions are all
 /// reversible: `reversible_sqlite_r001_pets`, `reversible_postgres_r002_nicknames`…
 mod generated {
     migrator_runtime::reversibility_tests!("fixtures/rich", super::rich::MIGRATIONS);
     migrator_runtime::reversibility_tests!("fixtures/branchy", migrator_tests::branchy::MIGRATIONS);
+    // PostgreSQL's SQL only: `reversible_postgres_r001_posts`… and no SQLite
+    // test (`'now'::timestamp` is no SQLite).
+    migrator_runtime::reversibility_tests!(
+        "fixtures/folded_now",
+        super::folded_now::MIGRATIONS,
+        backends = [postgres],
+    );
 }
 
 fn snapshot_at(db: &TestDb, migrations: &migrator_runtime::Migrations, target: Target) -> Snapshot {
@@ -257,17 +268,45 @@ fn a_downgrade_that_forgets_a_column_fails_with_the_diff() {
 }
 
 #[test]
-fn the_stairway_stops_at_the_first_irreversible_revision() {
+fn the_stairway_reports_every_irreversible_revision_at_once() {
     on_each_backend(|db| {
         testing::assert_reversible(&irreversible::MIGRATIONS, "001", db)
             .unwrap_or_else(|e| panic!("{e}"));
     });
     on_each_backend(|db| {
-        let error = testing::stairway(&irreversible::MIGRATIONS, db).expect_err("002 is broken");
+        let error = testing::stairway(&irreversible::MIGRATIONS, db).expect_err("002 and 003");
+        let message = error.to_string();
+        let StairwayError::Several {
+            checked, failures, ..
+        } = error
+        else {
+            panic!("not Several: {message}");
+        };
+        assert_eq!(checked, 3);
+        let revisions: Vec<&str> = failures
+            .iter()
+            .map(|failure| match failure {
+                StairwayError::NotReversible { revision, .. } => revision.as_str(),
+                other => panic!("not NotReversible: {other}"),
+            })
+            .collect();
+        assert_eq!(revisions, ["002", "003"], "{message}");
         assert!(
-            matches!(&error, StairwayError::NotReversible { revision, .. } if revision == "002"),
-            "{error}"
+            message.starts_with(&format!(
+                "2 of the 3 revisions failed the stairway on {}:\n\nrevision 002",
+                db.kind()
+            )),
+            "{message}"
         );
+        assert!(
+            message.contains("+ index widgets_name_idx on widgets (name)\n"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("\n- column widgets.label TEXT\n"),
+            "{message}"
+        );
+        // The continuation databases are gone with the stairway.
     });
 }
 
@@ -344,4 +383,219 @@ fn an_upgrade_that_loses_rows_fails_the_data_check() {
     on_each_backend(|db| {
         testing::stairway(&lossy::MIGRATIONS, db).unwrap_or_else(|e| panic!("{e}"));
     });
+}
+
+/// PostgreSQL folds `'now'` into views and defaults as the literal time of
+/// their creation: created again later, they read differently, and the
+/// snapshot shows both as `'<time of creation>'`. A fixed date still counts.
+#[test]
+fn times_folded_at_creation_do_not_count_and_fixed_dates_do() {
+    let Some(db) = TestDb::postgres() else { return };
+    testing::stairway(&folded_now::MIGRATIONS, &db).unwrap_or_else(|e| panic!("{e}"));
+
+    let Some(db) = TestDb::postgres() else { return };
+    let mut conn = db.connect();
+    let migrator = Migrator::new(&folded_now::MIGRATIONS);
+    let raw_view = |conn: &mut migrator_runtime::AnyConnection| {
+        let migrator_runtime::AnyConnection::Postgres(pg) = conn else {
+            unreachable!("a PostgreSQL database")
+        };
+        #[derive(diesel::QueryableByName)]
+        struct Definition {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            definition: String,
+        }
+        let rows: Vec<Definition> = diesel::RunQueryDsl::load(
+            diesel::sql_query("SELECT pg_get_viewdef('recent_posts'::regclass) AS definition"),
+            pg,
+        )
+        .expect("the view's definition");
+        rows.into_iter().next().expect("one row").definition
+    };
+    migrator
+        .upgrade(&mut conn, Target::Revision("001".into()))
+        .expect("upgrade");
+    let first = raw_view(&mut conn);
+    let before = Snapshot::take(&mut conn).expect("snapshot");
+    migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
+    migrator
+        .downgrade(&mut conn, Target::Revision("001".into()))
+        .expect("downgrade");
+    let again = raw_view(&mut conn);
+    let after = Snapshot::take(&mut conn).expect("snapshot");
+    // The view was created twice, at two times PostgreSQL wrote into it…
+    assert_ne!(first, again, "the literal times are the same: {first}");
+    assert!(!first.contains("'now'"), "{first}");
+    // …and the snapshots agree.
+    let diff = SchemaDiff::between(&before, &after, &DiffOptions::default());
+    assert!(diff.is_empty(), "{diff}");
+    let lines = lines(&after);
+    assert_has(
+        &lines,
+        "view recent_posts: SELECT posts.id, posts.published FROM posts WHERE posts.published > \
+         ('<time of creation>'::timestamp without time zone - '1 day'::interval);",
+    );
+    assert_has(
+        &lines,
+        "column posts.published TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT \
+         '<time of creation>'::timestamp without time zone",
+    );
+    assert_has(
+        &lines,
+        "column posts.day DATE NOT NULL DEFAULT '<time of creation>'::date",
+    );
+    assert_has(
+        &lines,
+        "view old_posts: SELECT posts.id FROM posts WHERE posts.day < '2020-01-01'::date;",
+    );
+    assert_has(
+        &lines,
+        "constraint on posts: CHECK ((published > '2000-01-01 00:00:00'::timestamp without time zone))",
+    );
+
+    // A fixed date that a downgrade changes is a difference.
+    conn.batch_execute(
+        "CREATE OR REPLACE VIEW old_posts AS SELECT id FROM posts WHERE day < '2020-01-02'::date",
+    )
+    .expect("replace the view");
+    let changed = Snapshot::take(&mut conn).expect("snapshot");
+    let diff = SchemaDiff::between(&after, &changed, &DiffOptions::default());
+    assert_eq!(
+        diff.to_string(),
+        "- view old_posts: SELECT posts.id FROM posts WHERE posts.day < '2020-01-01'::date;\n\
+         + view old_posts: SELECT posts.id FROM posts WHERE posts.day < '2020-01-02'::date;\n"
+    );
+}
+
+/// A failing reversibility test's panic points at the test (the line that
+/// invokes the macro, or calls `reversibility_test`), not into
+/// `migrator_runtime::testing`.
+#[test]
+#[allow(unnameable_test_items, reason = "the generated test is called by hand")]
+fn a_failing_reversibility_test_points_at_the_test() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::{Arc, Mutex};
+
+    type Seen = Arc<Mutex<Vec<(String, u32, String)>>>;
+    /// Runs `f`, which must panic, and returns where (file, line) and what.
+    fn panic_site(f: impl FnOnce()) -> (String, u32, String) {
+        let seen: Seen = Arc::default();
+        let me = std::thread::current().id();
+        let previous = Arc::new(std::panic::take_hook());
+        let (record, forward) = (Arc::clone(&seen), Arc::clone(&previous));
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() != me {
+                return forward(info);
+            }
+            let location = info.location().expect("a location");
+            let message = info
+                .payload()
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default();
+            record.lock().expect("lock").push((
+                location.file().to_owned(),
+                location.line(),
+                message,
+            ));
+        }));
+        let outcome = catch_unwind(AssertUnwindSafe(f));
+        drop(std::panic::take_hook());
+        assert!(outcome.is_err(), "no panic");
+        let seen = seen.lock().expect("lock");
+        seen.first().cloned().expect("the hook saw the panic")
+    }
+
+    let line = line!() + 2;
+    let (file, at, message) = panic_site(|| {
+        testing::reversibility_test(&irreversible::MIGRATIONS, "002", Kind::Sqlite);
+    });
+    assert_eq!((file.as_str(), at), (file!(), line), "{message}");
+    assert!(
+        message.starts_with("revision 002 (002_index_names.sql) is not reversible on sqlite"),
+        "{message}"
+    );
+
+    // What the macro generates: the panic is at the macro's invocation.
+    let line = line!() + 1;
+    migrator_runtime::reversibility_tests!(
+        "fixtures/irreversible",
+        irreversible::MIGRATIONS,
+        backends = [sqlite]
+    );
+    let (file, at, message) = panic_site(reversible_sqlite_r003_drop_label);
+    assert_eq!((file.as_str(), at), (file!(), line), "{message}");
+    assert!(message.contains("revision 003"), "{message}");
+}
+
+/// The name of the database `conn` is connected to.
+fn current_database(conn: &mut migrator_runtime::AnyConnection) -> String {
+    let migrator_runtime::AnyConnection::Postgres(pg) = conn else {
+        unreachable!("a PostgreSQL database")
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let rows: Vec<Name> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT current_database()::text AS name"),
+        pg,
+    )
+    .expect("current_database()");
+    rows.into_iter().next().expect("one row").name
+}
+
+/// Whether the server at the default administrative URL has database `name`.
+fn database_exists(name: &str) -> bool {
+    let mut admin =
+        migrator_runtime::connect(&migrator_tests::postgres_admin_url()).expect("admin");
+    migrator_tests::count(
+        &mut admin,
+        &format!("SELECT COUNT(*) AS n FROM pg_database WHERE datname = '{name}'"),
+    ) == 1
+}
+
+/// Test databases are made from the administrative URL by parsing it, in
+/// each form libpq takes, and dropped with the value, a panic included.
+#[test]
+fn test_databases_are_made_from_every_form_of_admin_url_and_dropped() {
+    if std::env::var_os(testing::POSTGRES_URL_VAR).is_some() {
+        eprintln!("\n!!! SKIPPED: the admin URL forms name the default server\n");
+        return;
+    }
+    let Some(probe) = TestDb::postgres() else {
+        return;
+    };
+    drop(probe);
+    for admin in [
+        "postgres://postgres@127.0.0.1:5432/postgres?application_name=ci/job",
+        "postgres://postgres@/postgres?host=/var/run/postgresql",
+        "postgresql:///postgres?host=/var/run/postgresql&user=postgres&application_name=a/b",
+        "host=127.0.0.1 user=postgres dbname=postgres",
+        "host=/var/run/postgresql user=postgres dbname = 'postgres' application_name='ci job'",
+    ] {
+        let db = TestDb::postgres_on(admin).expect("the server is reachable");
+        let name = current_database(&mut db.connect());
+        assert!(name.starts_with("migrator_test_"), "{admin}: in {name}");
+        assert!(database_exists(&name), "{admin}: {name}");
+        // Migrations run there, not in the administrative database.
+        Migrator::new(&linear::MIGRATIONS)
+            .upgrade(&mut db.connect(), Target::Head)
+            .expect("upgrade");
+        drop(db);
+        assert!(!database_exists(&name), "{admin}: {name} is left");
+    }
+    // A panicking test drops its database too.
+    let name = std::sync::Mutex::new(String::new());
+    let outcome = std::panic::catch_unwind(|| {
+        let db = TestDb::postgres_on("host=127.0.0.1 user=postgres dbname=postgres")
+            .expect("the server is reachable");
+        *name.lock().expect("lock") = current_database(&mut db.connect());
+        panic!("the test fails");
+    });
+    assert!(outcome.is_err());
+    let name = name.into_inner().expect("lock");
+    assert!(name.starts_with("migrator_test_"), "{name}");
+    assert!(!database_exists(&name), "{name} is left after a panic");
 }

@@ -15,6 +15,28 @@ use crate::model::BackendKind;
 /// indexes, unique, foreign-key and check constraints), views, triggers, and
 /// on PostgreSQL its functions and sequences.
 ///
+/// # What is compared as it reads, and what is normalised
+///
+/// A snapshot holds what the catalogue says, with three normalisations, so
+/// that two databases built by the same statements compare equal:
+///
+/// - **Whitespace**: in the definitions of views, triggers, functions
+///   (their bodies included), check constraints and partial-index
+///   predicates, runs of whitespace count as one space.
+/// - **Column order** is kept apart ([`Table::column_order`]) and compared
+///   only when asked ([`DiffOptions::column_order`](super::DiffOptions)):
+///   a column a downgrade adds back lands at the end of its table.
+/// - **Times folded at creation** (PostgreSQL): `'now'::timestamp`,
+///   `'today'::date`, a `DEFAULT 'now'`… are stored as the literal time of
+///   the `CREATE`, so a view created again a moment later differs from the
+///   first. In view, trigger and function definitions, column defaults,
+///   check constraints and index expressions and predicates, a `date` or
+///   `timestamp` literal within two days of the snapshot's clock shows as
+///   `'<time of creation>'`. A fixed date (`'2020-01-01'::date`) is still
+///   compared, and so are `now()` and `CURRENT_TIMESTAMP`, which PostgreSQL
+///   keeps as calls. (SQLite stores the text of each statement and folds
+///   nothing.)
+///
 /// Everything is in the current schema (PostgreSQL) or the main database
 /// (SQLite). The migrator's own tables (the version table and the audit log)
 /// and SQLite's internal `sqlite_%` tables are left out, and so is
@@ -326,6 +348,73 @@ fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// What a literal that PostgreSQL folded from `'now'` (or `'today'`,
+/// `'tomorrow'`, `'yesterday'`) when the object was created shows as.
+pub(super) const CREATION_TIME: &str = "'<time of creation>'";
+
+/// How far from the snapshot's clock a date or timestamp literal may be and
+/// still count as folded from `'now'` at creation: `'tomorrow'` and
+/// `'yesterday'` are a day away, a `timestamp` without time zone is in the
+/// server's zone (at most 14 hours away), and a test run takes a while.
+const FOLDED_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(2);
+
+/// `text` (a definition PostgreSQL deparsed) with every date and timestamp
+/// literal that was folded from `'now'` when the object was created shown
+/// as [`CREATION_TIME`].
+///
+/// PostgreSQL turns `'now'::timestamp` (and `'today'::date`, `timestamp
+/// 'now'`, a default `'now'` on a timestamp column…) into the literal time
+/// of the `CREATE`, so the same statement run twice stores two
+/// definitions. A literal counts as folded when it is a `date`, `timestamp`
+/// or `timestamptz` within [`FOLDED_WINDOW`] of `now`: a fixed date in a
+/// definition (`'2020-01-01'::date`) is left alone and still compared, and
+/// so is `now()` or `CURRENT_TIMESTAMP`, which PostgreSQL keeps as a call.
+/// `time` literals are left alone (any time of day is near "now").
+pub(super) fn mask_creation_times(text: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    const TYPES: [&str; 2] = ["timestamp", "date"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('\'') {
+        out.push_str(&rest[..start]);
+        let literal_and_after = &rest[start + 1..];
+        let Some(end) = literal_and_after.find('\'') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let literal = &literal_and_after[..end];
+        let after = &literal_and_after[end + 1..];
+        // `::date`, `::timestamp without time zone`, `::timestamp(3) with
+        // time zone`…
+        let cast = after
+            .strip_prefix("::")
+            .and_then(|cast| cast.split(['(', ')', ',', ' ', '\n']).next());
+        let folded = cast.is_some_and(|cast| TYPES.contains(&cast)) && near(literal, now);
+        if folded {
+            out.push_str(CREATION_TIME);
+        } else {
+            out.push_str(&rest[start..start + end + 2]);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// True when `literal` is a date or timestamp (with or without a zone, as
+/// PostgreSQL prints them in its ISO style) within [`FOLDED_WINDOW`] of
+/// `now`.
+fn near(literal: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let instant = DateTime::parse_from_str(literal, "%Y-%m-%d %H:%M:%S%.f%#z")
+        .map(|t| t.naive_utc())
+        .or_else(|_| NaiveDateTime::parse_from_str(literal, "%Y-%m-%d %H:%M:%S%.f"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(literal, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        });
+    instant.is_ok_and(|t| (t - now.naive_utc()).abs() <= FOLDED_WINDOW)
+}
+
 /// The separator of lists aggregated in SQL.
 const SEP: char = '\u{1f}';
 
@@ -548,6 +637,8 @@ fn pg_action(code: &str) -> String {
 
 fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult<Snapshot> {
     let mut snapshot = Snapshot::empty(BackendKind::Postgres);
+    let now = chrono::Utc::now();
+    let definition = |text: &str| mask_creation_times(&collapse(text), now);
     for t in load::<_, PgTable>(conn, PG_TABLES)? {
         if !excluded.table(&t.table_name) {
             snapshot.tables.insert(t.table_name, Table::default());
@@ -557,7 +648,7 @@ fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult
         let Some(table) = snapshot.tables.get_mut(&c.table_name) else {
             continue;
         };
-        let mut default = c.default_value;
+        let mut default = c.default_value.map(|d| mask_creation_times(&d, now));
         let generated = match (c.identity.as_str(), c.generated.as_str()) {
             ("a", _) => Some("GENERATED ALWAYS AS IDENTITY".to_owned()),
             ("d", _) => Some("GENERATED BY DEFAULT AS IDENTITY".to_owned()),
@@ -596,7 +687,7 @@ fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult
                 });
             }
             _ => {
-                table.checks.insert(collapse(&c.definition));
+                table.checks.insert(definition(&c.definition));
             }
         }
     }
@@ -608,8 +699,11 @@ fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult
             i.index_name,
             Index {
                 unique: i.is_unique,
-                columns: split_list(&i.columns),
-                predicate: i.predicate.map(|p| collapse(&p)),
+                columns: split_list(&i.columns)
+                    .iter()
+                    .map(|c| mask_creation_times(c, now))
+                    .collect(),
+                predicate: i.predicate.as_deref().map(definition),
                 method: (i.method != "btree").then_some(i.method),
             },
         );
@@ -619,7 +713,7 @@ fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult
             v.name,
             View {
                 materialized: v.materialized,
-                definition: collapse(&v.definition),
+                definition: definition(&v.definition),
             },
         );
     }
@@ -631,12 +725,12 @@ fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult
             t.name,
             Trigger {
                 table: t.table_name,
-                definition: collapse(t.definition.as_deref().unwrap_or_default()),
+                definition: definition(t.definition.as_deref().unwrap_or_default()),
             },
         );
     }
     for f in load::<_, Named>(conn, PG_FUNCTIONS)? {
-        snapshot.functions.insert(f.name, collapse(&f.definition));
+        snapshot.functions.insert(f.name, definition(&f.definition));
     }
     for s in load::<_, PgSequence>(conn, PG_SEQUENCES)? {
         if s.owner_table.as_deref().is_some_and(|t| excluded.table(t)) {
@@ -892,4 +986,46 @@ pub(super) fn table_names(conn: &mut AnyConnection, options: &Options) -> Result
         .collect();
     names.sort();
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CREATION_TIME, mask_creation_times};
+
+    #[test]
+    fn only_dates_and_times_near_now_are_masked() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z")
+            .expect("a time")
+            .to_utc();
+        let mask = |text: &str| mask_creation_times(text, now);
+        assert_eq!(
+            mask(
+                "WHERE published > ('2026-05-01 09:59:58.123456'::timestamp without time zone - '1 day'::interval)"
+            ),
+            format!(
+                "WHERE published > ({CREATION_TIME}::timestamp without time zone - '1 day'::interval)"
+            )
+        );
+        assert_eq!(
+            mask("'2026-05-02'::date, '2026-04-30 23:00:00+02'::timestamp with time zone"),
+            format!("{CREATION_TIME}::date, {CREATION_TIME}::timestamp with time zone")
+        );
+        assert_eq!(
+            mask("'2026-05-01 10:00:01'::timestamp(3) without time zone"),
+            format!("{CREATION_TIME}::timestamp(3) without time zone")
+        );
+        // Fixed dates, calls, times of day, text and intervals stay.
+        for kept in [
+            "'2020-01-01'::date",
+            "'2026-05-09 00:00:00'::timestamp without time zone",
+            "now()",
+            "CURRENT_TIMESTAMP",
+            "'10:00:00'::time without time zone",
+            "'2026-05-01'::text",
+            "'it''s'::text, '1 day'::interval",
+            "unterminated 'quote",
+        ] {
+            assert_eq!(mask(kept), kept);
+        }
+    }
 }
