@@ -84,6 +84,15 @@ pub trait Dialect: Sync {
         None
     }
 
+    /// A query returning one text column `value` (`schema.table`) when the
+    /// table `resolved` does not exist but `configured`, the name as given,
+    /// looked up as earlier builds did (quoted as one identifier, along the
+    /// search path), finds another table; no row otherwise. `None` where
+    /// earlier builds looked names up as this one does.
+    fn found_elsewhere_sql(&self, _resolved: &TableName, _configured: &str) -> Option<String> {
+        None
+    }
+
     /// The startup check's one query on the version table `table`: it
     /// returns one row, `n` (the number of rows) and `value`, either the sum
     /// of [`StateDigest`](crate::model::StateDigest), computed by the server,

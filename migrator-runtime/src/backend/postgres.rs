@@ -30,6 +30,20 @@ impl Dialect for Postgres {
         Some("SELECT coalesce(current_schema()::text, '') AS value")
     }
 
+    /// Earlier builds quoted the whole name as one identifier and let the
+    /// search path find it: `migrator_version` in `public` while
+    /// `current_schema()` is now `"$user"`'s schema, or a table literally
+    /// named `svc_a.migrator_version`.
+    fn found_elsewhere_sql(&self, resolved: &TableName, configured: &str) -> Option<String> {
+        Some(format!(
+            "SELECT n.nspname || '.' || c.relname AS value FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid = to_regclass({}) AND to_regclass({}) IS NULL",
+            self.quote_str(&self.quote_ident(configured)),
+            self.quote_str(&resolved.quoted(self))
+        ))
+    }
+
     /// The rows joined in one row, in any order (the digest is a sum):
     /// measured on a fresh connection at 1000 rows, cheaper than hashing on
     /// the server (`md5` and the casts to `bit(60)` cost about 0.8 ms more).

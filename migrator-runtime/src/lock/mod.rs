@@ -312,6 +312,7 @@ fn ensure_tables(backend: &mut dyn Backend, store: &Store, lock_timeout: Duratio
         Error::database("looking for the version table and audit log"),
     )?;
     if found.is_none() {
+        store.refuse_if_elsewhere(backend)?;
         backend
             .execute(&store.create_sql(d))
             .map_err(Error::database("creating the version table and audit log"))?;
