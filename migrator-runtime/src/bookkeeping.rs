@@ -223,6 +223,23 @@ impl Store {
         Ok(())
     }
 
+    /// The names of the run's advisory locks (see
+    /// `Dialect::advisory_holder_sql`): the version table's, as resolved;
+    /// first, when [`Store::resolve`] qualified a name given unqualified,
+    /// the name as given, which earlier builds locked, so that a run of an
+    /// earlier build and one of this build still exclude each other (and
+    /// runs of this build on one unqualified name in several schemas take
+    /// turns).
+    pub(crate) fn lock_names(&self) -> Vec<String> {
+        let resolved = self.table.to_string();
+        let given = &self.given.0;
+        if TableName::parse(given).schema.is_none() && *given != resolved {
+            vec![given.clone(), resolved]
+        } else {
+            vec![resolved]
+        }
+    }
+
     /// Creates the version table and the audit log when they do not exist.
     pub fn create_sql(&self, d: &dyn Dialect) -> String {
         format!(

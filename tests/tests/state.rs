@@ -692,6 +692,49 @@ fn version_tables_in_two_schemas_have_their_own_locks() {
     run.expect_code(exit::LOCKED, "svc_a's lock is held");
 }
 
+/// Earlier builds locked the unqualified name (`migrator_version`); this one
+/// locks `public.migrator_version` too, but takes the earlier key first:
+/// during a rolling deploy an old and a new build still exclude each other.
+#[test]
+fn an_earlier_builds_lock_still_excludes_this_build() {
+    let Some(db) = TestDb::postgres() else { return };
+    let mut holder = db.connect();
+    holder
+        .batch_execute(
+            "SELECT pg_advisory_lock(1836411250, hashtext(current_database() || '.' || \
+             'migrator_version'))",
+        )
+        .expect("hold the key of earlier builds");
+    let run = cli_at(db.url(), &["--lock-timeout", "300ms", "upgrade", "head"]);
+    run.expect_code(exit::LOCKED, "an earlier build holds its key");
+    has(&run, "stderr", "timed out");
+    assert!(applied_ids(&old(), &mut holder).is_empty(), "nothing ran");
+    // Neither key is left held by the run that gave up.
+    assert_eq!(
+        count(
+            &mut holder,
+            "SELECT count(*)::BIGINT AS n FROM pg_locks l JOIN pg_database d ON d.oid = \
+             l.database WHERE l.locktype = 'advisory' AND d.datname = current_database() \
+             AND l.pid <> pg_backend_pid()"
+        ),
+        0
+    );
+    holder
+        .batch_execute("SELECT pg_advisory_unlock_all()")
+        .expect("release");
+    cli_at(db.url(), &["upgrade", "head"]).expect_code(exit::OK, "free again");
+    assert_eq!(applied_ids(&old(), &mut holder), OLD_ALL);
+    assert_eq!(
+        count(
+            &mut holder,
+            "SELECT count(*)::BIGINT AS n FROM pg_locks l JOIN pg_database d ON d.oid = \
+             l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+        ),
+        0,
+        "both keys released"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // The audit log of earlier builds
 // ---------------------------------------------------------------------------

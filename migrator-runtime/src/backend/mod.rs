@@ -128,6 +128,14 @@ pub trait Dialect: Sync {
         None
     }
 
+    /// A query returning one row with a `BIGINT` column `n`: the server
+    /// process serving the connection, which must not change while a session
+    /// advisory lock is held (it does behind a transaction pooler). `None`
+    /// where the lock is not the session's.
+    fn backend_pid_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// An expression for the database's current time in UTC plus `plus`, of
     /// [`Dialect::timestamp_type`]: the lease of the table lock is measured
     /// by one clock, the database's, whatever the clocks of the hosts.
