@@ -245,6 +245,27 @@ pub enum Error {
         stamp: String,
     },
 
+    /// The version table (or audit log) is not where this build looks for
+    /// it, but a table an earlier build would have used is: starting from
+    /// base there would run every revision again.
+    #[error(
+        "the {what} `{expected}` does not exist, but `{found}` does, which earlier builds of \
+         migrator used for the same setting (an unqualified name is now the table of \
+         `current_schema()`, the first schema of the search path, and a dotted name a table of \
+         that schema); refusing to start from base: pass `{flag} {found}` (or the \
+         `Options` field) to keep using it, or move it to `{expected}`"
+    )]
+    TableElsewhere {
+        /// `version table` or `audit log`.
+        what: &'static str,
+        /// The table this build looked for, schema-qualified.
+        expected: String,
+        /// The table found, as `schema.table`.
+        found: String,
+        /// The CLI flag that names it (`--version-table`, `--audit-table`).
+        flag: &'static str,
+    },
+
     /// Another migrator held the lock for longer than the lock timeout.
     #[error(
         "timed out after {waited:?} waiting for the migration lock ({lock} lock, lock timeout \

@@ -622,9 +622,11 @@ impl<'m> Migrator<'m> {
         let sql = store.select_sql(backend.dialect());
         let applied = unless_missing(backend, &[store.table()], |b| b.load_versions(&sql))
             .map_err(Error::database("reading the version table"))?;
-        Ok(State {
-            applied: applied.unwrap_or_default(),
-        })
+        let Some(applied) = applied else {
+            store.refuse_if_elsewhere(backend)?;
+            return Ok(State::default());
+        };
+        Ok(State { applied })
     }
 
     /// Maps the version table's rows to graph indices; a row this build does

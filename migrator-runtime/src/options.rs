@@ -143,8 +143,13 @@ impl std::str::FromStr for LockStrategy {
             url if url.starts_with("redis://") || url.starts_with("rediss://") => {
                 Ok(LockStrategy::Redis(url.to_owned()))
             }
+            // A mistyped Redis URL may hold a password: its userinfo is
+            // not shown.
             other => Err(format!(
-                "unknown lock `{other}`: write `advisory`, `table`, `none` or a `redis://host:port` URL"
+                "unknown lock `{}`: write `advisory`, `table`, `none` or a `redis://host:port` URL",
+                other
+                    .rsplit_once('@')
+                    .map_or_else(|| other.to_owned(), |(_, host)| format!("***@{host}"))
             )),
         }
     }

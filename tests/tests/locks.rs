@@ -469,3 +469,55 @@ fn a_run_whose_redis_lease_was_taken_stops_before_the_next_revision() {
     assert_eq!(value.as_deref(), Some("thief-token host thief-host"));
     let _: () = redis::cmd("DEL").arg(&key).query(&mut r).expect("DEL");
 }
+
+/// `--lock advisory` (the default) through PgBouncer in transaction mode: a
+/// session lock there sits on whichever server connection took it, so runs
+/// that both believe they hold it are possible. Eight runs at once: each
+/// finishes, or stops (exit 7, naming the pooler when the server process
+/// changed under the lock or the unlock reached a session that did not hold
+/// it), or times out behind a lock such a run left on a server session
+/// (exit 5); no revision ever runs twice (each is committed with its
+/// version-table row, whose primary key refuses a second), and a run with
+/// `--lock table` then brings the database to head with each revision once.
+#[test]
+fn advisory_lock_through_pgbouncer_stops_or_is_safe() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    let Some(bouncer) = through_pgbouncer(&db) else {
+        return;
+    };
+    let start = Instant::now();
+    let args = [
+        "upgrade",
+        "head",
+        "--lock",
+        "advisory",
+        "--lock-timeout",
+        "3s",
+    ];
+    let children: Vec<_> = (0..PEERS)
+        .map(|_| branchy(&bouncer, &args).spawn().expect("spawn branchy"))
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|child| Run::from_output(child.wait_with_output().expect("wait"), start.elapsed()))
+        .collect();
+    for run in &runs {
+        assert!(
+            matches!(run.code, Some(0 | 5 | 7)),
+            "neither done nor stopped:\n{run}"
+        );
+        if run.stderr.contains("advisory lock") && run.code == Some(7) {
+            assert!(run.stderr.contains("use --lock table or redis"), "{run}");
+        }
+    }
+    Run::from_output(
+        branchy(&bouncer, &["upgrade", "head", "--lock", "table"])
+            .output()
+            .expect("run branchy"),
+        start.elapsed(),
+    )
+    .expect_code(0, "the rest with --lock table");
+    assert_at_head_once(&db);
+}

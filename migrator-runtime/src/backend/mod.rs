@@ -84,6 +84,15 @@ pub trait Dialect: Sync {
         None
     }
 
+    /// A query returning one text column `value` (`schema.table`) when the
+    /// table `resolved` does not exist but `configured`, the name as given,
+    /// looked up as earlier builds did (quoted as one identifier, along the
+    /// search path), finds another table; no row otherwise. `None` where
+    /// earlier builds looked names up as this one does.
+    fn found_elsewhere_sql(&self, _resolved: &TableName, _configured: &str) -> Option<String> {
+        None
+    }
+
     /// The startup check's one query on the version table `table`: it
     /// returns one row, `n` (the number of rows) and `value`, either the sum
     /// of [`StateDigest`](crate::model::StateDigest), computed by the server,
@@ -160,6 +169,14 @@ pub trait Dialect: Sync {
             values.join(", "),
             columns[0]
         )
+    }
+
+    /// A query returning one row with a `BIGINT` column `n`: the server
+    /// process serving the connection, which must not change while a session
+    /// advisory lock is held (it does behind a transaction pooler). `None`
+    /// where the lock is not the session's.
+    fn backend_pid_sql(&self) -> Option<&'static str> {
+        None
     }
 
     /// An expression for the database's current time in UTC plus `plus`, of
