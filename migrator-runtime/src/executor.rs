@@ -126,6 +126,18 @@ impl Ledger {
     }
 }
 
+/// Offline scripts: what a step's block checks.
+struct Expectation {
+    /// The block's guard, and the condition of its audit entry: the
+    /// database is where the block expects, the block before it recorded.
+    condition: String,
+    /// The condition of its version-table row: the same state, and the
+    /// block's own audit entry (written just before) the newest.
+    record: String,
+    /// The guard's error.
+    message: String,
+}
+
 /// What a run executes with.
 pub(crate) struct Executor<'a> {
     pub(crate) migrations: &'a Migrations,
@@ -273,17 +285,14 @@ impl Executor<'_> {
         let expect = offline.then(|| self.expectation(d, step, previous));
         let guard = expect
             .as_ref()
-            .map(|(condition, message)| d.script_guard_sql(condition, message));
-        if let Some((Some(before), _)) = &guard {
-            sink.execute(before).map_err(|e| fail(e.into()))?;
-        }
+            .map(|e| d.script_guard_sql(&e.condition, &e.message));
         let outer_depth = sink.depth();
         if own_transaction {
             sink.begin().map_err(|e| fail(e.into()))?;
         }
         let outcome = (|| -> Result<()> {
-            if let Some((_, inside)) = &guard {
-                sink.execute(inside).map_err(|e| fail(e.into()))?;
+            if let Some(guard) = &guard {
+                sink.execute(guard).map_err(|e| fail(e.into()))?;
             }
             if let Step::Run(revision, direction) = step {
                 let ran = self.run_revision(sink, revision, *direction, in_transaction);
@@ -316,15 +325,13 @@ impl Executor<'_> {
                         );
                         d.script_guard_sql(&format!("NOT EXISTS ({sql})"), &message)
                     });
-                if let Some((Some(before), _)) = &indexes {
-                    sink.execute(before).map_err(|e| fail(e.into()))?;
-                }
                 sink.begin().map_err(|e| fail(e.into()))?;
-                for (_, inside) in [&guard, &indexes].into_iter().flatten() {
-                    sink.execute(inside).map_err(|e| fail(e.into()))?;
+                for guard in [&guard, &indexes].into_iter().flatten() {
+                    sink.execute(guard).map_err(|e| fail(e.into()))?;
                 }
             }
-            let when = expect.as_ref().map(|(condition, _)| condition.as_str());
+            let when = expect.as_ref().map(|e| e.condition.as_str());
+            let record_when = expect.as_ref().map(|e| e.record.as_str());
             let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
             let script_values = d.script_values();
             let values = if offline {
@@ -338,12 +345,12 @@ impl Executor<'_> {
             let record = match step {
                 Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => self
                     .store
-                    .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, when),
+                    .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, record_when),
                 Step::Run(r, Direction::Downgrade) | Step::Record(r, Direction::Downgrade) => {
-                    self.store.delete_sql(d, &r.id, when)
+                    self.store.delete_sql(d, &r.id, record_when)
                 }
                 Step::Rechecksum(r) => self.store.update_checksum_sql(d, &r.id, &r.checksum),
-                Step::Forget(id) => self.store.delete_sql(d, id, when),
+                Step::Forget(id) => self.store.delete_sql(d, id, record_when),
             };
             let detail = match step.what() {
                 "" => String::new(),
@@ -420,7 +427,7 @@ impl Executor<'_> {
         d: &dyn Dialect,
         step: &Step<'_>,
         previous: Option<&Step<'_>>,
-    ) -> (String, String) {
+    ) -> Expectation {
         let graph = self.migrations.graph();
         let (mut present, mut absent): (Vec<&str>, Vec<&str>) = match step {
             Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => {
@@ -436,6 +443,11 @@ impl Executor<'_> {
             Step::Rechecksum(r) => (vec![&r.id], Vec::new()),
             Step::Forget(id) => (vec![id], Vec::new()),
         };
+        // The block before recorded last: its audit entry is the log's
+        // newest. Without it, a later block whose expected state happens to
+        // hold (a script run on a database at another revision) would run
+        // after a refused one.
+        let chain = previous.map(|p| self.newest_audit_is(d, p));
         match previous {
             Some(Step::Run(p, Direction::Upgrade) | Step::Record(p, Direction::Upgrade)) => {
                 present.push(&p.id);
@@ -457,8 +469,15 @@ impl Executor<'_> {
         if !absent.is_empty() {
             expected.push(format!("{} not applied", absent.join(", ")));
         }
+        if let Some(p) = previous {
+            expected.push(format!(
+                "the {} of {} before it recorded last in the audit log",
+                p.direction(),
+                p.id()
+            ));
+        }
         let message = format!(
-            "migrator: the {} of {} in this script expects {}; the version table says otherwise \
+            "migrator: the {} of {} in this script expects {}; the database says otherwise \
              (a block before failed, or the database is not where the script was generated \
              for), so this block is refused and records nothing; run `current`, repair, and \
              generate a new script from there (`--sql --from <rev>`)",
@@ -466,7 +485,32 @@ impl Executor<'_> {
             step.id(),
             expected.join(" and "),
         );
-        (self.store.expect_sql(d, &present, &absent), message)
+        let state = self.store.expect_sql(d, &present, &absent);
+        // The block writes its audit entry first, then its version-table
+        // row only where that entry was just written.
+        let record = format!("{state} AND {}", self.newest_audit_is(d, step));
+        let condition = match chain {
+            Some(chain) => format!("{state} AND {chain}"),
+            None => state,
+        };
+        Expectation {
+            condition,
+            record,
+            message,
+        }
+    }
+
+    /// Offline scripts: an SQL condition, that the audit log's newest entry
+    /// is the successful one of `step`.
+    fn newest_audit_is(&self, d: &dyn Dialect, step: &Step<'_>) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM (SELECT revision, action, outcome FROM {} \
+             ORDER BY id DESC LIMIT 1) AS newest WHERE newest.revision = {} \
+             AND newest.action = {} AND newest.outcome = 'success')",
+            self.store.audit_table().quoted(d),
+            d.quote_str(step.id()),
+            d.quote_str(step.action().as_str())
+        )
     }
 
     /// A revision's own SQL or Rust code, after its timeouts.

@@ -16,10 +16,11 @@ use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use migrator_runtime::testing::in_ci;
 use migrator_runtime::{AnyConnection, Error, Event, LockStrategy, Migrator, Target};
 use migrator_tests::branchy::{ALL, MIGRATIONS, applied, assert_at_head_once};
-use migrator_tests::{Kind, Run, TestDb, cli_command, count, on_each_backend, options};
+use migrator_tests::{
+    Kind, Run, TestDb, cli_command, count, missing, on_each_backend, options, through_pgbouncer,
+};
 
 /// How many parallel migrators start at once.
 const PEERS: usize = 8;
@@ -50,36 +51,6 @@ fn ghost(db: &TestDb) -> String {
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// Skips (loudly) or fails (in CI) when `service` is missing.
-fn missing(service: &str, error: &dyn std::fmt::Display) {
-    assert!(
-        !in_ci(),
-        "{service} is required in CI and is unreachable: {error}"
-    );
-    eprintln!("\n!!! SKIPPED: {service} unreachable: {error}\n!!! (in CI this fails)\n");
-}
-
-/// `db` through PgBouncer (transaction mode), or `None` when PgBouncer is
-/// not there (outside CI).
-fn through_pgbouncer(db: &TestDb) -> Option<String> {
-    let bouncer =
-        std::env::var("MIGRATOR_TEST_PGBOUNCER").unwrap_or_else(|_| "127.0.0.1:6432".to_owned());
-    let (scheme, rest) = db.url().split_once("://")?;
-    let (authority, path) = rest.split_once('/')?;
-    let user = authority.rsplit_once('@').map_or("", |(user, _)| user);
-    let url = format!("{scheme}://{user}@{bouncer}/{path}");
-    match PgConnection::establish(&url).and_then(|mut c| {
-        c.batch_execute("SELECT 1")
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
-    }) {
-        Ok(()) => Some(url),
-        Err(error) => {
-            missing(&format!("PgBouncer at {bouncer}"), &error);
-            None
-        }
-    }
-}
 
 /// The Redis URL, or `None` when Redis is not there (outside CI).
 fn redis_url() -> Option<String> {
