@@ -248,8 +248,11 @@ impl Executor<'_> {
     }
 
     /// The pause before running `step` again after `error`, if it may run
-    /// again: a transactional revision in its own transaction whose
-    /// statement waited for a lock for too long, `retry` times so far.
+    /// again: a transactional SQL revision in its own transaction whose
+    /// statement waited for a lock for too long (the database's error),
+    /// `retry` times so far. Never a Rust revision: what it did outside the
+    /// database (a request, a file) would be done again, and its error's
+    /// text is its own.
     fn pause_before_retry(
         &self,
         step: &Step<'_>,
@@ -259,7 +262,7 @@ impl Executor<'_> {
     ) -> Option<Duration> {
         let retriable = matches!(error, Error::Timeout { lock: true, .. })
             && !single
-            && matches!(step, Step::Run(r, _) if r.transactional);
+            && matches!(step, Step::Run(r, _) if r.transactional && !r.is_rust());
         (retriable && retry < self.options.ddl_retries).then(|| backoff(retry))
     }
 

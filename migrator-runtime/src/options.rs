@@ -39,7 +39,8 @@ pub struct Options {
     /// How many times a transactional revision that ran out of
     /// [`Options::ddl_lock_timeout`] is run again (rolled back, then retried
     /// after a growing pause with jitter). Default 3. A `Transaction: false`
-    /// revision, and a run in a single transaction, are never retried.
+    /// revision, a Rust revision (whose effects outside the database would
+    /// repeat), and a run in a single transaction, are never retried.
     pub ddl_retries: u32,
     /// The statement timeout of every statement (PostgreSQL
     /// `statement_timeout`; SQLite has none). Default: no limit. A revision's

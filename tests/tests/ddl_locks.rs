@@ -25,6 +25,10 @@ mod ddl_lock {
     migrator_runtime::embed_migrations!("fixtures/ddl_lock");
 }
 
+mod rust_lock_timeout {
+    migrator_runtime::embed_migrations!("fixtures/rust_lock_timeout");
+}
+
 fn target(rev: &str) -> Target {
     rev.parse().expect("a target")
 }
@@ -60,6 +64,38 @@ fn has_note(conn: &mut AnyConnection) -> bool {
         "SELECT COUNT(*) AS n FROM information_schema.columns \
          WHERE table_name = 'hot' AND column_name = 'note'",
     ) == 1
+}
+
+/// A Rust revision that runs out of the DDL lock timeout is not run again
+/// (what it did outside the database would be done twice): one attempt, no
+/// `Retrying` event, nothing recorded, the error names the limit.
+#[test]
+fn a_rust_revision_that_times_out_on_a_lock_is_not_retried() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    let mut conn = db.connect();
+    let m = Migrator::with_options(&rust_lock_timeout::MIGRATIONS, short(3));
+    m.upgrade(&mut conn, target("001")).expect("upgrade to 001");
+    let mut holder = blocker(&db, "LOCK TABLE hot IN ACCESS SHARE MODE;");
+    let mut retries = 0;
+    let retries_ref = &mut retries;
+    let error = Migrator::with_options(&rust_lock_timeout::MIGRATIONS, short(3))
+        .on_event(move |event| {
+            if let Event::Retrying { .. } = event {
+                *retries_ref += 1;
+            }
+        })
+        .upgrade(&mut conn, Target::Head)
+        .expect_err("the lock is held");
+    holder.batch_execute("ROLLBACK;").expect("release the lock");
+    assert_eq!(retries, 0, "a Rust revision is not run again: {error}");
+    match &error {
+        Error::Timeout { attempts, .. } => assert_eq!(*attempts, 1, "{error}"),
+        other => panic!("a lock timeout: {other}"),
+    }
+    assert_eq!(applied_ids(&m, &mut conn), ["001"]);
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM hot"), 3);
 }
 
 /// A reader (`SELECT` from a third session) that arrives while the
