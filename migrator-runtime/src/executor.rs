@@ -8,7 +8,8 @@
 //! [`Options::single_transaction`] the whole run is one transaction. A
 //! revision whose header says `Transaction: false` runs outside any
 //! transaction, its row written after its SQL succeeded and (PostgreSQL)
-//! after the catalogue showed no invalid index.
+//! after the catalogue showed no invalid index; an invalid index already
+//! there refuses it before it runs.
 //!
 //! A transactional revision whose statement waited for a table lock for
 //! longer than the DDL lock timeout is rolled back and run again, up to
@@ -298,9 +299,23 @@ impl Executor<'_> {
                 sink.execute(guard).map_err(|e| fail(e.into()))?;
             }
             if let Step::Run(revision, direction) = step {
+                // Invalid indexes already there refuse the revision before
+                // anything runs; after it, only new ones are its failure.
+                if !revision.transactional && !offline {
+                    let before = self.invalid_indexes(sink).map_err(|e| fail(e.into()))?;
+                    if !before.is_empty() {
+                        return Err(Error::InvalidIndexesBefore {
+                            revision: revision.id.to_string(),
+                            file: revision.file_name.to_string(),
+                            direction: *direction,
+                            indexes: before,
+                        });
+                    }
+                }
                 let ran = self.run_revision(sink, revision, *direction, in_transaction);
                 if !revision.transactional && !offline {
-                    match self.check_indexes(sink, step, ran.as_ref().err().map(AsRef::as_ref)) {
+                    let failed = ran.as_ref().err().map(AsRef::as_ref);
+                    match self.check_indexes(sink, step, failed) {
                         Ok(None) => {}
                         Ok(Some(invalid)) => return Err(invalid),
                         // The revision's own error says more than a check
@@ -391,25 +406,34 @@ impl Executor<'_> {
         outcome
     }
 
+    /// The invalid indexes the catalogue shows (none where the backend
+    /// builds no index outside a transaction).
+    fn invalid_indexes(&self, sink: &mut dyn Sink) -> diesel::QueryResult<Vec<String>> {
+        match sink.dialect().invalid_indexes_sql() {
+            Some(sql) => sink.values(&sql),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// After a `Transaction: false` revision ran (`failed`: its error, if
-    /// any), the invalid indexes the catalogue shows: any is an error that
-    /// names them, whatever the revision did. Checked after every such run,
-    /// so that running it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS`,
-    /// which does nothing over an invalid index) cannot report success.
-    /// All the role's indexes are looked at, not only those the revision's
-    /// SQL names: that would mean parsing it, and dynamic SQL (`DO`,
-    /// `EXECUTE`, functions) would escape; the check is one catalogue query
-    /// after the rare revisions that run outside a transaction.
+    /// any), the invalid indexes the catalogue shows, all new (there were
+    /// none before it, or it was refused): any is an error that names them,
+    /// whatever the revision did. Checked before and after every such run, so that
+    /// running it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS`, which
+    /// does nothing over an invalid index) cannot report success: the index
+    /// the first run left refuses the second before it runs. All the role's
+    /// indexes are looked at, not only those the revision's SQL names: that
+    /// would mean parsing it, and dynamic SQL (`DO`, `EXECUTE`, functions)
+    /// would escape; an invalid index left elsewhere (a DBA's cancelled
+    /// `REINDEX CONCURRENTLY`) refuses the revision before it runs, never
+    /// after.
     fn check_indexes(
         &self,
         sink: &mut dyn Sink,
         step: &Step<'_>,
         failed: Option<&(dyn std::error::Error + Send + Sync)>,
     ) -> diesel::QueryResult<Option<Error>> {
-        let Some(sql) = sink.dialect().invalid_indexes_sql() else {
-            return Ok(None);
-        };
-        let indexes = sink.values(&sql)?;
+        let indexes = self.invalid_indexes(sink)?;
         Ok((!indexes.is_empty()).then(|| Error::InvalidIndexes {
             revision: step.id().to_owned(),
             file: step

@@ -313,6 +313,60 @@ fn last_used_index(conn: &mut AnyConnection) -> i64 {
     )
 }
 
+/// The error of a `Transaction: false` revision (009) refused before it
+/// ran over the invalid index `index`.
+fn expect_refused(error: &Error, index: &str) {
+    assert!(
+        matches!(error, Error::InvalidIndexesBefore { revision, indexes, .. }
+            if revision == "009" && indexes == &[index]),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    for needle in [
+        format!(
+            "upgrade of revision 009 (009_index_last_used_at.sql) was refused before it ran: \
+             the database already has invalid index(es) {index}"
+        ),
+        format!("`DROP INDEX CONCURRENTLY {index};`"),
+        "nothing ran and nothing was recorded".to_owned(),
+    ] {
+        assert!(message.contains(&needle), "{needle:?} in {message}");
+    }
+    assert_eq!(migrator_tests::exit_code(error), exit::REVISION);
+}
+
+/// An invalid index that is not the revision's (a unique index built
+/// concurrently over duplicates, as a DBA's failed build or `REINDEX
+/// CONCURRENTLY` leaves one) refuses 009 before it runs: its index is not
+/// built, nothing is recorded; once it is dropped, 009 runs. (Before, 009
+/// ran, then failed over the other index and was not recorded.)
+#[test]
+fn an_invalid_index_already_there_refuses_a_concurrent_index_revision_before_it_runs() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    let m = factory_service_db::migrator();
+    let mut conn = db.connect();
+    m.upgrade(&mut conn, target("008")).expect("upgrade to 008");
+    conn.batch_execute("CREATE TABLE dup (v INTEGER); INSERT INTO dup VALUES (1), (1);")
+        .expect("duplicates");
+    assert!(
+        conn.batch_execute("CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v);")
+            .is_err(),
+        "the unique index fails over duplicates, and stays, invalid"
+    );
+    let error = m.upgrade(&mut conn, Target::Head).expect_err("refused");
+    expect_refused(&error, "public.dup_v");
+    assert_eq!(last_used_index(&mut conn), -1, "009 did not run");
+    assert!(!applied_ids(&m, &mut conn).contains(&"009".to_owned()));
+    conn.batch_execute("DROP INDEX CONCURRENTLY public.dup_v;")
+        .expect("the mend");
+    m.upgrade(&mut conn, Target::Head)
+        .expect("runs once dropped");
+    assert_eq!(last_used_index(&mut conn), 1, "built and valid");
+    assert!(applied_ids(&m, &mut conn).contains(&"009".to_owned()));
+}
+
 /// The issue's case: 009's `CREATE INDEX CONCURRENTLY` waits for an open
 /// write transaction on `api_keys` and is cancelled (`pg_cancel_backend`),
 /// leaving the index invalid.
@@ -374,12 +428,13 @@ fn a_cancelled_concurrent_index_fails_the_revision_until_it_is_dropped() {
     assert_eq!(last_used_index(&mut conn), 0, "left invalid");
     assert!(!applied_ids(&m, &mut conn).contains(&"009".to_owned()));
 
-    // Running again, as a hurried operator would: `IF NOT EXISTS` does
-    // nothing over the invalid index, and the run still fails.
+    // Running again, as a hurried operator would: the invalid index the
+    // first run left refuses 009 before it runs (`IF NOT EXISTS` would do
+    // nothing over it).
     let again = m
         .upgrade(&mut conn, Target::Head)
         .expect_err("still invalid");
-    expect_invalid(&again, false);
+    expect_refused(&again, "public.api_keys_last_used_at");
     assert!(!applied_ids(&m, &mut conn).contains(&"009".to_owned()));
 
     // The mend, as the error says it.
