@@ -179,11 +179,6 @@ impl Executor<'_> {
         let mut report = Report::default();
         for (index, step) in steps.iter().enumerate() {
             let previous = index.checked_sub(1).map(|i| &steps[i]);
-            // A lease renewed (or found lost) between revisions.
-            if let Err(error) = sink.before_step(step) {
-                sink.rollback_to(outer_depth);
-                return Err(error);
-            }
             let direction = step.direction();
             tracing::info!(revision = %step.id(), %direction, "running");
             if let Some(revision) = step.revision() {
@@ -295,6 +290,9 @@ impl Executor<'_> {
             sink.begin().map_err(|e| fail(e.into()))?;
         }
         let outcome = (|| -> Result<()> {
+            // The lease renewed (or found lost) first in the step's
+            // transaction, before each attempt.
+            sink.before_step(step)?;
             if let Some(guard) = &guard {
                 sink.execute(guard).map_err(|e| fail(e.into()))?;
             }
@@ -737,8 +735,10 @@ pub(crate) trait Sink {
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()>;
     /// Runs a Rust revision's function.
     fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult;
-    /// Before `step`: renews the run's lease, or stops the run when it was
-    /// lost ([`Error::LockLost`]).
+    /// First in `step`'s transaction (before a `Transaction: false`
+    /// revision: before it, outside one), on each attempt: renews the
+    /// run's lease, or stops the run when it was lost
+    /// ([`Error::LockLost`]).
     fn before_step(&mut self, _step: &Step<'_>) -> Result<()> {
         Ok(())
     }

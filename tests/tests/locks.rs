@@ -439,3 +439,152 @@ fn a_run_whose_redis_lease_was_taken_stops_before_the_next_revision() {
     assert_eq!(value.as_deref(), Some("thief-token host thief-host"));
     let _: () = redis::cmd("DEL").arg(&key).query(&mut r).expect("DEL");
 }
+
+mod ddl_lock {
+    migrator_runtime::embed_migrations!("fixtures/ddl_lock");
+}
+
+/// The `table` lease is renewed first in each revision's transaction, so
+/// its row stays locked until the revision commits: a run that tries to
+/// take the lease while the holder's revision runs waits for that commit,
+/// even when the lease had expired just before the revision began (set in
+/// the past by another session, as a revision longer than the lease would
+/// let it expire), then finds it renewed, waits for its release and has
+/// nothing left to do. (Before, the lease was renewed only between
+/// revisions: the second run took it and ran the same revision.)
+#[test]
+fn a_table_lease_stays_held_while_a_revision_runs() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    // Long limits: hang guards only, nothing waits for them.
+    let table = || {
+        options(|o| {
+            o.lock = LockStrategy::Table;
+            o.lock_timeout = std::time::Duration::from_secs(120);
+            o.ddl_lock_timeout = std::time::Duration::from_secs(120);
+        })
+    };
+    let mut conn = db.connect();
+    Migrator::with_options(&ddl_lock::MIGRATIONS, table())
+        .upgrade(&mut conn, "001".parse::<Target>().expect("a target"))
+        .expect("upgrade to 001");
+    // 002's `ALTER TABLE hot` waits behind this session's lock.
+    let mut blocker = db.connect();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE hot IN ACCESS SHARE MODE;")
+        .expect("take the lock");
+
+    let holder = {
+        let url = db.url().to_owned();
+        let table = table();
+        std::thread::spawn(move || {
+            let mut conn = migrator_runtime::connect(&url).expect("connect");
+            let mut expirer = migrator_runtime::connect(&url).expect("connect");
+            Migrator::with_options(&ddl_lock::MIGRATIONS, table)
+                .on_event(move |event| {
+                    if let Event::Started { revision, .. } = event
+                        && revision.id.to_string() == "002"
+                    {
+                        expirer
+                            .batch_execute(&format!(
+                                "UPDATE {LOCK_TABLE} SET expires = '2000-01-01 00:00:00'"
+                            ))
+                            .expect("expire the lease");
+                    }
+                })
+                .upgrade(&mut conn, Target::Head)
+        })
+    };
+    let mut watcher = db.connect();
+    while count(
+        &mut watcher,
+        "SELECT COUNT(*) AS n FROM pg_locks WHERE relation = to_regclass('hot') AND NOT granted",
+    ) == 0
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+
+    let contender = {
+        let url = format!("{}?application_name=lease-contender", db.url());
+        let table = table();
+        std::thread::spawn(move || {
+            let mut conn = migrator_runtime::connect(&url).expect("connect");
+            Migrator::with_options(&ddl_lock::MIGRATIONS, table).upgrade(&mut conn, Target::Head)
+        })
+    };
+    // The contender's first wait: on the lease's row (its take), not on
+    // `hot` (a revision it should never have started).
+    // 1: waiting on the lease's take; 2: waiting on anything else.
+    let waiting = loop {
+        let waiting = count(
+            &mut watcher,
+            &format!(
+                "SELECT COALESCE(MAX(CASE WHEN query LIKE 'INSERT INTO %{LOCK_TABLE}%' THEN 1 \
+                 ELSE 2 END), 0)::BIGINT AS n FROM pg_stat_activity \
+                 WHERE application_name = 'lease-contender' AND wait_event_type = 'Lock'"
+            ),
+        );
+        if waiting != 0 {
+            break waiting;
+        }
+        assert!(
+            !contender.is_finished(),
+            "the contender ended without waiting"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    blocker.batch_execute("ROLLBACK;").expect("release hot");
+    let held = holder.join().expect("the holder");
+    let other = contender.join().expect("the contender");
+    assert_eq!(
+        waiting, 1,
+        "the contender waited on the lease's row (1), not on `hot` (2)\n\
+         holder: {held:?}\ncontender: {other:?}"
+    );
+    let held = held.expect("the holder applies 002");
+    assert_eq!(held.steps.len(), 1, "{held:?}");
+    let other = other.expect("the contender");
+    assert!(other.steps.is_empty(), "nothing left to do: {other:?}");
+    let m = Migrator::new(&ddl_lock::MIGRATIONS);
+    assert_eq!(migrator_tests::applied_ids(&m, &mut conn), ["001", "002"]);
+    let audit = m.audit_log(&mut conn).expect("the audit log");
+    assert_eq!(
+        audit.iter().filter(|e| e.revision == "002").count(),
+        1,
+        "{audit:?}"
+    );
+    assert_eq!(lease_rows(&mut conn), 0, "the lease was released");
+}
+
+/// A lease shorter than the floor (5 s) would exclude nothing (`0s` expires
+/// as it is taken): refused before anything is taken or run, naming the
+/// setting.
+#[test]
+fn a_lease_below_the_floor_is_refused() {
+    on_each_backend(|db| {
+        let mut conn = db.connect();
+        for lock in [
+            LockStrategy::Table,
+            LockStrategy::Redis("redis://127.0.0.1:6379".into()),
+        ] {
+            let error = Migrator::with_options(
+                &MIGRATIONS,
+                options(|o| {
+                    o.lock = lock.clone();
+                    o.lock_lease = std::time::Duration::ZERO;
+                }),
+            )
+            .upgrade(&mut conn, Target::Head)
+            .expect_err("a lease of 0s");
+            let message = error.to_string();
+            assert!(
+                matches!(error, Error::Lock { .. })
+                    && message.contains("lease of 0ns is shorter than 5s")
+                    && message.contains("`--lock-lease`"),
+                "{message}"
+            );
+        }
+        assert!(applied(&mut conn).is_empty(), "nothing ran");
+    });
+}
