@@ -102,14 +102,18 @@ fn a_rust_revision_that_times_out_on_a_lock_is_not_retried() {
 /// migration's `ALTER TABLE` waits in the lock queue goes on once the
 /// migration gives up its place, while the blocker still holds its lock:
 /// the queue behind a migration lasts at most the DDL lock timeout. The
-/// blocker lets go during the second pause; the third attempt succeeds.
+/// blocker lets go at the first retry after the reader read (whichever
+/// attempt's wait it saw: nothing here depends on how long an attempt
+/// lasts); the next attempt succeeds.
 #[test]
 fn a_blocked_revision_gives_way_and_is_retried_until_the_blocker_is_gone() {
     let Some(db) = TestDb::new(Kind::Postgres) else {
         return;
     };
+    // Retries enough that the reader sees one of the waits: a hang guard.
+    let retries = 50;
     let mut conn = db.connect();
-    Migrator::with_options(&ddl_lock::MIGRATIONS, short(3))
+    Migrator::with_options(&ddl_lock::MIGRATIONS, short(retries))
         .upgrade(&mut conn, target("001"))
         .expect("upgrade to 001");
     // What a long report holds: ACCESS SHARE, which blocks the ALTER.
@@ -138,13 +142,15 @@ fn a_blocked_revision_gives_way_and_is_retried_until_the_blocker_is_gone() {
     let (seen_ref, read_ref, watcher_ref, holder_ref) =
         (&mut seen, &mut read, &mut watcher, &mut holder);
     let released_hook = Arc::clone(&released);
-    let outcome = Migrator::with_options(&ddl_lock::MIGRATIONS, short(3))
+    let outcome = Migrator::with_options(&ddl_lock::MIGRATIONS, short(retries))
         .on_event(move |event| {
-            if let Event::Retrying { retry, retries, .. } = event {
+            if let Event::Retrying { retries, .. } = event {
                 // Between attempts the migration waits for nothing.
-                seen_ref.push((*retry, *retries, queued_on_hot(watcher_ref)));
-                if *retry == 2 {
-                    *read_ref = read_rx.recv_timeout(Duration::from_secs(60)).ok();
+                seen_ref.push((*retries, queued_on_hot(watcher_ref)));
+                if read_ref.is_none()
+                    && let Ok(read) = read_rx.try_recv()
+                {
+                    *read_ref = Some(read);
                     released_hook.store(true, Ordering::SeqCst);
                     holder_ref
                         .batch_execute("ROLLBACK;")
@@ -154,11 +160,10 @@ fn a_blocked_revision_gives_way_and_is_retried_until_the_blocker_is_gone() {
         })
         .upgrade(&mut conn, Target::Head);
     reader.join().expect("the reader");
-    outcome.expect("the third attempt succeeds");
-    assert_eq!(
-        seen,
-        [(1, 3, 0), (2, 3, 0)],
-        "two retries, nothing queued between"
+    outcome.expect("the attempt after the release succeeds");
+    assert!(
+        !seen.is_empty() && seen.iter().all(|&s| s == (retries, 0)),
+        "retries, nothing queued between: {seen:?}"
     );
     assert_eq!(
         read,

@@ -269,8 +269,8 @@ fn a_dead_holders_lease_expires_and_a_live_one_is_named() {
     });
 }
 
-/// A Redis lease held by another token times out naming it; once it
-/// expires (a dead holder's lease, 300 ms here), the next run proceeds.
+/// A Redis lease held by another token times out naming it; once it is
+/// gone (a dead holder's lease expires), the run waiting for it proceeds.
 #[test]
 fn a_redis_lease_is_named_and_expires() {
     let Some(redis) = redis_url() else { return };
@@ -303,25 +303,36 @@ fn a_redis_lease_is_named_and_expires() {
     ] {
         assert!(run.stderr.contains(needle), "{needle:?} in\n{run}");
     }
-    let _: () = redis::cmd("PEXPIRE")
-        .arg(&key)
-        .arg(300)
-        .query(&mut r)
-        .expect("PEXPIRE");
-    let run = Run::from_output(
-        branchy(
-            db.url(),
-            &["upgrade", "head", "--lock", &redis, "--lock-timeout", "60s"],
-        )
-        .output()
-        .expect("run"),
-        std::time::Duration::ZERO,
-    );
-    run.expect_code(0, "after the dead holder's lease expired");
-    assert!(
-        run.stdout.contains("held by token ghost-token"),
-        "the wait names the holder\n{run}"
-    );
+    // The next run waits for it (its "waiting" line, read as it comes),
+    // then the holder's key goes, as a dead holder's lease expires.
+    let mut child = branchy(
+        db.url(),
+        &["upgrade", "head", "--lock", &redis, "--lock-timeout", "60s"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("run");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("its stdout"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stdout, &mut line).expect("read its stdout");
+        assert!(
+            read > 0,
+            "the run ended without waiting for the lease:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("held by token ghost-token") {
+            break;
+        }
+    }
+    let _: () = redis::cmd("DEL").arg(&key).query(&mut r).expect("DEL");
+    std::io::Read::read_to_string(&mut stdout, &mut seen).expect("read its stdout");
+    let mut output = child.wait_with_output().expect("wait for it");
+    output.stdout = seen.into_bytes();
+    let run = Run::from_output(output, std::time::Duration::ZERO);
+    run.expect_code(0, "after the dead holder's lease was gone");
     assert_at_head_once(&db);
 }
 
