@@ -495,7 +495,7 @@ fn a_table_lease_stays_held_while_a_revision_runs() {
             Migrator::with_options(&ddl_lock::MIGRATIONS, table)
                 .on_event(move |event| {
                     if let Event::Started { revision, .. } = event
-                        && revision.id.to_string() == "002"
+                        && revision.id == "002"
                     {
                         expirer
                             .batch_execute(&format!(
