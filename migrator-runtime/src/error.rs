@@ -156,6 +156,29 @@ pub enum Error {
         cause: Option<String>,
     },
 
+    /// A revision that runs outside a transaction was refused before it
+    /// ran: the database already has invalid indexes (PostgreSQL), which the
+    /// check after it could not tell from its own.
+    #[error(
+        "{direction} of revision {revision} ({file}) was refused before it ran: the database \
+         already has invalid index(es) {} (`pg_index.indisvalid = false`: left by a concurrent \
+         index build that failed or was cancelled, this revision's on an earlier run or \
+         another's, or by a `REINDEX CONCURRENTLY` (`_ccnew`, `_ccold`)); nothing ran and \
+         nothing was recorded; drop each with {} then run it again",
+        indexes.join(", "),
+        indexes.iter().map(|i| format!("`DROP INDEX CONCURRENTLY {i};`")).collect::<Vec<_>>().join(" ")
+    )]
+    InvalidIndexesBefore {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was to run.
+        direction: Direction,
+        /// The invalid indexes, schema-qualified and quoted where needed.
+        indexes: Vec<String>,
+    },
+
     /// `--single-transaction` with a revision that must run outside one.
     #[error(
         "revision {revision} ({file}) says `Transaction: false`, so it cannot run in a single \

@@ -8,7 +8,8 @@
 //! [`Options::single_transaction`] the whole run is one transaction. A
 //! revision whose header says `Transaction: false` runs outside any
 //! transaction, its row written after its SQL succeeded and (PostgreSQL)
-//! after the catalogue showed no invalid index.
+//! after the catalogue showed no invalid index; an invalid index already
+//! there refuses it before it runs.
 //!
 //! A transactional revision whose statement waited for a table lock for
 //! longer than the DDL lock timeout is rolled back and run again, up to
@@ -126,6 +127,18 @@ impl Ledger {
     }
 }
 
+/// Offline scripts: what a step's block checks.
+struct Expectation {
+    /// The block's guard, and the condition of its audit entry: the
+    /// database is where the block expects, the block before it recorded.
+    condition: String,
+    /// The condition of its version-table row: the same state, and the
+    /// block's own audit entry (written just before) the newest.
+    record: String,
+    /// The guard's error.
+    message: String,
+}
+
 /// What a run executes with.
 pub(crate) struct Executor<'a> {
     pub(crate) migrations: &'a Migrations,
@@ -166,11 +179,6 @@ impl Executor<'_> {
         let mut report = Report::default();
         for (index, step) in steps.iter().enumerate() {
             let previous = index.checked_sub(1).map(|i| &steps[i]);
-            // A lease renewed (or found lost) between revisions.
-            if let Err(error) = sink.before_step(step) {
-                sink.rollback_to(outer_depth);
-                return Err(error);
-            }
             let direction = step.direction();
             tracing::info!(revision = %step.id(), %direction, "running");
             if let Some(revision) = step.revision() {
@@ -236,8 +244,11 @@ impl Executor<'_> {
     }
 
     /// The pause before running `step` again after `error`, if it may run
-    /// again: a transactional revision in its own transaction whose
-    /// statement waited for a lock for too long, `retry` times so far.
+    /// again: a transactional SQL revision in its own transaction whose
+    /// statement waited for a lock for too long (the database's error),
+    /// `retry` times so far. Never a Rust revision: what it did outside the
+    /// database (a request, a file) would be done again, and its error's
+    /// text is its own.
     fn pause_before_retry(
         &self,
         step: &Step<'_>,
@@ -247,7 +258,7 @@ impl Executor<'_> {
     ) -> Option<Duration> {
         let retriable = matches!(error, Error::Timeout { lock: true, .. })
             && !single
-            && matches!(step, Step::Run(r, _) if r.transactional);
+            && matches!(step, Step::Run(r, _) if r.transactional && !r.is_rust());
         (retriable && retry < self.options.ddl_retries).then(|| backoff(retry))
     }
 
@@ -273,22 +284,36 @@ impl Executor<'_> {
         let expect = offline.then(|| self.expectation(d, step, previous));
         let guard = expect
             .as_ref()
-            .map(|(condition, message)| d.script_guard_sql(condition, message));
-        if let Some((Some(before), _)) = &guard {
-            sink.execute(before).map_err(|e| fail(e.into()))?;
-        }
+            .map(|e| d.script_guard_sql(&e.condition, &e.message));
         let outer_depth = sink.depth();
         if own_transaction {
             sink.begin().map_err(|e| fail(e.into()))?;
         }
         let outcome = (|| -> Result<()> {
-            if let Some((_, inside)) = &guard {
-                sink.execute(inside).map_err(|e| fail(e.into()))?;
+            // The lease renewed (or found lost) first in the step's
+            // transaction, before each attempt.
+            sink.before_step(step)?;
+            if let Some(guard) = &guard {
+                sink.execute(guard).map_err(|e| fail(e.into()))?;
             }
             if let Step::Run(revision, direction) = step {
+                // Invalid indexes already there refuse the revision before
+                // anything runs; after it, only new ones are its failure.
+                if !revision.transactional && !offline {
+                    let before = self.invalid_indexes(sink).map_err(|e| fail(e.into()))?;
+                    if !before.is_empty() {
+                        return Err(Error::InvalidIndexesBefore {
+                            revision: revision.id.to_string(),
+                            file: revision.file_name.to_string(),
+                            direction: *direction,
+                            indexes: before,
+                        });
+                    }
+                }
                 let ran = self.run_revision(sink, revision, *direction, in_transaction);
                 if !revision.transactional && !offline {
-                    match self.check_indexes(sink, step, ran.as_ref().err().map(AsRef::as_ref)) {
+                    let failed = ran.as_ref().err().map(AsRef::as_ref);
+                    match self.check_indexes(sink, step, failed) {
                         Ok(None) => {}
                         Ok(Some(invalid)) => return Err(invalid),
                         // The revision's own error says more than a check
@@ -316,15 +341,13 @@ impl Executor<'_> {
                         );
                         d.script_guard_sql(&format!("NOT EXISTS ({sql})"), &message)
                     });
-                if let Some((Some(before), _)) = &indexes {
-                    sink.execute(before).map_err(|e| fail(e.into()))?;
-                }
                 sink.begin().map_err(|e| fail(e.into()))?;
-                for (_, inside) in [&guard, &indexes].into_iter().flatten() {
-                    sink.execute(inside).map_err(|e| fail(e.into()))?;
+                for guard in [&guard, &indexes].into_iter().flatten() {
+                    sink.execute(guard).map_err(|e| fail(e.into()))?;
                 }
             }
-            let when = expect.as_ref().map(|(condition, _)| condition.as_str());
+            let when = expect.as_ref().map(|e| e.condition.as_str());
+            let record_when = expect.as_ref().map(|e| e.record.as_str());
             let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
             let script_values = d.script_values();
             let values = if offline {
@@ -338,12 +361,12 @@ impl Executor<'_> {
             let record = match step {
                 Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => self
                     .store
-                    .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, when),
+                    .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, record_when),
                 Step::Run(r, Direction::Downgrade) | Step::Record(r, Direction::Downgrade) => {
-                    self.store.delete_sql(d, &r.id, when)
+                    self.store.delete_sql(d, &r.id, record_when)
                 }
                 Step::Rechecksum(r) => self.store.update_checksum_sql(d, &r.id, &r.checksum),
-                Step::Forget(id) => self.store.delete_sql(d, id, when),
+                Step::Forget(id) => self.store.delete_sql(d, id, record_when),
             };
             let detail = match step.what() {
                 "" => String::new(),
@@ -381,25 +404,34 @@ impl Executor<'_> {
         outcome
     }
 
+    /// The invalid indexes the catalogue shows (none where the backend
+    /// builds no index outside a transaction).
+    fn invalid_indexes(&self, sink: &mut dyn Sink) -> diesel::QueryResult<Vec<String>> {
+        match sink.dialect().invalid_indexes_sql() {
+            Some(sql) => sink.values(&sql),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// After a `Transaction: false` revision ran (`failed`: its error, if
-    /// any), the invalid indexes the catalogue shows: any is an error that
-    /// names them, whatever the revision did. Checked after every such run,
-    /// so that running it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS`,
-    /// which does nothing over an invalid index) cannot report success.
-    /// All the role's indexes are looked at, not only those the revision's
-    /// SQL names: that would mean parsing it, and dynamic SQL (`DO`,
-    /// `EXECUTE`, functions) would escape; the check is one catalogue query
-    /// after the rare revisions that run outside a transaction.
+    /// any), the invalid indexes the catalogue shows, all new (there were
+    /// none before it, or it was refused): any is an error that names them,
+    /// whatever the revision did. Checked before and after every such run, so that
+    /// running it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS`, which
+    /// does nothing over an invalid index) cannot report success: the index
+    /// the first run left refuses the second before it runs. All the role's
+    /// indexes are looked at, not only those the revision's SQL names: that
+    /// would mean parsing it, and dynamic SQL (`DO`, `EXECUTE`, functions)
+    /// would escape; an invalid index left elsewhere (a DBA's cancelled
+    /// `REINDEX CONCURRENTLY`) refuses the revision before it runs, never
+    /// after.
     fn check_indexes(
         &self,
         sink: &mut dyn Sink,
         step: &Step<'_>,
         failed: Option<&(dyn std::error::Error + Send + Sync)>,
     ) -> diesel::QueryResult<Option<Error>> {
-        let Some(sql) = sink.dialect().invalid_indexes_sql() else {
-            return Ok(None);
-        };
-        let indexes = sink.values(&sql)?;
+        let indexes = self.invalid_indexes(sink)?;
         Ok((!indexes.is_empty()).then(|| Error::InvalidIndexes {
             revision: step.id().to_owned(),
             file: step
@@ -420,7 +452,7 @@ impl Executor<'_> {
         d: &dyn Dialect,
         step: &Step<'_>,
         previous: Option<&Step<'_>>,
-    ) -> (String, String) {
+    ) -> Expectation {
         let graph = self.migrations.graph();
         let (mut present, mut absent): (Vec<&str>, Vec<&str>) = match step {
             Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => {
@@ -436,6 +468,11 @@ impl Executor<'_> {
             Step::Rechecksum(r) => (vec![&r.id], Vec::new()),
             Step::Forget(id) => (vec![id], Vec::new()),
         };
+        // The block before recorded last: its audit entry is the log's
+        // newest. Without it, a later block whose expected state happens to
+        // hold (a script run on a database at another revision) would run
+        // after a refused one.
+        let chain = previous.map(|p| self.newest_audit_is(d, p));
         match previous {
             Some(Step::Run(p, Direction::Upgrade) | Step::Record(p, Direction::Upgrade)) => {
                 present.push(&p.id);
@@ -457,8 +494,15 @@ impl Executor<'_> {
         if !absent.is_empty() {
             expected.push(format!("{} not applied", absent.join(", ")));
         }
+        if let Some(p) = previous {
+            expected.push(format!(
+                "the {} of {} before it recorded last in the audit log",
+                p.direction(),
+                p.id()
+            ));
+        }
         let message = format!(
-            "migrator: the {} of {} in this script expects {}; the version table says otherwise \
+            "migrator: the {} of {} in this script expects {}; the database says otherwise \
              (a block before failed, or the database is not where the script was generated \
              for), so this block is refused and records nothing; run `current`, repair, and \
              generate a new script from there (`--sql --from <rev>`)",
@@ -466,7 +510,32 @@ impl Executor<'_> {
             step.id(),
             expected.join(" and "),
         );
-        (self.store.expect_sql(d, &present, &absent), message)
+        let state = self.store.expect_sql(d, &present, &absent);
+        // The block writes its audit entry first, then its version-table
+        // row only where that entry was just written.
+        let record = format!("{state} AND {}", self.newest_audit_is(d, step));
+        let condition = match chain {
+            Some(chain) => format!("{state} AND {chain}"),
+            None => state,
+        };
+        Expectation {
+            condition,
+            record,
+            message,
+        }
+    }
+
+    /// Offline scripts: an SQL condition, that the audit log's newest entry
+    /// is the successful one of `step`.
+    fn newest_audit_is(&self, d: &dyn Dialect, step: &Step<'_>) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM (SELECT revision, action, outcome FROM {} \
+             ORDER BY id DESC LIMIT 1) AS newest WHERE newest.revision = {} \
+             AND newest.action = {} AND newest.outcome = 'success')",
+            self.store.audit_table().quoted(d),
+            d.quote_str(step.id()),
+            d.quote_str(step.action().as_str())
+        )
     }
 
     /// A revision's own SQL or Rust code, after its timeouts.
@@ -666,8 +735,10 @@ pub(crate) trait Sink {
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()>;
     /// Runs a Rust revision's function.
     fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult;
-    /// Before `step`: renews the run's lease, or stops the run when it was
-    /// lost ([`Error::LockLost`]).
+    /// First in `step`'s transaction (before a `Transaction: false`
+    /// revision: before it, outside one), on each attempt: renews the
+    /// run's lease, or stops the run when it was lost
+    /// ([`Error::LockLost`]).
     fn before_step(&mut self, _step: &Step<'_>) -> Result<()> {
         Ok(())
     }

@@ -203,11 +203,22 @@ pub trait Dialect: Sync {
         None
     }
 
-    /// Offline scripts: the statements that stop a step's block unless
-    /// `condition` (an SQL boolean) holds, failing with `message`: one to
-    /// write before the block's transaction (`None` where the backend has
-    /// nothing to add) and one to write first in it.
-    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String);
+    /// Offline scripts: the statement, first in a step's block, that fails
+    /// with `message` unless `condition` (an SQL boolean) holds.
+    ///
+    /// By default (SQLite, MySQL, which have no procedural block outside a
+    /// stored program and no way to end a transaction on a condition): a
+    /// query that fails with the message (an invalid JSON path) when the
+    /// condition does not hold. A client that goes on after errors
+    /// (`sqlite3` without `-bail`, `mysql --force`) still runs the block's
+    /// statements; the block's version-table and audit rows are written
+    /// only where the same condition holds.
+    fn script_guard_sql(&self, condition: &str, message: &str) -> String {
+        format!(
+            "SELECT json_extract('{{}}', CASE WHEN {condition} THEN '$' ELSE {} END);",
+            self.quote_str(message)
+        )
+    }
 
     /// Offline scripts: the bookkeeping values the server supplies when the
     /// script runs, as SQL expressions.

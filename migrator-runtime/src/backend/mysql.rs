@@ -167,18 +167,6 @@ impl Dialect for Mysql {
         }
     }
 
-    /// As on SQLite: a query that fails (an invalid JSON path) unless the
-    /// condition holds.
-    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String) {
-        (
-            None,
-            format!(
-                "SELECT JSON_EXTRACT('{{}}', CASE WHEN {condition} THEN '$' ELSE {} END);",
-                self.quote_str(message)
-            ),
-        )
-    }
-
     fn script_values(&self) -> super::ScriptValues {
         super::ScriptValues {
             at: "UTC_TIMESTAMP(6)",

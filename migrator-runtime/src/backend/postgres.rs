@@ -165,27 +165,16 @@ impl Dialect for Postgres {
         )
     }
 
-    /// Before the block, outside any transaction: when the condition fails,
-    /// the session becomes read-only (`default_transaction_read_only`), so
-    /// that a client that goes on after errors (`psql` without
-    /// `ON_ERROR_STOP`) writes nothing more, `Transaction: false` statements
-    /// included. First in the block: the error, which aborts the block's
-    /// transaction, so that everything up to its `COMMIT` is refused.
-    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String) {
-        (
-            Some(format!(
-                "DO $migrator$ BEGIN IF NOT ({condition}) THEN \
-                 PERFORM pg_catalog.set_config('default_transaction_read_only', 'on', false); \
-                 END IF; END $migrator$;"
-            )),
-            format!(
-                "DO $migrator$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION '%', {}; \
-                 END IF; END $migrator$;",
-                self.quote_str(&format!(
-                    "{message}; this session is now read-only (default_transaction_read_only), \
-                     so that nothing after this point writes"
-                ))
-            ),
+    /// First in the block: an error, which aborts the block's transaction,
+    /// so that everything up to its `COMMIT` is refused and nothing is
+    /// recorded (the next block's guard then fails too: this block did not
+    /// record). No session state: behind a transaction pooler it would stay
+    /// on a server connection other clients get.
+    fn script_guard_sql(&self, condition: &str, message: &str) -> String {
+        format!(
+            "DO $migrator$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION '%', {}; \
+             END IF; END $migrator$;",
+            self.quote_str(message)
         )
     }
 

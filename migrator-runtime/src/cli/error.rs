@@ -104,6 +104,7 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::NonTransactional { .. }
         | Run::Timeout { .. }
         | Run::InvalidIndexes { .. }
+        | Run::InvalidIndexesBefore { .. }
         | Run::NoSqlForBackend { .. } => exit::REVISION,
         Run::LockTimeout { .. } | Run::LockLost { .. } => exit::LOCKED,
         Run::UnknownApplied { .. }

@@ -6,8 +6,8 @@
 //! lease in Redis; none), makes sure the version table and audit log exist,
 //! and only then reads the state again, so a replica that waited sees its
 //! peer's work and applies nothing twice. A lease is renewed (or, for
-//! Redis, checked) before each revision, and a run that lost it stops
-//! there. The lock is released on every path, a panic in a Rust revision
+//! Redis, checked) before each revision and each retry, first in the
+//! revision's transaction, and a run that lost it stops there. The lock is released on every path, a panic in a Rust revision
 //! included.
 //!
 //! Behind a pooler in transaction mode every transaction may reach another
@@ -130,8 +130,26 @@ enum Contender {
     None,
 }
 
+/// The shortest lease [`Options::lock_lease`] may give: a shorter one
+/// would expire between two renewals of a healthy run.
+const LEASE_FLOOR: Duration = Duration::from_secs(5);
+
 impl Contender {
     fn new(backend: &mut dyn Backend, store: &Store, options: &Options) -> Result<Contender> {
+        if matches!(options.lock, LockStrategy::Table | LockStrategy::Redis(_))
+            && options.lock_lease < LEASE_FLOOR
+        {
+            return Err(Error::Lock {
+                lock: options.lock.to_string(),
+                action: "taking it",
+                reason: format!(
+                    "its lease of {:?} is shorter than {LEASE_FLOOR:?}, too short to exclude \
+                     another run; raise `--lock-lease` (`MIGRATOR_LOCK_LEASE`, `lock_lease` in \
+                     migrator.toml, `Options::lock_lease`)",
+                    options.lock_lease
+                ),
+            });
+        }
         Ok(match &options.lock {
             LockStrategy::Advisory => Contender::Advisory,
             LockStrategy::Table => Contender::Table(Box::new(table::Lease::new(
