@@ -316,6 +316,20 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
+    /// Upgrades `steps` revisions (those between the database's state and
+    /// `revision`), then [checks](Run::check) `revision`.
+    fn check_after(&mut self, revision: &Revision, steps: usize) -> Result<(), StairwayError> {
+        if steps > 0 {
+            let steps = i64::try_from(steps).unwrap_or(i64::MAX);
+            self.run(
+                revision,
+                Target::Relative(steps),
+                "upgrading to the revisions before it",
+            )?;
+        }
+        self.check(revision)
+    }
+
     fn require_base(&mut self) -> Result<(), StairwayError> {
         match self.applied()? {
             0 => Ok(()),
@@ -372,16 +386,7 @@ pub fn assert_reversible_with(
     let revision = graph.revision(index);
     let mut run = Run::open(migrations, db, options)?;
     run.require_base()?;
-    let position = graph.position(index);
-    if position > 0 {
-        let steps = i64::try_from(position).unwrap_or(i64::MAX);
-        run.run(
-            revision,
-            Target::Relative(steps),
-            "upgrading to the revisions before it",
-        )?;
-    }
-    run.check(revision)
+    run.check_after(revision, graph.position(index))
 }
 
 /// Runs the stairway over every revision, in order, on the fresh database
@@ -591,14 +596,8 @@ fn reversibility_check(
     // keys[q]: the first q revisions applied; the check leaves position + 1.
     let keys = template::prefix_keys(&server, migrations, &options.migrator, position + 1);
     if let Some((from, db)) = pool::take(kind, &keys[..=position]) {
-        let reused = template::upgrade(
-            migrations,
-            &options.migrator,
-            revision,
-            &db,
-            position - from,
-        )
-        .and_then(|()| Run::open(migrations, &db, &options)?.check(revision));
+        let reused = Run::open(migrations, &db, &options)
+            .and_then(|mut run| run.check_after(revision, position - from));
         match reused {
             Ok(()) => {
                 pool::put(kind, keys[position + 1], position + 1, db);

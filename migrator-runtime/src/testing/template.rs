@@ -100,7 +100,7 @@ fn copy_at(
 }
 
 /// Upgrades `db` by `steps` revisions.
-pub(super) fn upgrade(
+fn upgrade(
     migrations: &Migrations,
     options: &Options,
     revision: &Revision,
