@@ -66,14 +66,17 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    /// A revision that runs outside a transaction (`Transaction: false`)
-    /// failed: statements before the failure may have taken effect.
+    /// A revision that cannot run in one transaction (`Transaction: false`)
+    /// failed: statements before the failure may have taken effect. The
+    /// version table keeps its dirty marker, which stops the next run
+    /// ([`Error::Dirty`]) until `stamp` clears it.
     #[error(
         "{direction} of revision {revision} ({file}) failed: {source}\n\
-         it runs outside a transaction (`Transaction: false`), so statements before the failure \
-         may have taken effect while the version table still shows where the run started: \
-         check the schema, repair it, then run it again, or record the {direction} as done with \
-         {stamp}"
+         it cannot run in one transaction (`Transaction: false`), so statements before the \
+         failure may have taken effect; the version table keeps its dirty marker, and every \
+         command but `current`, `history` and `show` stops until it is cleared: check the \
+         schema and repair it by hand, then record the {direction} as done with {stamp}, or as \
+         not done with {undone} (the next run then runs it again)"
     )]
     NonTransactional {
         /// The revision ID.
@@ -85,9 +88,46 @@ pub enum Error {
         /// The `stamp` that records the step as done: the revision itself
         /// after an upgrade, its parents after a downgrade.
         stamp: String,
+        /// The `stamp` that records the step as not done: its parents
+        /// after an upgrade, the revision itself after a downgrade.
+        undone: String,
         /// The database's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The version table holds a dirty marker: a revision that cannot run
+    /// in one transaction was started and did not finish. Every command but
+    /// `current`, `history` and `show` stops until `stamp` clears it.
+    #[error(
+        "the {direction} of revision {revision} ({file}) was started at {since} UTC and did not \
+         finish: {}; it cannot run in one transaction, so its statements before the failure may \
+         be in effect, and the version table holds its dirty marker: check the schema and \
+         repair it by hand, then record where it is with {undone} (its {direction} undone: the \
+         next {direction} runs it again) or {done} (its {direction} completed by hand); either \
+         clears the marker",
+        match error {
+            Some(error) => format!("it failed with: {error}"),
+            None => "no outcome was recorded (its process was killed, or lost its connection)"
+                .to_owned(),
+        }
+    )]
+    Dirty {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was run.
+        direction: Direction,
+        /// When it was started, in UTC (`YYYY-MM-DD HH:MM:SS`).
+        since: String,
+        /// The error it failed with (the statement's error), as the audit
+        /// log recorded it; `None` when no outcome was recorded.
+        error: Option<String>,
+        /// The `stamp` that records the step as not done.
+        undone: String,
+        /// The `stamp` that records the step as done.
+        done: String,
     },
 
     /// A revision exceeded its lock or statement timeout (after its

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use crate::backend::{Backend, Dialect, TimeoutKind};
-use crate::bookkeeping::{Action, Store, Values};
+use crate::bookkeeping::{Action, Outcome, Store, Values};
 use crate::context::{RevisionFn, RevisionResult};
 use crate::error::{Error, Result};
 use crate::lock::Held;
@@ -49,13 +49,17 @@ pub(crate) enum Step<'g> {
     /// Remove the row of an applied revision this build does not know
     /// (`stamp --purge`).
     Forget(String),
+    /// Remove the dirty marker of a revision started that way (`stamp`).
+    Unmark(&'g Revision, Direction),
 }
 
 impl Step<'_> {
     /// The revision ID.
     fn id(&self) -> &str {
         match self {
-            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) => &r.id,
+            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) | Step::Unmark(r, _) => {
+                &r.id
+            }
             Step::Forget(id) => id,
         }
     }
@@ -63,7 +67,7 @@ impl Step<'_> {
     /// The direction a report shows.
     fn direction(&self) -> Direction {
         match self {
-            Step::Run(_, d) | Step::Record(_, d) => *d,
+            Step::Run(_, d) | Step::Record(_, d) | Step::Unmark(_, d) => *d,
             Step::Rechecksum(_) => Direction::Upgrade,
             Step::Forget(_) => Direction::Downgrade,
         }
@@ -72,7 +76,9 @@ impl Step<'_> {
     /// The revision, for events (none for an unknown one).
     fn revision(&self) -> Option<&Revision> {
         match self {
-            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) => Some(r),
+            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) | Step::Unmark(r, _) => {
+                Some(r)
+            }
             Step::Forget(_) => None,
         }
     }
@@ -90,6 +96,8 @@ impl Step<'_> {
             Step::Record(_, Direction::Downgrade) => "recorded as not applied",
             Step::Rechecksum(_) => "checksum re-recorded",
             Step::Forget(_) => "unknown revision's row removed",
+            Step::Unmark(_, Direction::Upgrade) => "dirty marker of its upgrade cleared",
+            Step::Unmark(_, Direction::Downgrade) => "dirty marker of its downgrade cleared",
         }
     }
 
@@ -173,7 +181,7 @@ impl Executor<'_> {
             }
             let direction = step.direction();
             tracing::info!(revision = %step.id(), %direction, "running");
-            if let Some(revision) = step.revision() {
+            if let Some(revision) = step.revision().filter(|_| !matches!(step, Step::Unmark(..))) {
                 progress(Event::Started {
                     revision,
                     direction,
@@ -183,7 +191,7 @@ impl Executor<'_> {
             let mut retry = 0;
             while let Err(mut error) = self.step(sink, step, previous, single, ledger) {
                 sink.rollback_to(outer_depth);
-                if let Some(pause) = self.pause_before_retry(step, single, &error, retry) {
+                if let Some(pause) = self.pause_before_retry(sink.dialect(), step, single, &error, retry) {
                     retry += 1;
                     let retries = self.options.ddl_retries;
                     tracing::warn!(
@@ -210,17 +218,28 @@ impl Executor<'_> {
                 self.audit_failure(sink, step, start, &error);
                 return Err(error);
             }
-            if direction == Direction::Upgrade && !matches!(step, Step::Rechecksum(_)) {
+            if matches!(
+                step,
+                Step::Run(_, Direction::Upgrade) | Step::Record(_, Direction::Upgrade)
+            ) {
                 ledger.next_seq += 1;
             }
             let elapsed = start.elapsed();
             tracing::info!(revision = %step.id(), %direction, elapsed_ms = elapsed.as_millis() as u64, "done");
-            if let Some(revision) = step.revision() {
-                progress(Event::Finished {
+            match step {
+                Step::Unmark(revision, direction) => progress(Event::MarkerCleared {
                     revision,
-                    direction,
-                    elapsed,
-                });
+                    direction: *direction,
+                }),
+                _ => {
+                    if let Some(revision) = step.revision() {
+                        progress(Event::Finished {
+                            revision,
+                            direction,
+                            elapsed,
+                        });
+                    }
+                }
             }
             report.steps.push(StepReport {
                 revision: step.id().to_owned(),
@@ -240,6 +259,7 @@ impl Executor<'_> {
     /// statement waited for a lock for too long, `retry` times so far.
     fn pause_before_retry(
         &self,
+        d: &dyn Dialect,
         step: &Step<'_>,
         single: bool,
         error: &Error,
@@ -247,13 +267,28 @@ impl Executor<'_> {
     ) -> Option<Duration> {
         let retriable = matches!(error, Error::Timeout { lock: true, .. })
             && !single
-            && matches!(step, Step::Run(r, _) if r.transactional);
+            && matches!(step, Step::Run(r, _) if r.transactional)
+            && !self.marks(d, step, single);
         (retriable && retry < self.options.ddl_retries).then(|| backoff(retry))
+    }
+
+    /// True when `step` runs a revision that cannot run in one transaction
+    /// (`Transaction: false`, or any revision where DDL commits on its own,
+    /// see [`Dialect::transactional_ddl`]): the version table holds its
+    /// dirty marker while it runs. Not in a single-transaction run, whose
+    /// one transaction would hold the marker too.
+    fn marks(&self, d: &dyn Dialect, step: &Step<'_>, single: bool) -> bool {
+        !single && matches!(step, Step::Run(r, _) if !r.transactional || !d.transactional_ddl())
     }
 
     /// One step: its own transaction (unless single or non-transactional),
     /// its timeouts, its SQL or Rust code, its version-table row and audit
     /// entry. In an offline script, guarded by the state the step expects.
+    ///
+    /// A step that [marks](Executor::marks) first writes and commits its
+    /// dirty marker, with an audit entry `started`; its record then replaces
+    /// the marker. A failure leaves the marker, and its error in the audit
+    /// log.
     fn step(
         &self,
         sink: &mut dyn Sink,
@@ -266,23 +301,88 @@ impl Executor<'_> {
         let own_transaction = !single && !step.non_transactional();
         let in_transaction = single || own_transaction;
         let d = sink.dialect();
+        let marks = self.marks(d, step, single);
+        // What a failure undoes: nothing where DDL commits on its own.
+        let rolled_back = in_transaction && !marks;
         let fail = |source: Box<dyn std::error::Error + Send + Sync>| {
-            self.failure(d, step, in_transaction, source)
+            self.failure(d, step, rolled_back, source)
         };
         let offline = sink.offline();
+        let script_values = d.script_values();
+        let values = |elapsed: Duration| {
+            if offline {
+                Values::Script(&script_values)
+            } else {
+                Values::Live {
+                    at: Utc::now().naive_utc(),
+                    elapsed_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
+                }
+            }
+        };
         let expect = offline.then(|| self.expectation(d, step, previous));
-        let guard = expect
-            .as_ref()
-            .map(|(condition, message)| d.script_guard_sql(condition, message));
-        if let Some((Some(before), _)) = &guard {
+        let guard_of = |(condition, message): &(String, String)| {
+            (condition.clone(), d.script_guard_sql(condition, message))
+        };
+        let mut guard = expect.as_ref().map(guard_of);
+        if let Some((_, (Some(before), _))) = &guard {
             sink.execute(before).map_err(|e| fail(e.into()))?;
         }
         let outer_depth = sink.depth();
+        if marks && let Step::Run(revision, direction) = step {
+            // The marker, committed before the revision runs.
+            let when = guard.as_ref().map(|(condition, _)| condition.as_str());
+            let mark = self.store.mark_sql(
+                d,
+                &revision.id,
+                *direction,
+                &values(Duration::ZERO),
+                ledger.next_seq,
+                when,
+            );
+            let audit = self.store.audit_sql(
+                d,
+                &values(Duration::ZERO),
+                &revision.id,
+                step.action(),
+                Outcome::Started,
+                "dirty marker written: it cannot run in one transaction",
+                when,
+            );
+            let inside = guard.as_ref().map(|(_, (_, inside))| inside.as_str());
+            let batch = [inside, Some(audit.as_str()), Some(mark.as_str())]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("\n");
+            let marked = sink
+                .begin()
+                .and_then(|()| sink.execute(&batch))
+                .and_then(|()| sink.commit());
+            if let Err(error) = marked {
+                sink.rollback_to(outer_depth);
+                return Err(Error::database("writing the dirty marker")(error));
+            }
+            // From here on, a script's blocks expect the marker.
+            if offline {
+                let condition = self.store.marked_sql(d, &revision.id, *direction);
+                let message = format!(
+                    "migrator: the {direction} of {} in this script expects its dirty marker in \
+                     the version table, which is not there (a statement before failed, or the \
+                     database changed meanwhile), so this block is refused and records nothing; \
+                     run `current`, repair, and generate a new script from there",
+                    revision.id
+                );
+                guard = Some(guard_of(&(condition, message)));
+                if let Some((_, (Some(before), _))) = &guard {
+                    sink.execute(before).map_err(|e| fail(e.into()))?;
+                }
+            }
+        }
         if own_transaction {
             sink.begin().map_err(|e| fail(e.into()))?;
         }
         let outcome = (|| -> Result<()> {
-            if let Some((_, inside)) = &guard {
+            if let Some((_, (_, inside))) = &guard {
                 sink.execute(inside).map_err(|e| fail(e.into()))?;
             }
             if let Step::Run(revision, direction) = step {
@@ -320,22 +420,18 @@ impl Executor<'_> {
                     sink.execute(before).map_err(|e| fail(e.into()))?;
                 }
                 sink.begin().map_err(|e| fail(e.into()))?;
-                for (_, inside) in [&guard, &indexes].into_iter().flatten() {
+                let guard = guard.as_ref().map(|(_, sql)| sql);
+                for (_, inside) in [guard, indexes.as_ref()].into_iter().flatten() {
                     sink.execute(inside).map_err(|e| fail(e.into()))?;
                 }
             }
-            let when = expect.as_ref().map(|(condition, _)| condition.as_str());
-            let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
-            let script_values = d.script_values();
-            let values = if offline {
-                Values::Script(&script_values)
-            } else {
-                Values::Live {
-                    at: Utc::now().naive_utc(),
-                    elapsed_ms,
-                }
-            };
+            let when = guard.as_ref().map(|(condition, _)| condition.as_str());
+            let values = values(start.elapsed());
             let record = match step {
+                Step::Run(r, direction) if marks => {
+                    self.store
+                        .finish_sql(d, &r.id, *direction, &r.checksum, &values)
+                }
                 Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => self
                     .store
                     .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, when),
@@ -344,6 +440,7 @@ impl Executor<'_> {
                 }
                 Step::Rechecksum(r) => self.store.update_checksum_sql(d, &r.id, &r.checksum),
                 Step::Forget(id) => self.store.delete_sql(d, id, when),
+                Step::Unmark(r, direction) => self.store.clear_marker_sql(d, &r.id, *direction),
             };
             let detail = match step.what() {
                 "" => String::new(),
@@ -354,7 +451,7 @@ impl Executor<'_> {
                 &values,
                 step.id(),
                 step.action(),
-                true,
+                Outcome::Success,
                 &detail,
                 when,
             );
@@ -435,6 +532,7 @@ impl Executor<'_> {
             }
             Step::Rechecksum(r) => (vec![&r.id], Vec::new()),
             Step::Forget(id) => (vec![id], Vec::new()),
+            Step::Unmark(..) => (Vec::new(), Vec::new()),
         };
         match previous {
             Some(Step::Run(p, Direction::Upgrade) | Step::Record(p, Direction::Upgrade)) => {
@@ -444,7 +542,7 @@ impl Executor<'_> {
                 absent.push(&p.id);
             }
             Some(Step::Forget(id)) => absent.push(id),
-            Some(Step::Rechecksum(_)) | None => {}
+            Some(Step::Rechecksum(_) | Step::Unmark(..)) | None => {}
         }
         present.sort_unstable();
         present.dedup();
@@ -541,20 +639,25 @@ impl Executor<'_> {
             &values,
             step.id(),
             step.action(),
-            false,
-            &error.to_string(),
+            Outcome::Failure,
+            &match error {
+                // The database's error: the marker's message adds the mend.
+                Error::NonTransactional { source, .. } => source.to_string(),
+                error => error.to_string(),
+            },
             None,
         );
         let _ = sink.execute(&sql);
     }
 
     /// The error for `step` failing with `source`: a timeout, a failure
-    /// outside a transaction (whose effects may remain), or a plain failure.
+    /// whose effects may remain (outside a transaction, or where DDL
+    /// commits on its own: `rolled_back` false), or a plain failure.
     fn failure(
         &self,
         d: &dyn Dialect,
         step: &Step<'_>,
-        in_transaction: bool,
+        rolled_back: bool,
         source: Box<dyn std::error::Error + Send + Sync>,
     ) -> Error {
         // An error the executor made itself (no SQL for this backend) is
@@ -585,7 +688,7 @@ impl Executor<'_> {
                      in migrator.toml, `Options::statement_timeout`",
                 ),
             };
-            if in_transaction {
+            if rolled_back {
                 return Error::Timeout {
                     revision,
                     file,
@@ -606,7 +709,7 @@ impl Executor<'_> {
             };
             source = format!("{source} (its {name} of {limit:?}, set by {set_by}, fired)").into();
         }
-        if in_transaction {
+        if rolled_back {
             Error::Revision {
                 revision,
                 file,
@@ -614,27 +717,41 @@ impl Executor<'_> {
                 source,
             }
         } else {
-            // Recording the step as done: the revision itself after an
-            // upgrade; after a downgrade, where it came from (each parent of
-            // a merge: a stamp keeps the other branches).
-            let stamp = match (direction, step.revision()) {
-                (Direction::Downgrade, Some(r)) if r.revises.is_empty() => "`stamp base`".to_owned(),
-                (Direction::Downgrade, Some(r)) => r
-                    .revises
-                    .iter()
-                    .map(|parent| format!("`stamp {parent}`"))
-                    .collect::<Vec<_>>()
-                    .join(" then "),
-                _ => format!("`stamp {revision}`"),
-            };
+            let (undone, stamp) = step.revision().map_or_else(
+                || (String::new(), format!("`stamp {revision}`")),
+                |r| repair_stamps(r, direction),
+            );
             Error::NonTransactional {
                 revision,
                 file,
                 direction,
                 stamp,
+                undone,
                 source,
             }
         }
+    }
+}
+
+/// The stamps that record the `direction` of `revision` as not done and as
+/// done, after it failed outside a transaction: the revision itself, and
+/// where it comes from (each parent of a merge: a stamp keeps the other
+/// branches; `base` for a root).
+pub(crate) fn repair_stamps(revision: &Revision, direction: Direction) -> (String, String) {
+    let itself = format!("`stamp {}`", revision.id);
+    let parents = if revision.revises.is_empty() {
+        "`stamp base`".to_owned()
+    } else {
+        revision
+            .revises
+            .iter()
+            .map(|parent| format!("`stamp {parent}`"))
+            .collect::<Vec<_>>()
+            .join(" then ")
+    };
+    match direction {
+        Direction::Upgrade => (parents, itself),
+        Direction::Downgrade => (itself, parents),
     }
 }
 

@@ -72,17 +72,17 @@
 use std::sync::{Mutex, PoisonError};
 
 use crate::backend::{Backend, DigestSql};
-use crate::bookkeeping::Store;
+use crate::bookkeeping::{Action, Outcome, Store, marker_direction};
 use crate::connection::MigrationConnection;
 use crate::error::{Error, Result};
-use crate::executor::{Executor, Ledger, Live, Script, Sink, Step};
+use crate::executor::{Executor, Ledger, Live, Script, Sink, Step, repair_stamps};
 use crate::graph::Graph;
 use crate::lock::{outside_transaction, unless_missing, with_lock};
 use crate::migrations::Migrations;
-use crate::model::{BackendKind, Revision, StateDigest};
+use crate::model::{BackendKind, Direction, Revision, StateDigest};
 use crate::options::Options;
-use crate::report::{Check, Event, Problem, Report, State};
-use crate::rows::AuditEntry;
+use crate::report::{Check, DirtyMarker, Event, Problem, Report, State};
+use crate::rows::{AppliedRevision, AuditEntry};
 use crate::plan::{self, Plan, PlanError, Target};
 
 /// The hook that sees a run's events.
@@ -209,6 +209,7 @@ impl<'m> Migrator<'m> {
     /// [`Migrator::pending`], not generic.
     fn pending_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
         let state = self.resolve_and_read(backend)?;
+        self.stop_if_dirty(&state)?;
         let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         self.pending_after(&applied)
     }
@@ -229,7 +230,9 @@ impl<'m> Migrator<'m> {
     /// know (those of a database ahead of it included), and revisions not
     /// applied while revisions after them are. Empty when all is well.
     pub fn verify(&self, conn: &mut impl MigrationConnection) -> Result<Vec<Problem>> {
-        Ok(self.problems(&self.resolve_and_read(conn.__backend())?))
+        let state = self.resolve_and_read(conn.__backend())?;
+        self.stop_if_dirty(&state)?;
+        Ok(self.problems(&state))
     }
 
     /// What `upgrade head` would do and what would stop it, from one read of
@@ -244,6 +247,7 @@ impl<'m> Migrator<'m> {
     /// [`Migrator::check`], not generic.
     fn check_of(&self, backend: &mut dyn Backend) -> Result<Check<'m>> {
         let state = self.resolve_and_read(backend)?;
+        self.stop_if_dirty(&state)?;
         let (applied, unknown) = self.split(&state);
         let ahead = self.is_ahead(&applied, &unknown);
         if ahead {
@@ -368,7 +372,22 @@ impl<'m> Migrator<'m> {
                 let keep = self.applied_mask(&plan::stamped_set(graph, target)?);
                 // Rows the plan does not cover: unknown revisions go (with
                 // `purge`), edited ones get their new checksum.
-                let mut steps: Vec<Step<'_>> = state
+                // A dirty marker goes first: the revision's row is then free
+                // for the plan to record.
+                let unmark = match &state.marker {
+                    Some(marker) => match graph.index_of(&marker.revision) {
+                        Some(i) => Some(Step::Unmark(graph.revision(i), marker.direction)),
+                        None if purge => Some(Step::Forget(marker.revision.clone())),
+                        None => {
+                            return Err(Error::UnknownApplied {
+                                revisions: vec![marker.revision.clone()],
+                            });
+                        }
+                    },
+                    None => None,
+                };
+                let mut steps: Vec<Step<'_>> = unmark.into_iter().collect();
+                steps.extend(state
                     .applied
                     .iter()
                     .filter_map(|row| match graph.index_of(&row.revision) {
@@ -377,8 +396,7 @@ impl<'m> Migrator<'m> {
                             Some(Step::Rechecksum(graph.revision(i)))
                         }
                         Some(_) => None,
-                    })
-                    .collect();
+                    }));
                 steps.extend(
                     plan.steps
                         .iter()
@@ -515,6 +533,7 @@ impl<'m> Migrator<'m> {
                         progress: &mut dyn FnMut(Event<'_>)|
          -> Result<(Plan, State, Vec<String>)> {
             let state = self.read_state(store, backend)?;
+            self.stop_if_dirty(&state)?;
             let (applied, ahead) = self.known_applied(&state, upgrade, progress)?;
             if let Some(problem) = self.problems(&state).into_iter().find(|p| match p {
                 Problem::Edited { .. } => !self.options.ignore_checksums,
@@ -618,12 +637,87 @@ impl<'m> Migrator<'m> {
 
     /// Reads the version table of `store` (resolved, see [`Store::resolve`]);
     /// empty when it does not exist yet.
+    /// A dirty marker among the rows is taken out of the applied ones, with
+    /// its error from the audit log.
     fn read_state(&self, store: &Store, backend: &mut dyn Backend) -> Result<State> {
         let sql = store.select_sql(backend.dialect());
-        let applied = unless_missing(backend, &[store.table()], |b| b.load_versions(&sql))
+        let rows = unless_missing(backend, &[store.table()], |b| b.load_versions(&sql))
             .map_err(Error::database("reading the version table"))?;
-        Ok(State {
-            applied: applied.unwrap_or_default(),
+        let (markers, applied): (Vec<_>, Vec<_>) = rows
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|row| marker_direction(&row.checksum).is_some());
+        let marker = match markers.into_iter().next() {
+            Some(row) => Some(self.marker_of(store, backend, row)?),
+            None => None,
+        };
+        Ok(State { applied, marker })
+    }
+
+    /// The dirty marker of the version-table row `row`, with the error the
+    /// audit log recorded after it was written (if any).
+    fn marker_of(
+        &self,
+        store: &Store,
+        backend: &mut dyn Backend,
+        row: AppliedRevision,
+    ) -> Result<DirtyMarker> {
+        let direction = marker_direction(&row.checksum).unwrap_or(Direction::Upgrade);
+        let store = store.resolve(backend, true)?;
+        let sql = store.select_audit_of_sql(backend.dialect(), &row.revision);
+        let entries = unless_missing(backend, &[store.audit_table()], |b| b.load_audit(&sql))
+            .map_err(Error::database("reading the audit log"))?
+            .unwrap_or_default();
+        // The outcome recorded after the last start of that direction.
+        let action = match direction {
+            Direction::Upgrade => Action::Upgrade,
+            Direction::Downgrade => Action::Downgrade,
+        };
+        let started = entries
+            .iter()
+            .rposition(|e| e.action == action.as_str() && e.outcome == Outcome::Started.as_str());
+        let error = started.and_then(|i| {
+            entries[i + 1..]
+                .iter()
+                .find(|e| e.action == action.as_str() && e.outcome == Outcome::Failure.as_str())
+                .map(|e| e.detail.clone())
+        });
+        Ok(DirtyMarker {
+            revision: row.revision,
+            direction,
+            since: row.applied_at,
+            error,
+        })
+    }
+
+    /// Stops with [`Error::Dirty`] when the version table holds a dirty
+    /// marker: every command but `current`, `history`, `show` and `stamp`.
+    fn stop_if_dirty(&self, state: &State) -> Result<()> {
+        let Some(marker) = &state.marker else {
+            return Ok(());
+        };
+        let graph = self.graph();
+        let revision = graph.index_of(&marker.revision).map(|i| graph.revision(i));
+        let (undone, done) = revision.map_or_else(
+            || {
+                (
+                    "`stamp` to the revision before it (with the build that has it)".to_owned(),
+                    format!("`stamp {}` (with the build that has it)", marker.revision),
+                )
+            },
+            |r| repair_stamps(r, marker.direction),
+        );
+        Err(Error::Dirty {
+            revision: marker.revision.clone(),
+            file: revision.map_or_else(
+                || "not in this build".to_owned(),
+                |r| r.file_name.to_string(),
+            ),
+            direction: marker.direction,
+            since: marker.since.format("%Y-%m-%d %H:%M:%S").to_string(),
+            error: marker.error.clone(),
+            undone,
+            done,
         })
     }
 
