@@ -72,7 +72,7 @@ pub enum Error {
     /// ([`Error::Dirty`]) until `stamp` clears it.
     #[error(
         "{direction} of revision {revision} ({file}) failed: {source}\n\
-         it cannot run in one transaction (`Transaction: false`), so statements before the \
+         it runs outside a transaction (`Transaction: false`), so statements before the \
          failure may have taken effect; the version table keeps its dirty marker, and every \
          command but `current`, `history` and `show` stops until it is cleared: check the \
          schema and repair it by hand, then record the {direction} as done with {stamp}, or as \

@@ -21,12 +21,16 @@
 //! nothing.
 //!
 //! A revision whose header says `Transaction: false` (e.g. `CREATE INDEX
-//! CONCURRENTLY`) runs outside any transaction, and its version-table row is
-//! written after its SQL succeeded. If it fails halfway, the statements
-//! before the failure stay in effect while the version table still shows the
-//! previous revision: the error says so ([`Error::NonTransactional`]); repair
-//! by hand, then run it again or `stamp` it. Such a revision cannot be part
-//! of a single-transaction run.
+//! CONCURRENTLY`) runs outside any transaction. Before it runs, the version
+//! table records it as started (the dirty marker, see
+//! [`DirtyMarker`]); its success replaces the marker by its row. If it fails
+//! halfway, the statements before the failure stay in effect and the marker
+//! stays ([`Error::NonTransactional`]); every later command but `current`,
+//! `history`, `show` and `stamp` stops ([`Error::Dirty`]) until a `stamp`
+//! (to the revision before it, or to it) after a repair by hand clears it.
+//! On a backend whose DDL commits on its own (MySQL) every revision runs
+//! with the marker. Such a revision cannot be part of a single-transaction
+//! run.
 //!
 //! # Concurrency
 //!
