@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is installed and running: PostgreSQL on
 # 127.0.0.1:5432 with trust authentication for local TCP connections, and
-# libpq's headers for Diesel's PostgreSQL driver; PgBouncer in transaction
+# libpq's headers for Diesel's PostgreSQL driver; MariaDB on 127.0.0.1:3306
+# (root, no password) and libmariadb's headers for Diesel's MySQL driver; PgBouncer in transaction
 # mode on 127.0.0.1:6432 in front of it; Redis on 127.0.0.1:6379. SQLite is
 # built in (bundled), so it needs nothing.
 #
@@ -21,6 +22,12 @@ apt_install() {
 # libpq (for linking) and the PostgreSQL client tools.
 if ! command -v pg_config >/dev/null 2>&1 || ! command -v pg_isready >/dev/null 2>&1; then
     apt_install libpq-dev postgresql-client
+fi
+
+# libmariadb (for linking: mysqlclient-sys finds it through pkg-config's
+# `libmariadb`, or `mysql_config` of the -compat package) and pkg-config.
+if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then
+    apt_install pkg-config libmariadb-dev libmariadb-dev-compat
 fi
 
 # The sqlite3 CLI: offline scripts are tested as an operator runs them.
@@ -101,6 +108,35 @@ INI
 fi
 if ! psql -h 127.0.0.1 -p 6432 -U postgres -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
     log "error: cannot connect through PgBouncer at 127.0.0.1:6432 (see $PGBOUNCER_DIR/pgbouncer.log)"
+    exit 1
+fi
+
+# MariaDB, for the MySQL backend: root over TCP without a password, as on
+# the development machines.
+mysql_ok() { mysql -h 127.0.0.1 -P 3306 -u root -e 'SELECT 1' >/dev/null 2>&1; }
+if mysql_ok; then
+    log "MariaDB is running"
+else
+    if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+        apt_install mariadb-server mariadb-client
+    fi
+    log "starting MariaDB on 127.0.0.1:3306"
+    service mariadb start >/dev/null 2>&1 || {
+        mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+        (mysqld_safe --bind-address=127.0.0.1 --port=3306 >/dev/null 2>&1 &)
+    }
+    for _ in $(seq 1 30); do
+        mysqladmin -u root status >/dev/null 2>&1 && break
+        sleep 1
+    done
+    # Debian's root authenticates by unix_socket: allow TCP without a
+    # password too (through the socket, as root).
+    if ! mysql_ok; then
+        mysql -u root -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
+    fi
+fi
+if ! mysql_ok; then
+    log "error: cannot connect to MariaDB as root@127.0.0.1:3306 without a password"
     exit 1
 fi
 

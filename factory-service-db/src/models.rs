@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
+use diesel::mysql::Mysql;
 use diesel::pg::Pg;
 use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{HasSqlType, Text};
@@ -14,7 +15,7 @@ use migrator_runtime::MultiBackend;
 use crate::schema::{api_key_events, api_key_scopes, api_keys, sql_types};
 
 /// The identity of an API key: a UUID, stored natively on PostgreSQL and as
-/// text on SQLite.
+/// text on SQLite and MySQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
 #[diesel(sql_type = sql_types::Uuid)]
 pub struct KeyId(pub uuid::Uuid);
@@ -55,6 +56,20 @@ impl ToSql<sql_types::Uuid, Sqlite> for KeyId {
 impl FromSql<sql_types::Uuid, Sqlite> for KeyId {
     fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
+        Ok(KeyId(uuid::Uuid::parse_str(&text)?))
+    }
+}
+
+impl ToSql<sql_types::Uuid, Mysql> for KeyId {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Mysql>) -> serialize::Result {
+        std::io::Write::write_all(out, self.0.hyphenated().to_string().as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<sql_types::Uuid, Mysql> for KeyId {
+    fn from_sql(bytes: <Mysql as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Mysql>>::from_sql(bytes)?;
         Ok(KeyId(uuid::Uuid::parse_str(&text)?))
     }
 }

@@ -2,10 +2,12 @@
 
 /// SQL types the schema uses beyond Diesel's own.
 pub mod sql_types {
-    /// A UUID: `UUID` on PostgreSQL, its canonical text form on SQLite.
+    /// A UUID: `UUID` on PostgreSQL, its canonical text form on SQLite and
+    /// MySQL.
     #[derive(Debug, Clone, Copy, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
     #[diesel(postgres_type(name = "uuid"))]
     #[diesel(sqlite_type(name = "Text"))]
+    #[diesel(mysql_type(name = "String"))]
     pub struct Uuid;
 }
 

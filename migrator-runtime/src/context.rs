@@ -93,7 +93,7 @@ impl MigrationContext<'_> {
         if any.is::<C>() {
             return any.downcast_mut::<C>().ok_or_else(|| wrong_connection::<C>(actual));
         }
-        #[cfg(any(feature = "postgres", feature = "sqlite"))]
+        #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
         if let Some(inner) = any.downcast_mut::<crate::AnyConnection>()
             && let Some(conn) = inner.inner_as_any().downcast_mut::<C>()
         {

@@ -89,6 +89,7 @@ pub fn count(conn: &mut migrator_runtime::AnyConnection, sql: &str) -> i64 {
     let rows: Vec<N> = match conn {
         AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
         AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Mysql(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
     rows.first()

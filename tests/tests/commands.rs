@@ -81,6 +81,10 @@ fn index_count(conn: &mut AnyConnection) -> i64 {
         AnyConnection::Sqlite(_) => {
             "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'left_t_id'"
         }
+        AnyConnection::Mysql(_) => {
+            "SELECT COUNT(DISTINCT index_name) AS n FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND index_name = 'left_t_id'"
+        }
     };
     count(conn, sql)
 }

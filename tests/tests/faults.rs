@@ -153,6 +153,7 @@ fn strings(conn: &mut AnyConnection, sql: &str) -> Vec<String> {
     let rows: Vec<S> = match conn {
         AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
         AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Mysql(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
     rows.into_iter().map(|r| r.s).collect()
@@ -168,6 +169,10 @@ fn columns(conn: &mut AnyConnection) -> BTreeSet<String> {
         AnyConnection::Sqlite(_) => {
             "SELECT m.name || '.' || p.name AS s FROM sqlite_master m, pragma_table_info(m.name) p \
              WHERE m.type = 'table'"
+        }
+        AnyConnection::Mysql(_) => {
+            "SELECT CONCAT(table_name, '.', column_name) AS s FROM information_schema.columns \
+             WHERE table_schema = DATABASE()"
         }
     };
     strings(conn, sql).into_iter().collect()
@@ -1047,10 +1052,11 @@ fn bad_urls_get_a_clear_message_and_their_exit_status() {
         ("".into(), exit::USAGE, vec!["no database given"]),
         ("   ".into(), exit::USAGE, vec!["no database given"]),
         ("sqlite://".into(), exit::USAGE, vec!["names no file"]),
+        // MySQL (this build has the backend): an unknown host.
         (
-            format!("mysql://app:{s}@db/prod"),
-            exit::USAGE,
-            vec!["has no backend for it"],
+            format!("mysql://app:{s}@no-such-host.invalid/prod"),
+            exit::CONNECT,
+            vec!["no-such-host.invalid"],
         ),
         // postgres:// garbage: libpq refuses it before any connection.
         (

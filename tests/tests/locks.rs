@@ -33,6 +33,7 @@ fn lock_name(db: &TestDb) -> &'static str {
     match db.kind() {
         Kind::Postgres => "public.migrator_version",
         Kind::Sqlite => "migrator_version",
+        Kind::Mysql => unreachable!("on_each_backend runs PostgreSQL and SQLite"),
     }
 }
 

@@ -74,7 +74,7 @@ fn migrator() -> Migrator<'static> {
 }
 
 fn audit_rows(conn: &mut AnyConnection) -> i64 {
-    count(conn, "SELECT COUNT(*) AS n FROM migrator_audit")
+    count(conn, "SELECT COUNT(*) AS n FROM migrator_version_audit")
 }
 
 /// The scenario: 001 and 002 conflict with tables made by hand.

@@ -41,6 +41,7 @@ fn migrator_owns_two_tables_and_nothing_else() {
         found.sort();
         assert_eq!(found, AT_HEAD);
         let (functions, triggers) = match db.kind() {
+            Kind::Mysql => unreachable!("on_each_backend runs PostgreSQL and SQLite"),
             Kind::Postgres => (
                 count(
                     &mut conn,
@@ -142,6 +143,7 @@ fn every_edit_of_the_version_table_is_seen_at_the_next_start() {
 /// earlier builds of migrator created beside the version table.
 fn create_legacy_state(conn: &mut AnyConnection, kind: Kind) {
     let sql = match kind {
+        Kind::Mysql => unreachable!("on_each_backend runs PostgreSQL and SQLite"),
         Kind::Postgres => {
             "CREATE TABLE migrator_version_state (state VARCHAR(100) NOT NULL, \
                  version_table VARCHAR(100) NOT NULL);
@@ -191,6 +193,7 @@ fn the_state_table_of_older_versions_is_dropped() {
         found.sort();
         assert_eq!(found, AT_HEAD);
         let leftovers = match db.kind() {
+            Kind::Mysql => unreachable!("on_each_backend runs PostgreSQL and SQLite"),
             Kind::Postgres => count(
                 &mut conn,
                 "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE NOT tgisinternal) \

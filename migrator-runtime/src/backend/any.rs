@@ -23,7 +23,7 @@ mod multi {
     /// It is a Diesel [`MultiConnection`](diesel::MultiConnection): Rust
     /// revisions and services can run the Diesel query DSL on it directly,
     /// whatever the backend. Its variants are the backends enabled by
-    /// features (`postgres`, `sqlite`).
+    /// features (`postgres`, `sqlite`, `mysql`).
     #[derive(diesel::MultiConnection)]
     pub enum AnyConnection {
         /// A PostgreSQL connection.
@@ -32,6 +32,9 @@ mod multi {
         /// A SQLite connection.
         #[cfg(feature = "sqlite")]
         Sqlite(diesel::SqliteConnection),
+        /// A MySQL or MariaDB connection.
+        #[cfg(feature = "mysql")]
+        Mysql(diesel::MysqlConnection),
     }
 }
 
@@ -45,6 +48,8 @@ macro_rules! dispatch {
             AnyConnection::Postgres($c) => $body,
             #[cfg(feature = "sqlite")]
             AnyConnection::Sqlite($c) => $body,
+            #[cfg(feature = "mysql")]
+            AnyConnection::Mysql($c) => $body,
         }
     };
 }
@@ -74,8 +79,9 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Durat
 pub(crate) const DEFAULT_APPLICATION_NAME: &str = "migrator";
 
 /// Opens a connection from a URL: `postgres://…` or `postgresql://…`, a
-/// libpq `key=value` string, `sqlite://path`, `sqlite::memory:`, or a bare
-/// file path (SQLite), as far as this build's features allow. A PostgreSQL
+/// libpq `key=value` string, `sqlite://path`, `sqlite::memory:`, a bare
+/// file path (SQLite), or `mysql://user:password@host:3306/db` (`mariadb://`
+/// alike), as far as this build's features allow. A PostgreSQL
 /// server that does not answer fails the connection after 10 s, unless the
 /// URL sets `connect_timeout` itself. A PostgreSQL connection carries the
 /// `application_name` `migrator` (seen in `pg_stat_activity`), unless the
@@ -110,6 +116,11 @@ pub(crate) fn connect_with(
         #[cfg(feature = "sqlite")]
         BackendKind::Sqlite => {
             super::sqlite::establish(url.connect_str()).map(AnyConnection::Sqlite)
+        }
+        #[cfg(feature = "mysql")]
+        BackendKind::Mysql => {
+            <diesel::MysqlConnection as diesel::Connection>::establish(url.connect_str())
+                .map(AnyConnection::Mysql)
         }
         #[allow(unreachable_patterns)]
         _ => {

@@ -13,14 +13,14 @@
 //!
 //! The executor only sees `&mut dyn Backend`.
 
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 mod any;
 #[cfg(feature = "diesel-async")]
 mod async_pg;
 mod mysql;
 mod postgres;
 mod sqlite;
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 mod url;
 
 use std::any::Any;
@@ -32,13 +32,13 @@ use diesel::query_dsl::RunQueryDsl;
 use diesel::query_dsl::methods::LoadQuery;
 use diesel::result::QueryResult;
 
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub use any::{AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow, connect};
-#[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
+#[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
 pub(crate) use any::{DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_TIMEOUT, connect_with};
-#[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite")))]
+#[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
 pub use url::DatabaseUrl;
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub use url::redact;
 
 use crate::bookkeeping::TableName;
@@ -101,6 +101,13 @@ pub trait Dialect: Sync {
         local: bool,
     ) -> Option<String>;
 
+    /// True where [`Dialect::timeouts_sql`] can set timeouts for the current
+    /// transaction only; false where it always sets them for the session
+    /// (MySQL), which the run then gives back at its end.
+    fn local_timeouts(&self) -> bool {
+        true
+    }
+
     /// Resets the session's timeouts to the server's defaults: what an
     /// offline script ends with, and the fallback when they could not be
     /// read.
@@ -117,6 +124,42 @@ pub trait Dialect: Sync {
     /// (SQLite's lock file).
     fn advisory_holder_sql(&self, _name: &str) -> Option<String> {
         None
+    }
+
+    /// An expression joining the text expressions `parts`.
+    fn concat_sql(&self, parts: &[String]) -> String {
+        parts.join(" || ")
+    }
+
+    /// `expr` (a number or a timestamp) as text.
+    fn text_sql(&self, expr: &str) -> String {
+        format!("CAST({expr} AS VARCHAR(40))")
+    }
+
+    /// `INSERT INTO table (columns) VALUES (values)` that, when a row with
+    /// the same key (the first of `columns`, the primary key) exists,
+    /// replaces its other columns only where the row's column `stale` is
+    /// less than the inserted row's column `fresh`.
+    fn upsert_sql(
+        &self,
+        table: &str,
+        columns: &[&str],
+        values: &[String],
+        stale: &str,
+        fresh: &str,
+    ) -> String {
+        let set = columns[1..]
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {set} \
+             WHERE {table}.{stale} < excluded.{fresh}",
+            columns.join(", "),
+            values.join(", "),
+            columns[0]
+        )
     }
 
     /// An expression for the database's current time in UTC plus `plus`, of

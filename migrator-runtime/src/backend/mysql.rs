@@ -1,5 +1,12 @@
-//! MySQL and MariaDB: the dialect only, so that offline SQL can be rendered
-//! for them; connections come with the MySQL backend.
+//! MySQL and MariaDB: their dialect, their run lock (`GET_LOCK`), and
+//! `diesel::MysqlConnection`.
+//!
+//! One dialect serves both servers: where their settings differ (the
+//! statement timeout is MySQL's `max_execution_time`, in milliseconds and
+//! for `SELECT`s only, and MariaDB's `max_statement_time`, in seconds),
+//! each is written in an executable comment only its server runs:
+//! `/*!80000 … */` runs on MySQL 8 and later (MariaDB ignores versions from
+//! 5.7 on), `/*M!100108 … */` on MariaDB only.
 
 use std::time::Duration;
 
@@ -41,30 +48,100 @@ impl Dialect for Mysql {
         )
     }
 
+    fn current_schema_sql(&self) -> Option<&'static str> {
+        Some("SELECT COALESCE(DATABASE(), '') AS value")
+    }
+
     /// MySQL has no transaction-local settings: session ones are set either
-    /// way (and restored after a `Transaction: false` revision).
+    /// way, and given back at the end of the run. The lock timeout is both
+    /// `lock_wait_timeout` (metadata locks: DDL behind a reader) and
+    /// `innodb_lock_wait_timeout` (row locks), in whole seconds rounded up;
+    /// the statement timeout MySQL's `max_execution_time` (which limits
+    /// `SELECT`s only) or MariaDB's `max_statement_time` (every statement).
     fn timeouts_sql(
         &self,
         statement: Option<Duration>,
         lock: Duration,
         _local: bool,
     ) -> Option<String> {
-        let statement = statement.map_or(0, millis);
-        let lock_seconds = lock.as_secs().max(1);
+        let statement_ms = statement.map_or(0, millis);
+        let lock_seconds = (lock.as_secs() + u64::from(lock.subsec_nanos() > 0)).max(1);
         Some(format!(
-            "SET SESSION max_execution_time = {statement}; \
-             SET SESSION lock_wait_timeout = {lock_seconds};"
+            "SET SESSION lock_wait_timeout = {lock_seconds}, \
+             SESSION innodb_lock_wait_timeout = {lock_seconds} \
+             /*!80000 , SESSION max_execution_time = {statement_ms} */ \
+             /*M!100108 , SESSION max_statement_time = {}.{:03} */;",
+            statement_ms / 1000,
+            statement_ms % 1000
         ))
     }
 
+    fn local_timeouts(&self) -> bool {
+        false
+    }
+
     fn reset_timeouts_sql(&self) -> &'static str {
-        "SET SESSION max_execution_time = DEFAULT; SET SESSION lock_wait_timeout = DEFAULT;"
+        "SET SESSION lock_wait_timeout = DEFAULT, SESSION innodb_lock_wait_timeout = DEFAULT \
+         /*!80000 , SESSION max_execution_time = DEFAULT */ \
+         /*M!100108 , SESSION max_statement_time = DEFAULT */;"
     }
 
     fn session_timeouts_sql(&self) -> String {
-        "SELECT CONCAT('SET SESSION max_execution_time = ', @@SESSION.max_execution_time, \
-         '; SET SESSION lock_wait_timeout = ', @@SESSION.lock_wait_timeout, ';') AS value"
+        "SELECT CONCAT('SET SESSION lock_wait_timeout = ', @@SESSION.lock_wait_timeout, \
+         ', SESSION innodb_lock_wait_timeout = ', @@SESSION.innodb_lock_wait_timeout \
+         /*!80000 , ', SESSION max_execution_time = ', @@SESSION.max_execution_time */ \
+         /*M!100108 , ', SESSION max_statement_time = ', @@SESSION.max_statement_time */, \
+         ';') AS value"
             .to_owned()
+    }
+
+    /// The connection holding the lock (`IS_USED_LOCK`), described from
+    /// the process list; a role without the `PROCESS` privilege sees only
+    /// its own connections there, and is told so.
+    fn advisory_holder_sql(&self, name: &str) -> Option<String> {
+        Some(format!(
+            "SELECT CONCAT('connection ', l.id, COALESCE(CONCAT(', user ', p.USER, \
+             ', client ', p.HOST, ', database ', COALESCE(p.DB, 'none'), ', ', p.COMMAND, \
+             ' for ', p.TIME, ' s'), \
+             ' (not in the process list this role sees: it needs the PROCESS privilege)')) \
+             AS value FROM (SELECT IS_USED_LOCK({}) AS id) l \
+             LEFT JOIN information_schema.PROCESSLIST p ON p.ID = l.id \
+             WHERE l.id IS NOT NULL",
+            lock_name(name)
+        ))
+    }
+
+    fn concat_sql(&self, parts: &[String]) -> String {
+        format!("CONCAT({})", parts.join(", "))
+    }
+
+    fn text_sql(&self, expr: &str) -> String {
+        format!("CAST({expr} AS CHAR)")
+    }
+
+    /// `ON DUPLICATE KEY UPDATE`: each column takes the new value only where
+    /// the row's `stale` column is older, and `stale` is assigned last, as
+    /// MySQL assigns left to right and later assignments see earlier ones.
+    fn upsert_sql(
+        &self,
+        table: &str,
+        columns: &[&str],
+        values: &[String],
+        stale: &str,
+        fresh: &str,
+    ) -> String {
+        let mut updated: Vec<&str> = columns[1..].iter().copied().filter(|c| *c != stale).collect();
+        updated.push(stale);
+        let set = updated
+            .iter()
+            .map(|c| format!("{c} = IF({stale} < VALUES({fresh}), VALUES({c}), {c})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON DUPLICATE KEY UPDATE {set}",
+            columns.join(", "),
+            values.join(", ")
+        )
     }
 
     fn now_sql(&self, plus: Duration) -> String {
@@ -86,7 +163,9 @@ impl Dialect for Mysql {
     fn timeout_kind(&self, message: &str) -> Option<super::TimeoutKind> {
         if message.contains("Lock wait timeout exceeded") {
             Some(super::TimeoutKind::Lock)
-        } else if message.contains("maximum statement execution time exceeded") {
+        } else if message.contains("maximum statement execution time exceeded")
+            || message.contains("max_statement_time exceeded")
+        {
             Some(super::TimeoutKind::Statement)
         } else {
             None
@@ -162,4 +241,72 @@ fn schema(d: &Mysql, table: &TableName) -> String {
         .schema
         .as_deref()
         .map_or_else(|| "DATABASE()".to_owned(), |s| d.quote_str(s))
+}
+
+/// The name of the `GET_LOCK` lock guarding the version table `name`
+/// (schema-qualified), as an SQL expression: `migrator:<name>` when it fits
+/// MySQL's 64 characters, else `migrator:` and the start of the name's
+/// SHA-256, computed by the server. Lock names are server-wide: the
+/// database in the name keeps two databases apart.
+fn lock_name(name: &str) -> String {
+    const PREFIX: &str = "migrator:";
+    let full = format!("{PREFIX}{name}");
+    if full.chars().count() <= 64 {
+        Mysql.quote_str(&full)
+    } else {
+        format!(
+            "CONCAT('{PREFIX}', LEFT(SHA2({}, 256), {}))",
+            Mysql.quote_str(name),
+            64 - PREFIX.len()
+        )
+    }
+}
+
+#[cfg(feature = "mysql")]
+mod connection {
+    use diesel::MysqlConnection;
+    use diesel::result::QueryResult;
+
+    use super::{Mysql, lock_name};
+    use crate::backend::{Backend, Dialect, LockHandle, common_backend_methods};
+    use crate::error::Error;
+
+    impl Backend for MysqlConnection {
+        fn dialect(&self) -> &'static dyn Dialect {
+            &Mysql
+        }
+
+        common_backend_methods!();
+
+        /// A named lock (`GET_LOCK`, not waiting): it belongs to this
+        /// connection, and the server releases it if the connection dies.
+        fn try_lock(&mut self, name: &str) -> Result<Option<LockHandle>, Error> {
+            let sql = format!("SELECT COALESCE(GET_LOCK({}, 0), 0) AS n", lock_name(name));
+            let taken = crate::backend::count(self, &sql)
+                .map_err(Error::database("taking the migration lock"))?;
+            Ok((taken == 1).then_some(LockHandle::Session))
+        }
+
+        fn unlock(&mut self, name: &str, _handle: LockHandle) -> QueryResult<()> {
+            let sql = format!("SELECT COALESCE(RELEASE_LOCK({}), 0) AS n", lock_name(name));
+            crate::backend::count(self, &sql).map(drop)
+        }
+
+        crate::backend::any::lend_via_any!(Mysql);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_name;
+
+    #[test]
+    fn lock_names_fit_in_64_characters() {
+        assert_eq!(lock_name("db.migrator_version"), "'migrator:db.migrator_version'");
+        let long = format!("{}.migrator_version", "d".repeat(60));
+        assert_eq!(
+            lock_name(&long),
+            format!("CONCAT('migrator:', LEFT(SHA2('{long}', 256), 55))")
+        );
+    }
 }

@@ -22,7 +22,7 @@ use crate::model::BackendKind;
 /// | --- | --- |
 /// | `postgres://user:pw@host:5432/db`, `postgresql://…` | PostgreSQL |
 /// | `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite::memory:` | SQLite |
-/// | `mysql://…`, `mariadb://…` | MySQL (not yet supported for connections) |
+/// | `mysql://user:pw@host:3306/db`, `mariadb://…` | MySQL or MariaDB |
 /// | a bare path such as `factory-service.db` | SQLite |
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
@@ -52,7 +52,7 @@ impl DatabaseUrl {
                 "mysql" | "mariadb" => (BackendKind::Mysql, format!("mysql://{rest}")),
                 other => {
                     return Err(bad(&format!(
-                        "unknown scheme `{other}`; use postgres://, sqlite:// or a file path"
+                        "unknown scheme `{other}`; use postgres://, sqlite://, mysql://, mariadb:// or a file path"
                     )));
                 }
             },

@@ -270,6 +270,12 @@ pub(crate) fn with_lock<T>(
             break;
         }
     }
+    if !d.local_timeouts() {
+        // Every revision set the session's timeouts (MySQL): give them back.
+        if let Err(error) = backend.execute(&restore) {
+            tracing::warn!(%error, "the session's timeouts could not be given back");
+        }
+    }
     let unlocked = held.release(backend, &name);
     if let Err(error) = &unlocked {
         tracing::error!(%error, lock = %options.lock, "the migration lock was not released");

@@ -117,13 +117,26 @@ impl Lease {
     fn held_by_other(&self, backend: &mut dyn Backend, action: &'static str) -> Result<Option<String>> {
         let d = backend.dialect();
         let sql = format!(
-            "SELECT token || ' ' || 'token ' || token || ', host ' || host || ', pid ' || \
-             CAST(pid AS VARCHAR(20)) || ', application ' || application || ', since ' || \
-             CAST(acquired AS VARCHAR(40)) || ' UTC, lease expires ' || \
-             CAST(expires AS VARCHAR(40)) || ' UTC (now ' || CAST({} AS VARCHAR(40)) || \
-             '), in table ' || {} AS value FROM {} WHERE name = {}",
-            d.now_sql(Duration::ZERO),
-            d.quote_str(&self.table_name.to_string()),
+            "SELECT {} AS value FROM {} WHERE name = {}",
+            d.concat_sql(&[
+                "token".to_owned(),
+                "' token '".to_owned(),
+                "token".to_owned(),
+                "', host '".to_owned(),
+                "host".to_owned(),
+                "', pid '".to_owned(),
+                d.text_sql("pid"),
+                "', application '".to_owned(),
+                "application".to_owned(),
+                "', since '".to_owned(),
+                d.text_sql("acquired"),
+                "' UTC, lease expires '".to_owned(),
+                d.text_sql("expires"),
+                "' UTC (now '".to_owned(),
+                d.text_sql(&d.now_sql(Duration::ZERO)),
+                "'), in table '".to_owned(),
+                d.quote_str(&self.table_name.to_string()),
+            ]),
             self.table,
             self.name
         );
@@ -138,18 +151,20 @@ impl Lease {
     /// Inserts this run's row, or replaces a row whose lease expired.
     fn take_sql(&self, d: &dyn Dialect) -> String {
         let [host, pid, application] = &self.who;
-        format!(
-            "INSERT INTO {table} (name, token, host, pid, application, acquired, expires) \
-             VALUES ({name}, {token}, {host}, {pid}, {application}, {now}, {until}) \
-             ON CONFLICT (name) DO UPDATE SET token = excluded.token, host = excluded.host, \
-             pid = excluded.pid, application = excluded.application, \
-             acquired = excluded.acquired, expires = excluded.expires \
-             WHERE {table}.expires < excluded.acquired",
-            table = self.table,
-            name = self.name,
-            token = self.token,
-            now = d.now_sql(Duration::ZERO),
-            until = d.now_sql(self.lease),
+        d.upsert_sql(
+            &self.table,
+            &["name", "token", "host", "pid", "application", "acquired", "expires"],
+            &[
+                self.name.clone(),
+                self.token.clone(),
+                host.clone(),
+                pid.clone(),
+                application.clone(),
+                d.now_sql(Duration::ZERO),
+                d.now_sql(self.lease),
+            ],
+            "expires",
+            "acquired",
         )
     }
 

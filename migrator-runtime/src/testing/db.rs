@@ -1,5 +1,6 @@
 //! Fresh databases for tests: a SQLite file in a temporary directory, or a
-//! database created on the local PostgreSQL server and dropped afterwards.
+//! database created on the local PostgreSQL (or, with the `mysql` feature,
+//! MySQL/MariaDB) server and dropped afterwards.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -21,6 +22,20 @@ pub const POSTGRES_URL_VAR: &str = "MIGRATOR_TEST_POSTGRES_URL";
 pub fn postgres_admin_url() -> String {
     std::env::var(POSTGRES_URL_VAR)
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The environment variable naming the MySQL or MariaDB server's
+/// administrative URL for tests.
+#[cfg(feature = "mysql")]
+pub const MYSQL_URL_VAR: &str = "MIGRATOR_TEST_MYSQL_URL";
+
+/// The server's administrative URL for MySQL tests:
+/// `MIGRATOR_TEST_MYSQL_URL`, by default
+/// `mysql://root@127.0.0.1:3306/mysql`. Test databases are created and
+/// dropped through it, and live on the same server.
+#[cfg(feature = "mysql")]
+pub fn mysql_admin_url() -> String {
+    std::env::var(MYSQL_URL_VAR).unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".to_owned())
 }
 
 /// True when tests run in CI (`CI` is set): there, an unreachable PostgreSQL
@@ -48,6 +63,10 @@ enum Cleanup {
         admin_url: String,
         later: bool,
     },
+    /// The MySQL database to drop, through the administrative URL it was
+    /// created through.
+    #[cfg(feature = "mysql")]
+    Mysql { name: String, admin_url: String },
 }
 
 /// The backends a test can run on.
@@ -57,6 +76,9 @@ pub enum Kind {
     Sqlite,
     /// A database created on the local PostgreSQL server.
     Postgres,
+    /// A database created on the local MySQL or MariaDB server.
+    #[cfg(feature = "mysql")]
+    Mysql,
 }
 
 impl Kind {
@@ -68,6 +90,8 @@ impl Kind {
         match self {
             Kind::Sqlite => "sqlite",
             Kind::Postgres => "postgres",
+            #[cfg(feature = "mysql")]
+            Kind::Mysql => "mysql",
         }
     }
 
@@ -76,6 +100,8 @@ impl Kind {
         match self {
             Kind::Sqlite => BackendKind::Sqlite,
             Kind::Postgres => BackendKind::Postgres,
+            #[cfg(feature = "mysql")]
+            Kind::Mysql => BackendKind::Mysql,
         }
     }
 }
@@ -99,6 +125,8 @@ impl TestDb {
         match kind {
             Kind::Sqlite => Some(TestDb::sqlite()),
             Kind::Postgres => TestDb::postgres(),
+            #[cfg(feature = "mysql")]
+            Kind::Mysql => TestDb::mysql(),
         }
     }
 
@@ -203,7 +231,7 @@ impl TestDb {
     pub(super) fn admin_url(&self) -> Option<&str> {
         match &self.cleanup {
             Cleanup::Postgres { admin_url, .. } => Some(admin_url),
-            Cleanup::Sqlite(_) => None,
+            _ => None,
         }
     }
 
@@ -211,8 +239,52 @@ impl TestDb {
     pub(super) fn postgres_name(&self) -> Option<&str> {
         match &self.cleanup {
             Cleanup::Postgres { name, .. } => Some(name),
-            Cleanup::Sqlite(_) => None,
+            _ => None,
         }
+    }
+
+    /// A fresh database on the MySQL or MariaDB server at
+    /// [`mysql_admin_url`], or `None` when the server is unreachable and
+    /// `CI` is not set. Its URL is the administrative URL naming the new
+    /// database; it is dropped with the value.
+    ///
+    /// # Panics
+    ///
+    /// When the server is unreachable in CI, or the database cannot be
+    /// created.
+    #[cfg(feature = "mysql")]
+    #[track_caller]
+    pub fn mysql() -> Option<TestDb> {
+        let admin_url = mysql_admin_url();
+        let name = fresh_name("migrator_test");
+        let url = mysql_database_url(&admin_url, &name).unwrap_or_else(|reason| {
+            panic!(
+                "{MYSQL_URL_VAR} `{}` cannot name a test database: {reason}",
+                crate::backend::redact(&admin_url)
+            )
+        });
+        let mut admin = match mysql_admin_connection(&admin_url) {
+            Ok(conn) => conn,
+            Err(error) if !in_ci() => {
+                eprintln!(
+                    "\n!!! SKIPPED: MySQL unreachable at {}: {error}\n!!! (in CI this fails)\n",
+                    crate::backend::redact(&admin_url)
+                );
+                return None;
+            }
+            Err(error) => panic!(
+                "MySQL is required in CI and is unreachable at {}: {error}",
+                crate::backend::redact(&admin_url)
+            ),
+        };
+        admin
+            .batch_execute(&format!("CREATE DATABASE `{name}`"))
+            .unwrap_or_else(|error| panic!("creating the test database {name} failed: {error}"));
+        Some(TestDb {
+            url,
+            kind: Kind::Mysql,
+            cleanup: Cleanup::Mysql { name, admin_url },
+        })
     }
 
     /// The database's URL.
@@ -243,6 +315,12 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        #[cfg(feature = "mysql")]
+        if let Cleanup::Mysql { name, admin_url } = &self.cleanup
+            && let Ok(mut admin) = mysql_admin_connection(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"));
+        }
         if let Cleanup::Postgres {
             name,
             admin_url,
@@ -328,6 +406,15 @@ pub fn on_each_backend(test: impl Fn(&TestDb)) {
     }
 }
 
+/// Runs `test` on a fresh MySQL (or MariaDB) database, skipped loudly
+/// outside CI when the server is unreachable.
+#[cfg(feature = "mysql")]
+pub fn on_mysql(test: impl Fn(&TestDb)) {
+    if let Some(db) = TestDb::mysql() {
+        test(&db);
+    }
+}
+
 /// The names of the tables in the database's current schema, sorted, the
 /// migrator's own tables included (SQLite's internal `sqlite_%` tables
 /// excluded).
@@ -350,10 +437,17 @@ pub fn tables(conn: &mut AnyConnection) -> Vec<String> {
             "SELECT name FROM sqlite_master WHERE type = 'table' \
              AND name NOT LIKE 'sqlite_%' ORDER BY name"
         }
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(_) => {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = DATABASE() ORDER BY table_name"
+        }
     };
     let rows: Vec<Name> = match conn {
         AnyConnection::Postgres(c) => crate::backend::load(c, sql),
         AnyConnection::Sqlite(c) => crate::backend::load(c, sql),
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(c) => crate::backend::load(c, sql),
     }
     .expect("list tables");
     rows.into_iter().map(|r| r.name).collect()
@@ -421,6 +515,44 @@ fn database_url(admin_url: &str, name: &str) -> Result<String, String> {
         url.push_str(&query);
     }
     Ok(url)
+}
+
+/// A connection to a MySQL server's administrative database (Diesel takes
+/// `mysql://` only: `mariadb://` is the same).
+#[cfg(feature = "mysql")]
+fn mysql_admin_connection(admin_url: &str) -> diesel::ConnectionResult<diesel::MysqlConnection> {
+    let url = admin_url.trim();
+    match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {
+            diesel::MysqlConnection::establish(&format!("mysql://{rest}"))
+        }
+        _ => diesel::MysqlConnection::establish(url),
+    }
+}
+
+/// A `mysql://` or `mariadb://` `admin_url` naming the database `name`
+/// instead of its own: user, password, host, port and query string kept.
+#[cfg(feature = "mysql")]
+fn mysql_database_url(admin_url: &str, name: &str) -> Result<String, String> {
+    let admin_url = admin_url.trim();
+    let (scheme, rest) = admin_url
+        .split_once("://")
+        .filter(|(scheme, _)| matches!(scheme.to_ascii_lowercase().as_str(), "mysql" | "mariadb"))
+        .ok_or("it is not a mysql:// or mariadb:// URL")?;
+    // The authority ends at the first `/` after the userinfo (a password
+    // may hold a `/`: the userinfo ends at the last `@`).
+    let authority_start = rest.rfind('@').map_or(0, |at| at + 1);
+    let authority_end = rest[authority_start..]
+        .find(['/', '?'])
+        .map_or(rest.len(), |end| authority_start + end);
+    let query = rest[authority_end..]
+        .split_once('?')
+        .map(|(_, query)| format!("?{query}"))
+        .unwrap_or_default();
+    Ok(format!(
+        "{scheme}://{}/{name}{query}",
+        &rest[..authority_end]
+    ))
 }
 
 /// [`database_url`] for a libpq `key=value` string: each pair is `key`,
@@ -518,6 +650,20 @@ mod tests {
             "host = /var/run/postgresql password='x \\' y' port=5432 dbname=t1"
         );
         assert!(url("mysql://h/db").is_err());
+        #[cfg(feature = "mysql")]
+        {
+            let my = |admin: &str| super::mysql_database_url(admin, "t1");
+            assert_eq!(
+                my("mysql://root@127.0.0.1:3306/mysql").as_deref(),
+                Ok("mysql://root@127.0.0.1:3306/t1")
+            );
+            assert_eq!(
+                my("mariadb://u:p/w@h/db?ssl_mode=required").as_deref(),
+                Ok("mariadb://u:p/w@h/t1?ssl_mode=required")
+            );
+            assert_eq!(my("mysql://h").as_deref(), Ok("mysql://h/t1"));
+            assert!(my("postgres://h/db").is_err());
+        }
         assert!(url("host='unclosed").is_err());
         assert!(url("just-a-word").is_err());
     }

@@ -68,6 +68,8 @@ mod template;
 use std::collections::BTreeMap;
 
 pub use db::{Kind, POSTGRES_URL_VAR, TestDb, in_ci, on_each_backend, postgres_admin_url, tables};
+#[cfg(feature = "mysql")]
+pub use db::{MYSQL_URL_VAR, mysql_admin_url, on_mysql};
 pub use diff::{DiffLine, DiffOptions, SchemaDiff, Side};
 pub use drift::{diesel_columns, schema_drift};
 pub use snapshot::{Column, ForeignKey, Index, Sequence, Snapshot, Table, Trigger, View};
@@ -532,6 +534,8 @@ pub fn row_counts(
         let n = match conn {
             AnyConnection::Postgres(c) => crate::backend::count(c, &sql),
             AnyConnection::Sqlite(c) => crate::backend::count(c, &sql),
+            #[cfg(feature = "mysql")]
+            AnyConnection::Mysql(c) => crate::backend::count(c, &sql),
         }
         .map_err(crate::Error::database("counting rows"))?;
         counts.insert(table, n);

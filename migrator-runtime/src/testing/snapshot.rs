@@ -180,6 +180,10 @@ impl Snapshot {
         match conn {
             AnyConnection::Postgres(c) => postgres(c, &excluded),
             AnyConnection::Sqlite(c) => sqlite(c, &excluded),
+            #[cfg(feature = "mysql")]
+            AnyConnection::Mysql(_) => Err(diesel::result::Error::QueryBuilderError(
+                "schema snapshots do not read MySQL's catalogue yet".into(),
+            )),
         }
         .map_err(Error::database("reading the schema"))
     }
@@ -812,6 +816,11 @@ struct SqliteForeignKey {
     on_delete: String,
 }
 
+#[cfg(feature = "mysql")]
+const MYSQL_TABLES: &str = "\
+SELECT table_name AS table_name FROM information_schema.tables
+WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'";
+
 const SQLITE_TABLES: &str = "\
 SELECT name AS table_name FROM sqlite_master
 WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
@@ -977,6 +986,8 @@ pub(super) fn table_names(conn: &mut AnyConnection, options: &Options) -> Result
     let rows: Vec<PgTable> = match conn {
         AnyConnection::Postgres(c) => load(c, PG_TABLES),
         AnyConnection::Sqlite(c) => load(c, SQLITE_TABLES),
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(c) => load(c, MYSQL_TABLES),
     }
     .map_err(Error::database("listing the tables"))?;
     let mut names: Vec<String> = rows

@@ -63,6 +63,14 @@ pub(super) fn database_at(
             upgrade(migrations, options, revision, &db, position)?;
             db
         }
+        #[cfg(feature = "mysql")]
+        Kind::Mysql => {
+            let Some(db) = TestDb::mysql() else {
+                return Ok(None);
+            };
+            upgrade(migrations, options, revision, &db, position)?;
+            db
+        }
         Kind::Postgres => {
             let admin_url = admin_url.map_or_else(postgres_admin_url, str::to_owned);
             let Some(db) = copy_at(&admin_url, migrations, options, revision, position)? else {
