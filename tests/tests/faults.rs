@@ -454,11 +454,8 @@ fn assert_marker_honest(db: &TestDb, context: &str) -> bool {
 {current}"
         );
         // The repair: undo what 002 may have done, record 001.
-        let drop = match &mut conn {
-            AnyConnection::Postgres(c) => c.batch_execute("DROP TABLE IF EXISTS slow_t"),
-            AnyConnection::Sqlite(c) => c.batch_execute("DROP TABLE IF EXISTS slow_t"),
-        };
-        drop.expect("drop slow_t");
+        conn.batch_execute("DROP TABLE IF EXISTS slow_t")
+            .expect("drop slow_t");
         run_dirty_kill(db, &["stamp", "001"]).expect_code(exit::OK, &format!("{context}: stamp"));
     } else {
         let chain = ["001", "002", "003"];
