@@ -172,13 +172,16 @@ pub enum Error {
 
     /// A revision that runs outside a transaction left invalid indexes
     /// (PostgreSQL: a `CREATE INDEX CONCURRENTLY` that failed or was
-    /// cancelled); it is not recorded.
+    /// cancelled); it is not recorded, and its dirty marker stays until
+    /// `stamp` clears it.
     #[error(
         "{direction} of revision {revision} ({file}) left invalid index(es) {} \
          (`pg_index.indisvalid = false`: a concurrent index build failed or was cancelled, and \
          PostgreSQL keeps the half-built index, which slows every write and serves no read){}; \
-         the revision is not recorded as done; drop each with {} then run it again (`CREATE \
-         INDEX CONCURRENTLY IF NOT EXISTS` does nothing over an invalid index)",
+         the revision is not recorded as done, and the version table keeps its dirty marker: \
+         drop each with {}, then record the {direction} as not done with {undone} (which clears \
+         the marker), then run it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS` does nothing \
+         over an invalid index)",
         indexes.join(", "),
         cause.as_deref().map(|c| format!(", after it failed: {c}")).unwrap_or_default(),
         indexes.iter().map(|i| format!("`DROP INDEX CONCURRENTLY {i};`")).collect::<Vec<_>>().join(" ")
@@ -194,6 +197,10 @@ pub enum Error {
         indexes: Vec<String>,
         /// The revision's own error, when it failed.
         cause: Option<String>,
+        /// The `stamp` that records the step as not done and clears its
+        /// dirty marker: its parents after an upgrade, the revision itself
+        /// after a downgrade.
+        undone: String,
     },
 
     /// `--single-transaction` with a revision that must run outside one.

@@ -349,7 +349,12 @@ impl Executor<'_> {
                 when,
             );
             let inside = guard.as_ref().map(|(_, (_, inside))| inside.as_str());
-            let batch = [inside, Some(audit.as_str()), Some(mark.as_str())]
+            // Live, the marker waits for locks no longer than the run's DDL
+            // lock timeout (SQLite: its busy timeout, behind another writer).
+            let timeouts = (!offline)
+                .then(|| d.timeouts_sql(None, self.options.ddl_lock_timeout, true))
+                .flatten();
+            let batch = [timeouts.as_deref(), inside, Some(audit.as_str()), Some(mark.as_str())]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
@@ -360,7 +365,22 @@ impl Executor<'_> {
                 .and_then(|()| sink.commit());
             if let Err(error) = marked {
                 sink.rollback_to(outer_depth);
-                return Err(Error::database("writing the dirty marker")(error));
+                if !offline {
+                    let _ = sink.execute(self.restore_timeouts);
+                }
+                // Nothing of the revision ran: a plain failure, run again.
+                return Err(Error::Revision {
+                    revision: revision.id.to_string(),
+                    file: revision.file_name.to_string(),
+                    direction: *direction,
+                    source: format!(
+                        "writing its dirty marker (which it needs, as it cannot run in one \
+                         transaction) failed, so none of its statements ran and the version \
+                         table is as before; run it again once the database takes the write: \
+                         {error}"
+                    )
+                    .into(),
+                });
             }
             // From here on, a script's blocks expect the marker.
             if offline {
@@ -497,14 +517,19 @@ impl Executor<'_> {
             return Ok(None);
         };
         let indexes = sink.values(&sql)?;
+        let direction = step.direction();
         Ok((!indexes.is_empty()).then(|| Error::InvalidIndexes {
             revision: step.id().to_owned(),
             file: step
                 .revision()
                 .map_or_else(|| "unknown".to_owned(), |r| r.file_name.to_string()),
-            direction: step.direction(),
+            direction,
             indexes,
             cause: failed.map(ToString::to_string),
+            undone: step.revision().map_or_else(
+                || format!("`stamp` to the revision before {}", step.id()),
+                |r| repair_stamps(r, direction).0,
+            ),
         }))
     }
 

@@ -532,31 +532,33 @@ impl<'m> Migrator<'m> {
         outside_transaction(backend)?;
         let graph = self.graph();
         let mut progress = self.progress();
-        let plan_now = |store: &Store,
-                        backend: &mut dyn Backend,
+        let plan_now = |state: &State,
                         progress: &mut dyn FnMut(Event<'_>)|
-         -> Result<(Plan, State, Vec<String>)> {
-            let state = self.read_state(store, backend)?;
-            self.stop_if_dirty(&state)?;
-            let (applied, ahead) = self.known_applied(&state, upgrade, progress)?;
-            if let Some(problem) = self.problems(&state).into_iter().find(|p| match p {
+         -> Result<(Plan, Vec<String>)> {
+            self.stop_if_dirty(state)?;
+            let (applied, ahead) = self.known_applied(state, upgrade, progress)?;
+            if let Some(problem) = self.problems(state).into_iter().find(|p| match p {
                 Problem::Edited { .. } => !self.options.ignore_checksums,
                 Problem::Unknown { .. } => ahead.is_empty(),
                 Problem::MissingAncestor { .. } => true,
             }) {
                 return Err(problem.into_error());
             }
-            Ok((make_plan(graph, &applied)?, state, ahead))
+            Ok((make_plan(graph, &applied)?, ahead))
         };
         // Nothing to do costs one query (two where an unqualified name is
-        // resolved) and no lock.
+        // resolved) and no lock. A dirty marker is judged under the lock:
+        // before it, it may be the marker of a run in progress.
         let store = self.store.resolve(backend, false)?;
-        let (plan, _, ahead) = plan_now(&store, backend, &mut progress)?;
-        if plan.is_empty() {
-            return Ok(Report {
-                ahead,
-                ..Report::default()
-            });
+        let state = self.read_state(&store, backend)?;
+        if state.marker.is_none() {
+            let (plan, ahead) = plan_now(&state, &mut progress)?;
+            if plan.is_empty() {
+                return Ok(Report {
+                    ahead,
+                    ..Report::default()
+                });
+            }
         }
         let store = store.resolve(backend, true)?;
         with_lock(
@@ -565,7 +567,8 @@ impl<'m> Migrator<'m> {
             &self.options,
             &mut progress,
             |backend, restore, held, progress| {
-                let (plan, state, ahead) = plan_now(&store, backend, progress)?;
+                let state = self.read_state(&store, backend)?;
+                let (plan, ahead) = plan_now(&state, progress)?;
                 let mut ledger = Ledger::read(&state);
                 let steps = self.run_steps(&plan);
                 let mut report = self.executor(&store, restore).execute(
