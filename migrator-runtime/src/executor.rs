@@ -427,11 +427,17 @@ impl Executor<'_> {
                     .invalid_indexes_sql()
                     .filter(|_| step.non_transactional())
                     .map(|sql| {
+                        let undone = step.revision().map_or_else(
+                            || "`stamp` to the revision before it".to_owned(),
+                            |r| repair_stamps(r, step.direction()).0,
+                        );
                         let message = format!(
                             "migrator: revision {} left an invalid index (pg_index.indisvalid = \
                              false; list them with `SELECT indexrelid::regclass FROM pg_index \
-                             WHERE NOT indisvalid`): it is not recorded; drop each with `DROP \
-                             INDEX CONCURRENTLY <name>;`, then run this script again",
+                             WHERE NOT indisvalid`): it is not recorded, and the version table \
+                             keeps its dirty marker; drop each with `DROP INDEX CONCURRENTLY \
+                             <name>;`, then record it as not done with {undone} (which clears \
+                             the marker), then run this script again",
                             step.id()
                         );
                         d.script_guard_sql(&format!("NOT EXISTS ({sql})"), &message)
@@ -580,6 +586,7 @@ impl Executor<'_> {
         if !absent.is_empty() {
             expected.push(format!("{} not applied", absent.join(", ")));
         }
+        expected.push("no dirty marker".to_owned());
         let message = format!(
             "migrator: the {} of {} in this script expects {}; the version table says otherwise \
              (a block before failed, or the database is not where the script was generated \
