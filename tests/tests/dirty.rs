@@ -347,3 +347,60 @@ fn offline_scripts_write_the_marker() {
     assert!(outcome.is_err(), "002 fails");
     assert_eq!(rows(&db), ["001:ok", "002:started:upgrade"]);
 }
+
+/// The version table and audit log as the build before the marker created
+/// them (its DDL, verbatim, for PostgreSQL and SQLite): the marker needs no
+/// change to them. This build reads them (no marker, nothing applied),
+/// writes the marker of 002 into them and replaces it by 002's row.
+#[test]
+fn tables_created_by_the_build_before_the_marker_are_used_unchanged() {
+    migrator_tests::on_each_backend(|db| {
+        let mut conn = db.connect();
+        let serial = match &conn {
+            AnyConnection::Postgres(_) => "BIGSERIAL PRIMARY KEY",
+            _ => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        };
+        batch(
+            &mut conn,
+            &format!(
+                "CREATE TABLE migrator_version (
+                    revision VARCHAR(64) NOT NULL PRIMARY KEY,
+                    checksum VARCHAR(64) NOT NULL,
+                    applied_at TIMESTAMP NOT NULL,
+                    execution_ms BIGINT NOT NULL,
+                    seq BIGINT NOT NULL
+                );
+                CREATE TABLE migrator_version_audit (
+                    id {serial},
+                    at TIMESTAMP NOT NULL,
+                    revision VARCHAR(64) NOT NULL,
+                    action VARCHAR(16) NOT NULL,
+                    duration_ms BIGINT NOT NULL,
+                    outcome VARCHAR(16) NOT NULL,
+                    host VARCHAR(255) NOT NULL,
+                    pid BIGINT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                CREATE TABLE needed (id INTEGER NOT NULL PRIMARY KEY);"
+            ),
+        );
+        let migrator = Migrator::new(&dirty::MIGRATIONS);
+        let state = migrator.state(&mut conn).expect("read the old tables");
+        assert!(
+            state.applied.is_empty() && state.marker.is_none(),
+            "{state:?}"
+        );
+        cli(db, &["upgrade", "head"]).expect_code(exit::OK, "upgrade over the old tables");
+        assert_eq!(rows(db), ["001:ok", "002:ok", "003:ok"]);
+        assert_eq!(
+            audit(db),
+            [
+                "upgrade success 001",
+                "upgrade started 002",
+                "upgrade success 002",
+                "upgrade success 003"
+            ]
+        );
+        assert_eq!(applied_ids(&migrator, &mut conn), ["001", "002", "003"]);
+    });
+}
