@@ -100,30 +100,26 @@ pub enum Error {
     /// in one transaction was started and did not finish. Every command but
     /// `current`, `history` and `show` stops until `stamp` clears it.
     #[error(
-        "the {direction} of revision {revision} ({file}) was started at {since} UTC and did not \
-         finish: {}; it cannot run in one transaction, so its statements before the failure may \
-         be in effect, and the version table holds its dirty marker: check the schema and \
-         repair it by hand, then record where it is with {undone} (its {direction} undone: the \
-         next {direction} runs it again) or {done} (its {direction} completed by hand); either \
-         clears the marker",
-        match error {
+        "the {} of revision {} ({file}) was started at {} UTC and did not finish: {}; it cannot \
+         run in one transaction, so its statements before the failure may be in effect, and the \
+         version table holds its dirty marker: check the schema and repair it by hand, then \
+         record where it is with {undone} (its {0} undone: the next {0} runs it again) or {done} \
+         (its {0} completed by hand); either clears the marker",
+        marker.direction,
+        marker.revision,
+        marker.since.format("%Y-%m-%d %H:%M:%S"),
+        match &marker.error {
             Some(error) => format!("it failed with: {error}"),
             None => "no outcome was recorded (its process was killed, or lost its connection)"
                 .to_owned(),
         }
     )]
     Dirty {
-        /// The revision ID.
-        revision: String,
+        /// The marker: the revision, which way it was run, when it was
+        /// started and the error it failed with (boxed: errors stay small).
+        marker: Box<crate::report::DirtyMarker>,
         /// The revision's file name.
         file: String,
-        /// Which way it was run.
-        direction: Direction,
-        /// When it was started, in UTC (`YYYY-MM-DD HH:MM:SS`).
-        since: String,
-        /// The error it failed with (the statement's error), as the audit
-        /// log recorded it; `None` when no outcome was recorded.
-        error: Option<String>,
         /// The `stamp` that records the step as not done.
         undone: String,
         /// The `stamp` that records the step as done.

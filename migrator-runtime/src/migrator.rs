@@ -715,14 +715,11 @@ impl<'m> Migrator<'m> {
             |r| repair_stamps(r, marker.direction),
         );
         Err(Error::Dirty {
-            revision: marker.revision.clone(),
+            marker: Box::new(marker.clone()),
             file: revision.map_or_else(
                 || "not in this build".to_owned(),
                 |r| r.file_name.to_string(),
             ),
-            direction: marker.direction,
-            since: marker.since.format("%Y-%m-%d %H:%M:%S").to_string(),
-            error: marker.error.clone(),
             undone,
             done,
         })

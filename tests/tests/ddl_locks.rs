@@ -342,7 +342,7 @@ fn a_cancelled_concurrent_index_fails_the_revision_until_it_is_dropped() {
         .upgrade(&mut conn, Target::Head)
         .expect_err("stopped by the marker");
     assert!(
-        matches!(&again, Error::Dirty { revision, .. } if revision == "009"),
+        matches!(&again, Error::Dirty { marker, .. } if marker.revision == "009"),
         "{again:?}"
     );
     assert_eq!(migrator_tests::exit_code(&again), exit::DIRTY);

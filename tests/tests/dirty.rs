@@ -264,7 +264,7 @@ fn the_library_reports_the_marker_and_a_failed_downgrade_leaves_one_too() {
             migrator.check(&mut conn).map(drop),
         ] {
             let error = error.expect_err("stops");
-            assert!(matches!(&error, Error::Dirty { revision, .. } if revision == "002"));
+            assert!(matches!(&error, Error::Dirty { marker, .. } if marker.revision == "002"));
             assert_eq!(exit_code(&error), exit::DIRTY);
         }
 
