@@ -29,3 +29,17 @@ CREATE TABLE api_keys (
 
 -- migrate:downgrade sqlite
 DROP TABLE api_keys;
+
+-- migrate:upgrade mysql
+-- MySQL has no UUID type either: the canonical text form, checked.
+-- DATETIME(6) keeps microseconds (TIMESTAMP drops them, converts time zones
+-- and ends in 2038).
+CREATE TABLE api_keys (
+    id CHAR(36) NOT NULL PRIMARY KEY CHECK (CHAR_LENGTH(id) = 36),
+    name VARCHAR(255) NOT NULL,
+    key_hash VARCHAR(255) NOT NULL,
+    created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+);
+
+-- migrate:downgrade mysql
+DROP TABLE api_keys;

@@ -12,3 +12,10 @@ CREATE UNIQUE INDEX api_keys_key_hash ON api_keys (key_hash);
 
 -- migrate:downgrade
 DROP INDEX api_keys_key_hash;
+
+-- migrate:upgrade mysql
+CREATE UNIQUE INDEX api_keys_key_hash ON api_keys (key_hash);
+
+-- migrate:downgrade mysql
+-- MySQL names the table of the index it drops.
+DROP INDEX api_keys_key_hash ON api_keys;

@@ -11,3 +11,12 @@ ALTER TABLE api_keys ADD COLUMN revoked_at TIMESTAMP NULL;
 -- migrate:downgrade
 ALTER TABLE api_keys DROP COLUMN revoked_at;
 ALTER TABLE api_keys DROP COLUMN last_used_at;
+
+-- migrate:upgrade mysql
+-- DATETIME(6), as 001's created_at.
+ALTER TABLE api_keys ADD COLUMN last_used_at DATETIME(6) NULL;
+ALTER TABLE api_keys ADD COLUMN revoked_at DATETIME(6) NULL;
+
+-- migrate:downgrade mysql
+ALTER TABLE api_keys DROP COLUMN revoked_at;
+ALTER TABLE api_keys DROP COLUMN last_used_at;

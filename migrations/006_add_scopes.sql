@@ -25,3 +25,17 @@ CREATE TABLE api_key_scopes (
 
 -- migrate:downgrade sqlite
 DROP TABLE api_key_scopes;
+
+-- migrate:upgrade mysql
+-- A column's inline REFERENCES is ignored by MySQL: the foreign key is a
+-- table constraint.
+CREATE TABLE api_key_scopes (
+    key_id CHAR(36) NOT NULL,
+    scope VARCHAR(64) NOT NULL,
+    PRIMARY KEY (key_id, scope),
+    CONSTRAINT api_key_scopes_key_id_fkey
+        FOREIGN KEY (key_id) REFERENCES api_keys (id) ON DELETE CASCADE
+);
+
+-- migrate:downgrade mysql
+DROP TABLE api_key_scopes;

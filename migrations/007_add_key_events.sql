@@ -30,3 +30,19 @@ CREATE INDEX api_key_events_key_id ON api_key_events (key_id);
 
 -- migrate:downgrade sqlite
 DROP TABLE api_key_events;
+
+-- migrate:upgrade mysql
+-- The index is declared with the table, one DDL statement (MySQL commits
+-- each one), and the foreign key uses it rather than making its own.
+CREATE TABLE api_key_events (
+    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    key_id CHAR(36) NOT NULL,
+    event VARCHAR(32) NOT NULL,
+    at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    INDEX api_key_events_key_id (key_id),
+    CONSTRAINT api_key_events_key_id_fkey
+        FOREIGN KEY (key_id) REFERENCES api_keys (id) ON DELETE CASCADE
+);
+
+-- migrate:downgrade mysql
+DROP TABLE api_key_events;

@@ -20,3 +20,11 @@ CREATE INDEX IF NOT EXISTS api_keys_last_used_at ON api_keys (last_used_at);
 
 -- migrate:downgrade sqlite
 DROP INDEX IF EXISTS api_keys_last_used_at;
+
+-- migrate:upgrade mysql
+-- Online on MySQL: built in place while reads and writes go on (the
+-- statement fails rather than lock the table where it cannot).
+CREATE INDEX api_keys_last_used_at ON api_keys (last_used_at) ALGORITHM = INPLACE LOCK = NONE;
+
+-- migrate:downgrade mysql
+DROP INDEX api_keys_last_used_at ON api_keys;

@@ -52,7 +52,9 @@ printf 'migrator_runtime::reversibility_tests!("migrations", bench_reversibility
 cp Cargo.lock "$dir/Cargo.lock"
 export CARGO_TARGET_DIR=$root/target
 cargo test --manifest-path "$dir/Cargo.toml" --test reversible --no-run --quiet
+printf 'load before: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s.%N)
 cargo test --manifest-path "$dir/Cargo.toml" --test reversible --quiet 2>&1 | tail -3
 end=$(date +%s.%N)
+printf 'load after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%s revisions, backends %s: cargo test took %.1f s\n' "$n" "$backends" "$(echo "$end - $start" | bc)"

@@ -1,6 +1,6 @@
 //! The API-key store of the factory service: create (the secret is shown
 //! once; only its hash is stored), list, verify, revoke. Diesel queries on
-//! the migrated schema, the same on PostgreSQL and SQLite.
+//! the migrated schema, the same on PostgreSQL, SQLite and MySQL.
 
 use chrono::{NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
@@ -137,7 +137,7 @@ fn record(conn: &mut AnyConnection, key_id: KeyId, event: &str) -> QueryResult<(
         .map(drop)
 }
 
-/// Now, in UTC, to the microsecond (what both backends store).
+/// Now, in UTC, to the microsecond (what every backend stores).
 fn now() -> NaiveDateTime {
     let now = Utc::now().naive_utc();
     now.with_nanosecond(now.nanosecond() / 1000 * 1000)

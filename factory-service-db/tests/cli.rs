@@ -1,10 +1,12 @@
 //! The `factory-service-db` binary, run as a user runs it, on SQLite and
-//! PostgreSQL; each test checks the database afterwards.
+//! PostgreSQL (and on MySQL/MariaDB: `on_mysql_…`); each test checks the
+//! database afterwards.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use migrator_tests::{on_each_backend, tables};
+use migrator_runtime::testing::on_mysql;
+use migrator_tests::{TestDb, applied_ids, count, on_each_backend, tables};
 
 /// The tables at head.
 const HEAD_TABLES: [&str; 5] = [
@@ -493,4 +495,119 @@ fn a_server_that_never_answers_times_out() {
         "{:?}",
         start.elapsed()
     );
+}
+
+/// How many rows `sql` (a `SELECT COUNT(*) AS n …`) counts on `db`.
+fn count_on(db: &TestDb, sql: &str) -> i64 {
+    count(&mut db.connect(), sql)
+}
+
+/// Issue 12's done-when on MariaDB (or MySQL): on an empty database,
+/// `upgrade head`, `current`, `keys create`, `keys verify`, `downgrade base`,
+/// the database checked after each through `information_schema` and the
+/// version table.
+#[test]
+fn on_mysql_upgrade_current_keys_and_downgrade() {
+    on_mysql(|db| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = Some(db.url());
+        let migrator = factory_service_db::migrator();
+        assert_eq!(
+            tables(&mut db.connect()),
+            Vec::<String>::new(),
+            "an empty database"
+        );
+
+        stdout(&run(dir.path(), url, &["upgrade", "head"]));
+        assert_eq!(tables(&mut db.connect()), HEAD_TABLES);
+        assert_eq!(
+            applied_ids(&migrator, &mut db.connect()),
+            [
+                "001", "002", "003", "004", "005", "006", "007", "008", "009"
+            ]
+        );
+        let columns = "SELECT COUNT(*) AS n FROM information_schema.columns \
+                       WHERE table_schema = DATABASE() AND (";
+        assert_eq!(
+            count_on(
+                db,
+                &format!(
+                    "{columns}(table_name = 'api_keys' AND column_name = 'id' \
+                     AND column_type = 'char(36)') \
+                     OR (table_name IN ('api_keys', 'api_key_events') \
+                     AND column_name IN ('created_at', 'last_used_at', 'revoked_at', 'at') \
+                     AND column_type = 'datetime(6)') \
+                     OR (table_name = 'api_key_events' AND column_name = 'id' \
+                     AND extra = 'auto_increment'))"
+                )
+            ),
+            6,
+            "the id is text, times keep microseconds, events are numbered"
+        );
+        let indexes = "SELECT COUNT(DISTINCT table_name, index_name) AS n \
+                       FROM information_schema.statistics WHERE table_schema = DATABASE() \
+                       AND index_name IN ('api_keys_key_hash', 'api_keys_last_used_at', \
+                       'api_key_events_key_id')";
+        assert_eq!(count_on(db, indexes), 3);
+        let foreign_keys = "SELECT COUNT(*) AS n \
+                            FROM information_schema.referential_constraints \
+                            WHERE constraint_schema = DATABASE() \
+                            AND referenced_table_name = 'api_keys' AND delete_rule = 'CASCADE'";
+        assert_eq!(count_on(db, foreign_keys), 2);
+
+        assert_eq!(stdout(&run(dir.path(), url, &["current"])), "009 (head)\n");
+
+        let out = stdout(&run(dir.path(), url, &["keys", "create", "--name", "ci"]));
+        let id = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Created key "))
+            .and_then(|l| l.strip_suffix(" (ci)"))
+            .expect("the key's ID is printed")
+            .to_owned();
+        let secret = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Secret (shown once, store it now): "))
+            .expect("the secret is printed")
+            .to_owned();
+        let hash = factory_service_db::keys::hash(&secret);
+        let key = |used: &str| {
+            format!(
+                "SELECT COUNT(*) AS n FROM api_keys WHERE id = '{id}' AND name = 'ci' \
+                 AND key_hash = '{hash}' AND key_prefix = '{}' AND revoked_at IS NULL \
+                 AND last_used_at {used}",
+                &secret[4..12]
+            )
+        };
+        assert_eq!(count_on(db, &key("IS NULL")), 1, "the key's row");
+        let events = |event: &str| {
+            format!(
+                "SELECT COUNT(*) AS n FROM api_key_events WHERE key_id = '{id}' AND event = '{event}'"
+            )
+        };
+        assert_eq!(count_on(db, &events("created")), 1);
+
+        let out = stdout(&run(dir.path(), url, &["keys", "verify", &secret]));
+        assert_eq!(out, format!("valid: {id} (ci)\n"));
+        assert_eq!(count_on(db, &key("IS NOT NULL")), 1, "its use is recorded");
+        assert_eq!(count_on(db, &events("used")), 1);
+        assert_eq!(
+            run(dir.path(), url, &["keys", "verify", "fsk_wrong"])
+                .status
+                .code(),
+            Some(1)
+        );
+
+        let out = stdout(&run(dir.path(), url, &["downgrade", "base"]));
+        assert!(out.contains("Running downgrade 001 -> <base>"), "{out}");
+        assert_eq!(
+            tables(&mut db.connect()),
+            ["migrator_version", "migrator_version_audit"]
+        );
+        assert!(applied_ids(&migrator, &mut db.connect()).is_empty());
+        assert_eq!(count_on(db, indexes), 0);
+        assert_eq!(
+            stdout(&run(dir.path(), url, &["current"])),
+            "base (no revision applied)\n"
+        );
+    });
 }

@@ -151,15 +151,17 @@ pub struct Store {
     audit_table: TableName,
     /// True when the audit log's name is the default, `<table>_audit`.
     audit_default: bool,
+    /// The names as given, before [`Store::resolve`] qualified them.
+    given: (String, Option<String>),
 }
 
 impl Store {
     /// A store over the version table `table` (`schema.table` or `table`)
     /// and the audit log `audit_table`, by default `<table>_audit` in the
     /// version table's schema.
-    pub fn new(table: &str, audit_table: Option<&str>) -> Self {
-        let table = TableName::parse(table);
-        let (audit_table, audit_default) = match audit_table {
+    pub fn new(table_text: &str, audit_text: Option<&str>) -> Self {
+        let table = TableName::parse(table_text);
+        let (audit_table, audit_default) = match audit_text {
             Some(audit) => (TableName::parse(audit), false),
             None => (
                 table.sibling(&format!("{}{AUDIT_SUFFIX}", table.name)),
@@ -170,6 +172,7 @@ impl Store {
             table,
             audit_table,
             audit_default,
+            given: (table_text.to_owned(), audit_text.map(str::to_owned)),
         }
     }
 
@@ -191,7 +194,8 @@ impl Store {
     ///   name means the table of the first schema of the path,
     ///   `current_schema()` (where `CREATE TABLE` creates it), and is
     ///   qualified by it; a table of the same name further along the path
-    ///   is never read as this one;
+    ///   is never read as this one (but stops the run when this one does
+    ///   not exist, see [`Store::refuse_if_elsewhere`]);
     /// - with `audit`, the default audit log is `<table>_audit`, unless
     ///   only the `migrator_audit` of earlier builds is there (in the same
     ///   schema): that one is kept, with its history.
@@ -231,6 +235,54 @@ impl Store {
             }
         }
         Ok(store)
+    }
+
+    /// Called when the version table (or the audit log) of this resolved
+    /// store does not exist, before anything starts from base or creates
+    /// it: fails when a table an earlier build would have used for the same
+    /// names exists (see [`Dialect::found_elsewhere_sql`]), so that a
+    /// database is never migrated again from base beside its history.
+    pub(crate) fn refuse_if_elsewhere(&self, backend: &mut dyn Backend) -> Result<()> {
+        let d = backend.dialect();
+        let (table, audit) = &self.given;
+        let checks = [
+            ("version table", "--version-table", Some(table), &self.table),
+            ("audit log", "--audit-table", audit.as_ref(), &self.audit_table),
+        ];
+        for (what, flag, given, resolved) in checks {
+            let Some(sql) = given.and_then(|given| d.found_elsewhere_sql(resolved, given)) else {
+                continue;
+            };
+            let rows = backend
+                .load_text(&sql)
+                .map_err(Error::database("looking for the tables of earlier builds"))?;
+            if let Some(found) = rows.into_iter().next() {
+                return Err(Error::TableElsewhere {
+                    what,
+                    expected: resolved.to_string(),
+                    found: found.value,
+                    flag,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The names of the run's advisory locks (see
+    /// `Dialect::advisory_holder_sql`): the version table's, as resolved;
+    /// first, when [`Store::resolve`] qualified a name given unqualified,
+    /// the name as given, which earlier builds locked, so that a run of an
+    /// earlier build and one of this build still exclude each other (and
+    /// runs of this build on one unqualified name in several schemas take
+    /// turns).
+    pub(crate) fn lock_names(&self) -> Vec<String> {
+        let resolved = self.table.to_string();
+        let given = &self.given.0;
+        if TableName::parse(given).schema.is_none() && *given != resolved {
+            vec![given.clone(), resolved]
+        } else {
+            vec![resolved]
+        }
     }
 
     /// Creates the version table and the audit log when they do not exist.

@@ -86,11 +86,12 @@ pub enum Error {
         /// Which way it was run.
         direction: Direction,
         /// The `stamp` that records the step as done: the revision itself
-        /// after an upgrade, its parents after a downgrade.
-        stamp: String,
+        /// after an upgrade, its parents after a downgrade (boxed, as the
+        /// next one: errors stay small).
+        stamp: Box<str>,
         /// The `stamp` that records the step as not done: its parents
         /// after an upgrade, the revision itself after a downgrade.
-        undone: String,
+        undone: Box<str>,
         /// The database's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -195,8 +196,31 @@ pub enum Error {
         cause: Option<String>,
         /// The `stamp` that records the step as not done and clears its
         /// dirty marker: its parents after an upgrade, the revision itself
-        /// after a downgrade.
-        undone: String,
+        /// after a downgrade (boxed: errors stay small).
+        undone: Box<str>,
+    },
+
+    /// A revision that runs outside a transaction was refused before it
+    /// ran: the database already has invalid indexes (PostgreSQL), which the
+    /// check after it could not tell from its own.
+    #[error(
+        "{direction} of revision {revision} ({file}) was refused before it ran: the database \
+         already has invalid index(es) {} (`pg_index.indisvalid = false`: left by a concurrent \
+         index build that failed or was cancelled, this revision's on an earlier run or \
+         another's, or by a `REINDEX CONCURRENTLY` (`_ccnew`, `_ccold`)); nothing ran and \
+         nothing was recorded; drop each with {} then run it again",
+        indexes.join(", "),
+        indexes.iter().map(|i| format!("`DROP INDEX CONCURRENTLY {i};`")).collect::<Vec<_>>().join(" ")
+    )]
+    InvalidIndexesBefore {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was to run.
+        direction: Direction,
+        /// The invalid indexes, schema-qualified and quoted where needed.
+        indexes: Vec<String>,
     },
 
     /// `--single-transaction` with a revision that must run outside one.
@@ -286,6 +310,27 @@ pub enum Error {
         descendants: String,
         /// The stamps that record it again.
         stamp: String,
+    },
+
+    /// The version table (or audit log) is not where this build looks for
+    /// it, but a table an earlier build would have used is: starting from
+    /// base there would run every revision again.
+    #[error(
+        "the {what} `{expected}` does not exist, but `{found}` does, which earlier builds of \
+         migrator used for the same setting (an unqualified name is now the table of \
+         `current_schema()`, the first schema of the search path, and a dotted name a table of \
+         that schema); refusing to start from base: pass `{flag} {found}` (or the \
+         `Options` field) to keep using it, or move it to `{expected}`"
+    )]
+    TableElsewhere {
+        /// `version table` or `audit log`.
+        what: &'static str,
+        /// The table this build looked for, schema-qualified.
+        expected: String,
+        /// The table found, as `schema.table`.
+        found: String,
+        /// The CLI flag that names it (`--version-table`, `--audit-table`).
+        flag: &'static str,
     },
 
     /// Another migrator held the lock for longer than the lock timeout.

@@ -8,7 +8,8 @@
 //! [`Options::single_transaction`] the whole run is one transaction. A
 //! revision whose header says `Transaction: false` runs outside any
 //! transaction, its row written after its SQL succeeded and (PostgreSQL)
-//! after the catalogue showed no invalid index.
+//! after the catalogue showed no invalid index; an invalid index already
+//! there refuses it before it runs.
 //!
 //! A transactional revision whose statement waited for a table lock for
 //! longer than the DDL lock timeout is rolled back and run again, up to
@@ -134,6 +135,18 @@ impl Ledger {
     }
 }
 
+/// Offline scripts: what a step's block checks.
+struct Expectation {
+    /// The block's guard, and the condition of its audit entry: the
+    /// database is where the block expects, the block before it recorded.
+    condition: String,
+    /// The condition of its version-table row: the same state, and the
+    /// block's own audit entry (written just before) the newest.
+    record: String,
+    /// The guard's error.
+    message: String,
+}
+
 /// What a run executes with.
 pub(crate) struct Executor<'a> {
     pub(crate) migrations: &'a Migrations,
@@ -174,11 +187,6 @@ impl Executor<'_> {
         let mut report = Report::default();
         for (index, step) in steps.iter().enumerate() {
             let previous = index.checked_sub(1).map(|i| &steps[i]);
-            // A lease renewed (or found lost) between revisions.
-            if let Err(error) = sink.before_step(step) {
-                sink.rollback_to(outer_depth);
-                return Err(error);
-            }
             let direction = step.direction();
             tracing::info!(revision = %step.id(), %direction, "running");
             if let Some(revision) = step.revision().filter(|_| !matches!(step, Step::Unmark(..))) {
@@ -255,8 +263,11 @@ impl Executor<'_> {
     }
 
     /// The pause before running `step` again after `error`, if it may run
-    /// again: a transactional revision in its own transaction whose
-    /// statement waited for a lock for too long, `retry` times so far.
+    /// again: a transactional SQL revision in its own transaction whose
+    /// statement waited for a lock for too long (the database's error),
+    /// `retry` times so far. Never a Rust revision: what it did outside the
+    /// database (a request, a file) would be done again, and its error's
+    /// text is its own.
     fn pause_before_retry(
         &self,
         d: &dyn Dialect,
@@ -267,7 +278,7 @@ impl Executor<'_> {
     ) -> Option<Duration> {
         let retriable = matches!(error, Error::Timeout { lock: true, .. })
             && !single
-            && matches!(step, Step::Run(r, _) if r.transactional)
+            && matches!(step, Step::Run(r, _) if r.transactional && !r.is_rust())
             && !self.marks(d, step, single);
         (retriable && retry < self.options.ddl_retries).then(|| backoff(retry))
     }
@@ -286,9 +297,11 @@ impl Executor<'_> {
     /// entry. In an offline script, guarded by the state the step expects.
     ///
     /// A step that [marks](Executor::marks) first writes and commits its
-    /// dirty marker, with an audit entry `started`; its record then replaces
-    /// the marker. A failure leaves the marker, and its error in the audit
-    /// log.
+    /// dirty marker, with an audit entry `started`, after the lease was
+    /// renewed and (a `Transaction: false` revision) no invalid index was
+    /// found, and before the revision's first statement; its record then
+    /// replaces the marker. A failure leaves the marker, and its error in
+    /// the audit log; a refusal before the marker leaves nothing.
     fn step(
         &self,
         sink: &mut dyn Sink,
@@ -319,96 +332,65 @@ impl Executor<'_> {
                 }
             }
         };
-        let expect = offline.then(|| self.expectation(d, step, previous));
-        let guard_of = |(condition, message): &(String, String)| {
-            (condition.clone(), d.script_guard_sql(condition, message))
-        };
-        let mut guard = expect.as_ref().map(guard_of);
-        if let Some((_, (Some(before), _))) = &guard {
-            sink.execute(before).map_err(|e| fail(e.into()))?;
-        }
+        // Offline: the condition a block checks (its guard, and its audit
+        // entry's condition), its row's condition, and the guard itself.
+        let mut expect = offline
+            .then(|| self.expectation(d, step, previous))
+            .map(|e| {
+                let guard = d.script_guard_sql(&e.condition, &e.message);
+                (e.condition, Some(e.record), guard)
+            });
         let outer_depth = sink.depth();
-        if marks && let Step::Run(revision, direction) = step {
-            // The marker, committed before the revision runs.
-            let when = guard.as_ref().map(|(condition, _)| condition.as_str());
-            let mark = self.store.mark_sql(
-                d,
-                &revision.id,
-                *direction,
-                &values(Duration::ZERO),
-                ledger.next_seq,
-                when,
-            );
-            let audit = self.store.audit_sql(
-                d,
-                &values(Duration::ZERO),
-                &revision.id,
-                step.action(),
-                Outcome::Started,
-                "dirty marker written: it cannot run in one transaction",
-                when,
-            );
-            let inside = guard.as_ref().map(|(_, (_, inside))| inside.as_str());
-            // Live, the marker waits for locks no longer than the run's DDL
-            // lock timeout (SQLite: its busy timeout, behind another writer).
-            let timeouts = (!offline)
-                .then(|| d.timeouts_sql(None, self.options.ddl_lock_timeout, true))
-                .flatten();
-            let batch = [timeouts.as_deref(), inside, Some(audit.as_str()), Some(mark.as_str())]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join("\n");
-            let marked = sink
-                .begin()
-                .and_then(|()| sink.execute(&batch))
-                .and_then(|()| sink.commit());
-            if let Err(error) = marked {
-                sink.rollback_to(outer_depth);
-                if !offline {
-                    let _ = sink.execute(self.restore_timeouts);
-                }
-                // Nothing of the revision ran: a plain failure, run again.
-                return Err(Error::Revision {
-                    revision: revision.id.to_string(),
-                    file: revision.file_name.to_string(),
-                    direction: *direction,
-                    source: format!(
-                        "writing its dirty marker (which it needs, as it cannot run in one \
-                         transaction) failed, so none of its statements ran and the version \
-                         table is as before; run it again once the database takes the write: \
-                         {error}"
-                    )
-                    .into(),
-                });
-            }
-            // From here on, a script's blocks expect the marker.
-            if offline {
-                let condition = self.store.marked_sql(d, &revision.id, *direction);
-                let message = format!(
-                    "migrator: the {direction} of {} in this script expects its dirty marker in \
-                     the version table, which is not there (a statement before failed, or the \
-                     database changed meanwhile), so this block is refused and records nothing; \
-                     run `current`, repair, and generate a new script from there",
-                    revision.id
-                );
-                guard = Some(guard_of(&(condition, message)));
-                if let Some((_, (Some(before), _))) = &guard {
-                    sink.execute(before).map_err(|e| fail(e.into()))?;
-                }
-            }
-        }
         if own_transaction {
             sink.begin().map_err(|e| fail(e.into()))?;
         }
         let outcome = (|| -> Result<()> {
-            if let Some((_, (_, inside))) = &guard {
-                sink.execute(inside).map_err(|e| fail(e.into()))?;
+            // The lease renewed (or found lost) first in the step's
+            // transaction, before each attempt.
+            sink.before_step(step)?;
+            if let Step::Run(revision, direction) = step {
+                // Invalid indexes already there refuse the revision before
+                // anything runs (and before its marker); after it, only new
+                // ones are its failure.
+                if !revision.transactional && !offline {
+                    let before = self.invalid_indexes(sink).map_err(|e| fail(e.into()))?;
+                    if !before.is_empty() {
+                        return Err(Error::InvalidIndexesBefore {
+                            revision: revision.id.to_string(),
+                            file: revision.file_name.to_string(),
+                            direction: *direction,
+                            indexes: before,
+                        });
+                    }
+                }
+                if marks {
+                    let guard = expect.as_ref().map(|(condition, _, guard)| (condition, guard));
+                    self.mark(sink, revision, *direction, ledger, guard, own_transaction)?;
+                    // From here on, a script's blocks expect the marker.
+                    expect = offline.then(|| {
+                        let condition = self.store.marked_sql(d, &revision.id, *direction);
+                        let message = format!(
+                            "migrator: the {direction} of {} in this script expects its dirty \
+                             marker in the version table, which is not there (a statement \
+                             before failed, or the database changed meanwhile), so this block \
+                             is refused and records nothing; run `current`, repair, and \
+                             generate a new script from there",
+                            revision.id
+                        );
+                        let guard = d.script_guard_sql(&condition, &message);
+                        (condition, None, guard)
+                    });
+                }
+            }
+            let guard = expect.as_ref().map(|(_, _, guard)| guard);
+            if let Some(guard) = guard {
+                sink.execute(guard).map_err(|e| fail(e.into()))?;
             }
             if let Step::Run(revision, direction) = step {
                 let ran = self.run_revision(sink, revision, *direction, in_transaction);
                 if !revision.transactional && !offline {
-                    match self.check_indexes(sink, step, ran.as_ref().err().map(AsRef::as_ref)) {
+                    let failed = ran.as_ref().err().map(AsRef::as_ref);
+                    match self.check_indexes(sink, step, failed) {
                         Ok(None) => {}
                         Ok(Some(invalid)) => return Err(invalid),
                         // The revision's own error says more than a check
@@ -442,30 +424,28 @@ impl Executor<'_> {
                         );
                         d.script_guard_sql(&format!("NOT EXISTS ({sql})"), &message)
                     });
-                if let Some((Some(before), _)) = &indexes {
-                    sink.execute(before).map_err(|e| fail(e.into()))?;
-                }
                 sink.begin().map_err(|e| fail(e.into()))?;
-                let guard = guard.as_ref().map(|(_, sql)| sql);
-                for (_, inside) in [guard, indexes.as_ref()].into_iter().flatten() {
-                    sink.execute(inside).map_err(|e| fail(e.into()))?;
+                for guard in [guard, indexes.as_ref()].into_iter().flatten() {
+                    sink.execute(guard).map_err(|e| fail(e.into()))?;
                 }
             }
-            let when = guard.as_ref().map(|(condition, _)| condition.as_str());
+            let when = expect.as_ref().map(|(condition, _, _)| condition.as_str());
+            let record_when = expect.as_ref().and_then(|(_, record, _)| record.as_deref());
             let values = values(start.elapsed());
             let record = match step {
+                // Touches only the marker's row: no other condition.
                 Step::Run(r, direction) if marks => {
                     self.store
                         .finish_sql(d, &r.id, *direction, &r.checksum, &values)
                 }
                 Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => self
                     .store
-                    .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, when),
+                    .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, record_when),
                 Step::Run(r, Direction::Downgrade) | Step::Record(r, Direction::Downgrade) => {
-                    self.store.delete_sql(d, &r.id, when)
+                    self.store.delete_sql(d, &r.id, record_when)
                 }
                 Step::Rechecksum(r) => self.store.update_checksum_sql(d, &r.id, &r.checksum),
-                Step::Forget(id) => self.store.delete_sql(d, id, when),
+                Step::Forget(id) => self.store.delete_sql(d, id, record_when),
                 Step::Unmark(r, direction) => self.store.clear_marker_sql(d, &r.id, *direction),
             };
             let detail = match step.what() {
@@ -504,25 +484,125 @@ impl Executor<'_> {
         outcome
     }
 
+    /// Writes and commits the dirty marker of `revision` with its audit
+    /// entry `started`: in the step's own transaction (`own_transaction`,
+    /// the lease renewed first in it), then opens the revision's; else in a
+    /// transaction of its own. Offline, only where `guard`'s condition
+    /// holds. A failed write is a plain revision error: nothing of it ran.
+    fn mark(
+        &self,
+        sink: &mut dyn Sink,
+        revision: &Revision,
+        direction: Direction,
+        ledger: &Ledger,
+        guard: Option<(&String, &String)>,
+        own_transaction: bool,
+    ) -> Result<()> {
+        let d = sink.dialect();
+        let offline = sink.offline();
+        let script_values = d.script_values();
+        let values = if offline {
+            Values::Script(&script_values)
+        } else {
+            Values::Live {
+                at: Utc::now().naive_utc(),
+                elapsed_ms: 0,
+            }
+        };
+        let when = guard.map(|(condition, _)| condition.as_str());
+        // The marker first, where the expected state holds; its audit
+        // entry where the marker was just written.
+        let mark = self
+            .store
+            .mark_sql(d, &revision.id, direction, &values, ledger.next_seq, when);
+        let marked = offline.then(|| self.store.marked_sql(d, &revision.id, direction));
+        let audit = self.store.audit_sql(
+            d,
+            &values,
+            &revision.id,
+            match direction {
+                Direction::Upgrade => Action::Upgrade,
+                Direction::Downgrade => Action::Downgrade,
+            },
+            Outcome::Started,
+            "dirty marker written: it cannot run in one transaction",
+            marked.as_deref(),
+        );
+        // Live, the marker waits for locks no longer than the run's DDL
+        // lock timeout (SQLite: its busy timeout, behind another writer).
+        let timeouts = (!offline)
+            .then(|| d.timeouts_sql(None, self.options.ddl_lock_timeout, true))
+            .flatten();
+        let batch = [
+            timeouts.as_deref(),
+            guard.map(|(_, guard)| guard.as_str()),
+            Some(mark.as_str()),
+            Some(audit.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+        let depth = sink.depth();
+        let written = (|| {
+            if !own_transaction {
+                sink.begin()?;
+            }
+            sink.execute(&batch)?;
+            sink.commit()?;
+            if own_transaction {
+                sink.begin()?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })();
+        let Err(error) = written else {
+            return Ok(());
+        };
+        sink.rollback_to(depth.saturating_sub(u32::from(own_transaction)));
+        if !offline {
+            let _ = sink.execute(self.restore_timeouts);
+        }
+        Err(Error::Revision {
+            revision: revision.id.to_string(),
+            file: revision.file_name.to_string(),
+            direction,
+            source: format!(
+                "writing its dirty marker (which it needs, as it cannot run in one transaction) \
+                 failed, so none of its statements ran and the version table is as before; run \
+                 it again once the database takes the write: {error}"
+            )
+            .into(),
+        })
+    }
+
+    /// The invalid indexes the catalogue shows (none where the backend
+    /// builds no index outside a transaction).
+    fn invalid_indexes(&self, sink: &mut dyn Sink) -> diesel::QueryResult<Vec<String>> {
+        match sink.dialect().invalid_indexes_sql() {
+            Some(sql) => sink.values(&sql),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// After a `Transaction: false` revision ran (`failed`: its error, if
-    /// any), the invalid indexes the catalogue shows: any is an error that
-    /// names them, whatever the revision did. Checked after every such run,
-    /// so that running it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS`,
-    /// which does nothing over an invalid index) cannot report success.
-    /// All the role's indexes are looked at, not only those the revision's
-    /// SQL names: that would mean parsing it, and dynamic SQL (`DO`,
-    /// `EXECUTE`, functions) would escape; the check is one catalogue query
-    /// after the rare revisions that run outside a transaction.
+    /// any), the invalid indexes the catalogue shows, all new (there were
+    /// none before it, or it was refused): any is an error that names them,
+    /// whatever the revision did. Checked before and after every such run, so that
+    /// running it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS`, which
+    /// does nothing over an invalid index) cannot report success: the index
+    /// the first run left refuses the second before it runs. All the role's
+    /// indexes are looked at, not only those the revision's SQL names: that
+    /// would mean parsing it, and dynamic SQL (`DO`, `EXECUTE`, functions)
+    /// would escape; an invalid index left elsewhere (a DBA's cancelled
+    /// `REINDEX CONCURRENTLY`) refuses the revision before it runs, never
+    /// after.
     fn check_indexes(
         &self,
         sink: &mut dyn Sink,
         step: &Step<'_>,
         failed: Option<&(dyn std::error::Error + Send + Sync)>,
     ) -> diesel::QueryResult<Option<Error>> {
-        let Some(sql) = sink.dialect().invalid_indexes_sql() else {
-            return Ok(None);
-        };
-        let indexes = sink.values(&sql)?;
+        let indexes = self.invalid_indexes(sink)?;
         let direction = step.direction();
         Ok((!indexes.is_empty()).then(|| Error::InvalidIndexes {
             revision: step.id().to_owned(),
@@ -535,7 +615,8 @@ impl Executor<'_> {
             undone: step.revision().map_or_else(
                 || format!("`stamp` to the revision before {}", step.id()),
                 |r| repair_stamps(r, direction).0,
-            ),
+            )
+            .into(),
         }))
     }
 
@@ -548,7 +629,7 @@ impl Executor<'_> {
         d: &dyn Dialect,
         step: &Step<'_>,
         previous: Option<&Step<'_>>,
-    ) -> (String, String) {
+    ) -> Expectation {
         let graph = self.migrations.graph();
         let (mut present, mut absent): (Vec<&str>, Vec<&str>) = match step {
             Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => {
@@ -565,6 +646,11 @@ impl Executor<'_> {
             Step::Forget(id) => (vec![id], Vec::new()),
             Step::Unmark(..) => (Vec::new(), Vec::new()),
         };
+        // The block before recorded last: its audit entry is the log's
+        // newest. Without it, a later block whose expected state happens to
+        // hold (a script run on a database at another revision) would run
+        // after a refused one.
+        let chain = previous.map(|p| self.newest_audit_is(d, p));
         match previous {
             Some(Step::Run(p, Direction::Upgrade) | Step::Record(p, Direction::Upgrade)) => {
                 present.push(&p.id);
@@ -587,8 +673,15 @@ impl Executor<'_> {
             expected.push(format!("{} not applied", absent.join(", ")));
         }
         expected.push("no dirty marker".to_owned());
+        if let Some(p) = previous {
+            expected.push(format!(
+                "the {} of {} before it recorded last in the audit log",
+                p.direction(),
+                p.id()
+            ));
+        }
         let message = format!(
-            "migrator: the {} of {} in this script expects {}; the version table says otherwise \
+            "migrator: the {} of {} in this script expects {}; the database says otherwise \
              (a block before failed, or the database is not where the script was generated \
              for), so this block is refused and records nothing; run `current`, repair, and \
              generate a new script from there (`--sql --from <rev>`)",
@@ -596,7 +689,32 @@ impl Executor<'_> {
             step.id(),
             expected.join(" and "),
         );
-        (self.store.expect_sql(d, &present, &absent), message)
+        let state = self.store.expect_sql(d, &present, &absent);
+        // The block writes its audit entry first, then its version-table
+        // row only where that entry was just written.
+        let record = format!("{state} AND {}", self.newest_audit_is(d, step));
+        let condition = match chain {
+            Some(chain) => format!("{state} AND {chain}"),
+            None => state,
+        };
+        Expectation {
+            condition,
+            record,
+            message,
+        }
+    }
+
+    /// Offline scripts: an SQL condition, that the audit log's newest entry
+    /// is the successful one of `step`.
+    fn newest_audit_is(&self, d: &dyn Dialect, step: &Step<'_>) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM (SELECT revision, action, outcome FROM {} \
+             ORDER BY id DESC LIMIT 1) AS newest WHERE newest.revision = {} \
+             AND newest.action = {} AND newest.outcome = 'success')",
+            self.store.audit_table().quoted(d),
+            d.quote_str(step.id()),
+            d.quote_str(step.action().as_str())
+        )
     }
 
     /// A revision's own SQL or Rust code, after its timeouts.
@@ -757,8 +875,8 @@ impl Executor<'_> {
                 revision,
                 file,
                 direction,
-                stamp,
-                undone,
+                stamp: stamp.into(),
+                undone: undone.into(),
                 source,
             }
         }
@@ -815,8 +933,10 @@ pub(crate) trait Sink {
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()>;
     /// Runs a Rust revision's function.
     fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult;
-    /// Before `step`: renews the run's lease, or stops the run when it was
-    /// lost ([`Error::LockLost`]).
+    /// First in `step`'s transaction (before a `Transaction: false`
+    /// revision: before it, outside one), on each attempt: renews the
+    /// run's lease, or stops the run when it was lost
+    /// ([`Error::LockLost`]).
     fn before_step(&mut self, _step: &Step<'_>) -> Result<()> {
         Ok(())
     }

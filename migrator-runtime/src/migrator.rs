@@ -431,21 +431,29 @@ impl<'m> Migrator<'m> {
     /// without `-bail`):
     ///
     /// - PostgreSQL: a failed statement aborts its block's transaction, so
-    ///   the block records nothing; the next block's check then fails, which
-    ///   aborts that block and makes the session read-only
-    ///   (`default_transaction_read_only`), so nothing after the failure
-    ///   writes, `Transaction: false` statements included. A `Transaction:
-    ///   false` block records in a transaction of its own, after checking
-    ///   again and finding no invalid index; a failure among its own
-    ///   statements that leaves no invalid index cannot be seen by SQL.
+    ///   the block records nothing; the next block's check then fails (the
+    ///   block before did not record), which aborts that block too, and so
+    ///   on: no transactional block after the failure writes or records. A
+    ///   `Transaction: false` block's statements run outside any
+    ///   transaction, so no check can stop them: after an earlier failure
+    ///   they may still run, but are not recorded (the block records in a
+    ///   transaction of its own, after checking again and finding no invalid
+    ///   index); a failure among its own statements that leaves no invalid
+    ///   index cannot be seen by SQL, and that block records.
     /// - SQLite: no procedural block can stop a statement, so `sqlite3`
     ///   without `-bail` runs every statement; a block whose check fails
     ///   records nothing, but a statement that fails inside a block whose
-    ///   check passed is not seen, and the block records. Run SQLite scripts
-    ///   with `sqlite3 -bail` (or any client that stops at the first error,
-    ///   such as `executescript`), and nothing after a failure runs.
+    ///   check passed is not seen, and the block records.
     /// - With a client that stops at the first error, on both: nothing after
     ///   the failure runs, and its block's transaction is rolled back.
+    ///
+    /// So run PostgreSQL scripts with `psql -v ON_ERROR_STOP=1` and SQLite
+    /// scripts with `sqlite3 -bail` (or any client that stops at the first
+    /// error, such as `executescript`), as the script's first line says. On
+    /// PostgreSQL use a direct connection, not a pooler in transaction mode:
+    /// a `Transaction: false` revision's session settings (its timeouts, any
+    /// `SET` in its SQL) would stay on a server connection other clients
+    /// get.
     ///
     /// Scripts never retry a revision after a lock timeout.
     pub fn upgrade_sql(
@@ -508,6 +516,18 @@ impl<'m> Migrator<'m> {
             plan.steps.len(),
             chrono::Utc::now().format("%Y-%m-%d %H:%M:%S")
         ));
+        script.line(match backend {
+            BackendKind::Postgres => {
+                "-- Run with a client that stops at the first error, on a direct connection \
+                 (not through a pooler in transaction mode): psql -v ON_ERROR_STOP=1 -f <file>"
+            }
+            BackendKind::Sqlite => {
+                "-- Run with a client that stops at the first error: sqlite3 -bail <db> < <file>"
+            }
+            BackendKind::Mysql => {
+                "-- Run with a client that stops at the first error: mysql <db> < <file> (without --force)"
+            }
+        });
         let create = self.store.create_sql(script.dialect());
         script
             .execute(&create)
@@ -650,8 +670,11 @@ impl<'m> Migrator<'m> {
         let sql = store.select_sql(backend.dialect());
         let rows = unless_missing(backend, &[store.table()], |b| b.load_versions(&sql))
             .map_err(Error::database("reading the version table"))?;
+        let Some(rows) = rows else {
+            store.refuse_if_elsewhere(backend)?;
+            return Ok(State::default());
+        };
         let (markers, applied): (Vec<_>, Vec<_>) = rows
-            .unwrap_or_default()
             .into_iter()
             .partition(|row| marker_direction(&row.checksum).is_some());
         let marker = match markers.into_iter().next() {

@@ -39,7 +39,8 @@ pub struct Options {
     /// How many times a transactional revision that ran out of
     /// [`Options::ddl_lock_timeout`] is run again (rolled back, then retried
     /// after a growing pause with jitter). Default 3. A `Transaction: false`
-    /// revision, and a run in a single transaction, are never retried.
+    /// revision, a Rust revision (whose effects outside the database would
+    /// repeat), and a run in a single transaction, are never retried.
     pub ddl_retries: u32,
     /// The statement timeout of every statement (PostgreSQL
     /// `statement_timeout`; SQLite has none). Default: no limit. A revision's
@@ -57,9 +58,10 @@ pub struct Options {
     /// lasts without renewal: a holder that died blocks other runs for at
     /// most this long. Default 30 s, shorter than the default
     /// [`lock_timeout`](Options::lock_timeout), so a run started just after
-    /// a crash still gets the lock. A table lease is renewed between
-    /// revisions only: raise it above the longest revision (see
-    /// [`LockStrategy::Table`]).
+    /// a crash still gets the lock. At least 5 s (a shorter lease is
+    /// refused). A table lease is renewed in each revision's transaction,
+    /// not during a `Transaction: false` revision: raise it above the
+    /// longest of those (see [`LockStrategy::Table`]).
     pub lock_lease: Duration,
 }
 
@@ -108,15 +110,20 @@ pub enum LockStrategy {
     /// SQLite. A holder that died leaves a lease that expires after
     /// [`Options::lock_lease`].
     ///
-    /// The lease is renewed between revisions, on the run's connection. A
-    /// revision that outlasts the lease lets another run take the expired
-    /// lease and start; the first run then finds the lease gone after its
-    /// revision committed and stops before the next one
-    /// ([`Error::LockLost`](crate::Error::LockLost)); the other run may
-    /// start the same revision, whose transaction then fails (behind the
-    /// first run's locks, or on the version table's primary key) and rolls
-    /// back. Set the lease above the longest revision. In a single-transaction run
-    /// the lease is checked, not renewed, between revisions.
+    /// The lease is renewed on the run's connection as the first statement
+    /// of each revision's transaction, and again before each retry: the
+    /// renewed row stays locked until the revision commits, so another run
+    /// that tries to take the lease meanwhile (even after it expired) waits
+    /// for that commit and then finds it renewed. A run whose lease was
+    /// taken anyway (its renewal matched no row) stops before its next
+    /// revision ([`Error::LockLost`](crate::Error::LockLost)). A
+    /// `Transaction: false` revision runs outside any transaction: its
+    /// lease is renewed just before it and nothing holds it during it, so
+    /// one that outlasts the lease lets another run take the lease and
+    /// start the same revision (and a Rust revision's effects outside the
+    /// database are never rolled back). Set the lease above the longest
+    /// `Transaction: false` revision. In a single-transaction run the row
+    /// stays locked for the whole run.
     Table,
     /// A lease in Redis at this URL (`redis://[:password@]host[:port][/db]`,
     /// `rediss://` with TLS): `SET key token NX PX lease`, the key naming the
@@ -143,8 +150,13 @@ impl std::str::FromStr for LockStrategy {
             url if url.starts_with("redis://") || url.starts_with("rediss://") => {
                 Ok(LockStrategy::Redis(url.to_owned()))
             }
+            // A mistyped Redis URL may hold a password: its userinfo is
+            // not shown.
             other => Err(format!(
-                "unknown lock `{other}`: write `advisory`, `table`, `none` or a `redis://host:port` URL"
+                "unknown lock `{}`: write `advisory`, `table`, `none` or a `redis://host:port` URL",
+                other
+                    .rsplit_once('@')
+                    .map_or_else(|| other.to_owned(), |(_, host)| format!("***@{host}"))
             )),
         }
     }

@@ -85,6 +85,39 @@ pub mod secrets;
 
 pub use migrator_runtime::testing::{Kind, TestDb, on_each_backend, postgres_admin_url, tables};
 
+/// Skips (loudly) or fails (in CI) when `service` is missing.
+pub fn missing(service: &str, error: &dyn std::fmt::Display) {
+    assert!(
+        !migrator_runtime::testing::in_ci(),
+        "{service} is required in CI and is unreachable: {error}"
+    );
+    eprintln!("\n!!! SKIPPED: {service} unreachable: {error}\n!!! (in CI this fails)\n");
+}
+
+/// The URL of `db` through PgBouncer in transaction mode (at
+/// `MIGRATOR_TEST_PGBOUNCER`, default `127.0.0.1:6432`; `scripts/services.sh`
+/// starts it), or `None` when PgBouncer is not there (outside CI).
+pub fn through_pgbouncer(db: &TestDb) -> Option<String> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let bouncer =
+        std::env::var("MIGRATOR_TEST_PGBOUNCER").unwrap_or_else(|_| "127.0.0.1:6432".to_owned());
+    let (scheme, rest) = db.url().split_once("://")?;
+    let (authority, path) = rest.split_once('/')?;
+    let user = authority.rsplit_once('@').map_or("", |(user, _)| user);
+    let url = format!("{scheme}://{user}@{bouncer}/{path}");
+    match diesel::PgConnection::establish(&url).and_then(|mut c| {
+        c.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }) {
+        Ok(()) => Some(url),
+        Err(error) => {
+            missing(&format!("PgBouncer at {bouncer}"), &error);
+            None
+        }
+    }
+}
+
 /// The `BIGINT` column `n` of the first row `sql` returns, e.g.
 /// `SELECT COUNT(*) AS n FROM widgets`.
 pub fn count(conn: &mut migrator_runtime::AnyConnection, sql: &str) -> i64 {

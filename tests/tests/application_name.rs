@@ -60,6 +60,41 @@ fn connect_names_its_connections_unless_the_url_does() {
     }
 }
 
+/// An `@` in a query value is not the end of a userinfo (libpq ends the
+/// userinfo at the first `@` before any `/`): the URL connects with its
+/// name, through the library and the CLI, and is shown as it is, its
+/// password (when it has one) alone masked.
+#[test]
+fn an_at_sign_in_a_query_value_is_no_userinfo() {
+    let Some(db) = TestDb::postgres() else { return };
+    let url = with_parameter(&db, "application_name=ci@job");
+    assert!(url.starts_with("postgres://postgres@"), "{url}");
+    let mut conn = migrator_runtime::connect(&url).expect("connect");
+    assert_eq!(own_name(&mut conn).as_deref(), Some("ci@job"));
+    assert_eq!(migrator_runtime::redact(&url), url);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = cli_command(env!("CARGO_BIN_EXE_branchy"), &url, dir.path())
+        .arg("current")
+        .output()
+        .expect("run branchy");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // A refusal shows the URL exactly, the password alone masked.
+    let missing = "postgres://postgres:S3cretPw@127.0.0.1:5432/no_such_db?application_name=ci@job";
+    let shown = "postgres://postgres:***@127.0.0.1:5432/no_such_db?application_name=ci@job";
+    assert_eq!(migrator_runtime::redact(missing), shown);
+    let error = migrator_runtime::connect(missing).expect_err("no such database");
+    let text = error.to_string();
+    assert!(text.contains(shown), "{text}");
+    assert!(!text.contains("S3cretPw"), "{text}");
+    assert!(text.contains("no_such_db"), "{text}");
+}
+
 /// The caller's connection is the caller's: a run over it sets nothing.
 #[test]
 fn the_callers_connection_keeps_its_name() {

@@ -16,10 +16,11 @@ use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use migrator_runtime::testing::in_ci;
 use migrator_runtime::{AnyConnection, Error, Event, LockStrategy, Migrator, Target};
 use migrator_tests::branchy::{ALL, MIGRATIONS, applied, assert_at_head_once};
-use migrator_tests::{Kind, Run, TestDb, cli_command, count, on_each_backend, options};
+use migrator_tests::{
+    Kind, Run, TestDb, cli_command, count, missing, on_each_backend, options, through_pgbouncer,
+};
 
 /// How many parallel migrators start at once.
 const PEERS: usize = 8;
@@ -51,36 +52,6 @@ fn ghost(db: &TestDb) -> String {
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// Skips (loudly) or fails (in CI) when `service` is missing.
-fn missing(service: &str, error: &dyn std::fmt::Display) {
-    assert!(
-        !in_ci(),
-        "{service} is required in CI and is unreachable: {error}"
-    );
-    eprintln!("\n!!! SKIPPED: {service} unreachable: {error}\n!!! (in CI this fails)\n");
-}
-
-/// `db` through PgBouncer (transaction mode), or `None` when PgBouncer is
-/// not there (outside CI).
-fn through_pgbouncer(db: &TestDb) -> Option<String> {
-    let bouncer =
-        std::env::var("MIGRATOR_TEST_PGBOUNCER").unwrap_or_else(|_| "127.0.0.1:6432".to_owned());
-    let (scheme, rest) = db.url().split_once("://")?;
-    let (authority, path) = rest.split_once('/')?;
-    let user = authority.rsplit_once('@').map_or("", |(user, _)| user);
-    let url = format!("{scheme}://{user}@{bouncer}/{path}");
-    match PgConnection::establish(&url).and_then(|mut c| {
-        c.batch_execute("SELECT 1")
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
-    }) {
-        Ok(()) => Some(url),
-        Err(error) => {
-            missing(&format!("PgBouncer at {bouncer}"), &error);
-            None
-        }
-    }
-}
 
 /// The Redis URL, or `None` when Redis is not there (outside CI).
 fn redis_url() -> Option<String> {
@@ -299,8 +270,8 @@ fn a_dead_holders_lease_expires_and_a_live_one_is_named() {
     });
 }
 
-/// A Redis lease held by another token times out naming it; once it
-/// expires (a dead holder's lease, 300 ms here), the next run proceeds.
+/// A Redis lease held by another token times out naming it; once it is
+/// gone (a dead holder's lease expires), the run waiting for it proceeds.
 #[test]
 fn a_redis_lease_is_named_and_expires() {
     let Some(redis) = redis_url() else { return };
@@ -333,25 +304,36 @@ fn a_redis_lease_is_named_and_expires() {
     ] {
         assert!(run.stderr.contains(needle), "{needle:?} in\n{run}");
     }
-    let _: () = redis::cmd("PEXPIRE")
-        .arg(&key)
-        .arg(300)
-        .query(&mut r)
-        .expect("PEXPIRE");
-    let run = Run::from_output(
-        branchy(
-            db.url(),
-            &["upgrade", "head", "--lock", &redis, "--lock-timeout", "60s"],
-        )
-        .output()
-        .expect("run"),
-        std::time::Duration::ZERO,
-    );
-    run.expect_code(0, "after the dead holder's lease expired");
-    assert!(
-        run.stdout.contains("held by token ghost-token"),
-        "the wait names the holder\n{run}"
-    );
+    // The next run waits for it (its "waiting" line, read as it comes),
+    // then the holder's key goes, as a dead holder's lease expires.
+    let mut child = branchy(
+        db.url(),
+        &["upgrade", "head", "--lock", &redis, "--lock-timeout", "60s"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("run");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("its stdout"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stdout, &mut line).expect("read its stdout");
+        assert!(
+            read > 0,
+            "the run ended without waiting for the lease:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("held by token ghost-token") {
+            break;
+        }
+    }
+    let _: () = redis::cmd("DEL").arg(&key).query(&mut r).expect("DEL");
+    std::io::Read::read_to_string(&mut stdout, &mut seen).expect("read its stdout");
+    let mut output = child.wait_with_output().expect("wait for it");
+    output.stdout = seen.into_bytes();
+    let run = Run::from_output(output, std::time::Duration::ZERO);
+    run.expect_code(0, "after the dead holder's lease was gone");
     assert_at_head_once(&db);
 }
 
@@ -468,4 +450,222 @@ fn a_run_whose_redis_lease_was_taken_stops_before_the_next_revision() {
     let value: Option<String> = redis::cmd("GET").arg(&key).query(&mut r).expect("GET");
     assert_eq!(value.as_deref(), Some("thief-token host thief-host"));
     let _: () = redis::cmd("DEL").arg(&key).query(&mut r).expect("DEL");
+}
+
+/// `--lock advisory` (the default) through PgBouncer in transaction mode: a
+/// session lock there sits on whichever server connection took it, so runs
+/// that both believe they hold it are possible. Eight runs at once: each
+/// finishes, or stops (exit 7, naming the pooler when the server process
+/// changed under the lock or the unlock reached a session that did not hold
+/// it), or times out behind a lock such a run left on a server session
+/// (exit 5); no revision ever runs twice (each is committed with its
+/// version-table row, whose primary key refuses a second), and a run with
+/// `--lock table` then brings the database to head with each revision once.
+#[test]
+fn advisory_lock_through_pgbouncer_stops_or_is_safe() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    let Some(bouncer) = through_pgbouncer(&db) else {
+        return;
+    };
+    let start = Instant::now();
+    let args = [
+        "upgrade",
+        "head",
+        "--lock",
+        "advisory",
+        "--lock-timeout",
+        "3s",
+    ];
+    let children: Vec<_> = (0..PEERS)
+        .map(|_| branchy(&bouncer, &args).spawn().expect("spawn branchy"))
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|child| Run::from_output(child.wait_with_output().expect("wait"), start.elapsed()))
+        .collect();
+    for run in &runs {
+        assert!(
+            matches!(run.code, Some(0 | 5 | 7)),
+            "neither done nor stopped:\n{run}"
+        );
+        if run.stderr.contains("advisory lock") && run.code == Some(7) {
+            assert!(run.stderr.contains("use --lock table or redis"), "{run}");
+        }
+    }
+    Run::from_output(
+        branchy(&bouncer, &["upgrade", "head", "--lock", "table"])
+            .output()
+            .expect("run branchy"),
+        start.elapsed(),
+    )
+    .expect_code(0, "the rest with --lock table");
+    // Each revision applied once; a run stopped by the pooler check leaves
+    // a failure entry naming it, and nothing else fails.
+    let mut conn = db.connect();
+    assert_eq!(applied(&mut conn), ALL, "version table");
+    let log = migrator_tests::branchy::audit(&mut conn);
+    for revision in ALL {
+        let successes = log
+            .iter()
+            .filter(|e| e.revision == revision && e.action == "upgrade" && e.outcome == "success")
+            .count();
+        assert_eq!(successes, 1, "{revision} applied once: {log:#?}");
+    }
+    for failure in log.iter().filter(|e| e.outcome == "failure") {
+        assert!(
+            failure.detail.contains("use --lock table or redis"),
+            "only the pooler check fails a run: {failure:#?}"
+        );
+    }
+}
+
+mod ddl_lock {
+    migrator_runtime::embed_migrations!("fixtures/ddl_lock");
+}
+
+/// The `table` lease is renewed first in each revision's transaction, so
+/// its row stays locked until the revision commits: a run that tries to
+/// take the lease while the holder's revision runs waits for that commit,
+/// even when the lease had expired just before the revision began (set in
+/// the past by another session, as a revision longer than the lease would
+/// let it expire), then finds it renewed, waits for its release and has
+/// nothing left to do. (Before, the lease was renewed only between
+/// revisions: the second run took it and ran the same revision.)
+#[test]
+fn a_table_lease_stays_held_while_a_revision_runs() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    // Long limits: hang guards only, nothing waits for them.
+    let table = || {
+        options(|o| {
+            o.lock = LockStrategy::Table;
+            o.lock_timeout = std::time::Duration::from_secs(120);
+            o.ddl_lock_timeout = std::time::Duration::from_secs(120);
+        })
+    };
+    let mut conn = db.connect();
+    Migrator::with_options(&ddl_lock::MIGRATIONS, table())
+        .upgrade(&mut conn, "001".parse::<Target>().expect("a target"))
+        .expect("upgrade to 001");
+    // 002's `ALTER TABLE hot` waits behind this session's lock.
+    let mut blocker = db.connect();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE hot IN ACCESS SHARE MODE;")
+        .expect("take the lock");
+
+    let holder = {
+        let url = db.url().to_owned();
+        let table = table();
+        std::thread::spawn(move || {
+            let mut conn = migrator_runtime::connect(&url).expect("connect");
+            let mut expirer = migrator_runtime::connect(&url).expect("connect");
+            Migrator::with_options(&ddl_lock::MIGRATIONS, table)
+                .on_event(move |event| {
+                    if let Event::Started { revision, .. } = event
+                        && revision.id == "002"
+                    {
+                        expirer
+                            .batch_execute(&format!(
+                                "UPDATE {LOCK_TABLE} SET expires = '2000-01-01 00:00:00'"
+                            ))
+                            .expect("expire the lease");
+                    }
+                })
+                .upgrade(&mut conn, Target::Head)
+        })
+    };
+    let mut watcher = db.connect();
+    while count(
+        &mut watcher,
+        "SELECT COUNT(*) AS n FROM pg_locks WHERE relation = to_regclass('hot') AND NOT granted",
+    ) == 0
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+
+    let contender = {
+        let url = format!("{}?application_name=lease-contender", db.url());
+        let table = table();
+        std::thread::spawn(move || {
+            let mut conn = migrator_runtime::connect(&url).expect("connect");
+            Migrator::with_options(&ddl_lock::MIGRATIONS, table).upgrade(&mut conn, Target::Head)
+        })
+    };
+    // The contender's first wait: on the lease's row (its take), not on
+    // `hot` (a revision it should never have started).
+    // 1: waiting on the lease's take; 2: waiting on anything else.
+    let waiting = loop {
+        let waiting = count(
+            &mut watcher,
+            &format!(
+                "SELECT COALESCE(MAX(CASE WHEN query LIKE 'INSERT INTO %{LOCK_TABLE}%' THEN 1 \
+                 ELSE 2 END), 0)::BIGINT AS n FROM pg_stat_activity \
+                 WHERE application_name = 'lease-contender' AND wait_event_type = 'Lock'"
+            ),
+        );
+        if waiting != 0 {
+            break waiting;
+        }
+        assert!(
+            !contender.is_finished(),
+            "the contender ended without waiting"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    blocker.batch_execute("ROLLBACK;").expect("release hot");
+    let held = holder.join().expect("the holder");
+    let other = contender.join().expect("the contender");
+    assert_eq!(
+        waiting, 1,
+        "the contender waited on the lease's row (1), not on `hot` (2)\n\
+         holder: {held:?}\ncontender: {other:?}"
+    );
+    let held = held.expect("the holder applies 002");
+    assert_eq!(held.steps.len(), 1, "{held:?}");
+    let other = other.expect("the contender");
+    assert!(other.steps.is_empty(), "nothing left to do: {other:?}");
+    let m = Migrator::new(&ddl_lock::MIGRATIONS);
+    assert_eq!(migrator_tests::applied_ids(&m, &mut conn), ["001", "002"]);
+    let audit = m.audit_log(&mut conn).expect("the audit log");
+    assert_eq!(
+        audit.iter().filter(|e| e.revision == "002").count(),
+        1,
+        "{audit:?}"
+    );
+    assert_eq!(lease_rows(&mut conn), 0, "the lease was released");
+}
+
+/// A lease shorter than the floor (5 s) would exclude nothing (`0s` expires
+/// as it is taken): refused before anything is taken or run, naming the
+/// setting.
+#[test]
+fn a_lease_below_the_floor_is_refused() {
+    on_each_backend(|db| {
+        let mut conn = db.connect();
+        for lock in [
+            LockStrategy::Table,
+            LockStrategy::Redis("redis://127.0.0.1:6379".into()),
+        ] {
+            let error = Migrator::with_options(
+                &MIGRATIONS,
+                options(|o| {
+                    o.lock = lock.clone();
+                    o.lock_lease = std::time::Duration::ZERO;
+                }),
+            )
+            .upgrade(&mut conn, Target::Head)
+            .expect_err("a lease of 0s");
+            let message = error.to_string();
+            assert!(
+                matches!(error, Error::Lock { .. })
+                    && message.contains("lease of 0ns is shorter than 5s")
+                    && message.contains("`--lock-lease`"),
+                "{message}"
+            );
+        }
+        assert!(applied(&mut conn).is_empty(), "nothing ran");
+    });
 }

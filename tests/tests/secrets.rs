@@ -199,3 +199,49 @@ fn a_successful_run_shows_no_password() {
     secrets.assert_hidden(&run.stdout, "stdout");
     secrets.assert_hidden(&run.stderr, "stderr");
 }
+
+/// A Redis lock URL holds a password too: `--help` does not show the value
+/// of `MIGRATOR_LOCK`, and a mistyped `--lock` (or `MIGRATOR_LOCK`) is
+/// refused (exit 2) without echoing it.
+#[test]
+fn the_cli_shows_no_redis_password() {
+    let run = |args: &[&str], env: Option<&str>| {
+        let cwd = tempfile::tempdir().expect("a working directory");
+        let mut command = cli_command(env!("CARGO_BIN_EXE_long"), "sqlite::memory:", cwd.path());
+        if let Some(lock) = env {
+            command.env("MIGRATOR_LOCK", lock);
+        }
+        let start = Instant::now();
+        let output = command.args(args).output().expect("run the long CLI");
+        Run::from_output(output, start.elapsed())
+    };
+    let hidden = |run: &Run| {
+        assert!(
+            !run.stdout.contains("S3cretPw") && !run.stderr.contains("S3cretPw"),
+            "{run}"
+        );
+    };
+    let help = run(&["--help"], Some("redis://:S3cretPw@127.0.0.1:6379"));
+    help.expect_code(0, "help");
+    assert!(help.stdout.contains("MIGRATOR_LOCK"), "{help}");
+    hidden(&help);
+    for (args, env) in [
+        (
+            &["--lock", "redis:/:S3cretPw@127.0.0.1:6379", "current"][..],
+            None,
+        ),
+        (&["current"][..], Some("redis:/:S3cretPw@127.0.0.1:6379")),
+        (
+            &["--lock", "redis:/u:S3cretPw@127.0.0.1:6379", "current"][..],
+            None,
+        ),
+    ] {
+        let refused = run(args, env);
+        refused.expect_code(2, "a mistyped lock");
+        assert!(
+            refused.stderr.contains("unknown lock `***@127.0.0.1:6379`"),
+            "{refused}"
+        );
+        hidden(&refused);
+    }
+}

@@ -455,19 +455,46 @@ fn an_unqualified_name_means_the_first_schema_of_the_search_path() {
     ))
     .expect("a tenant schema first on the path");
 
-    // A new connection has the path: tenant_x is at base, not at head.
+    // A new connection has the path. tenant_x has no version table, but
+    // the one earlier builds found through the path is public's: no
+    // command takes tenant_x for base (it would run everything again
+    // beside public's history); each names both tables and the mend.
     let mut tenant = db.connect();
-    assert!(applied_ids(&old(), &mut tenant).is_empty());
-    assert!(old().current(&mut tenant).expect("current").is_empty());
-    assert_eq!(old().pending(&mut tenant).expect("pending").len(), 6);
-    let run = cli_at(db.url(), &["current"]);
-    assert_eq!(run.stdout, "base (no revision applied)\n", "{run}");
-    cli_at(db.url(), &["check"]).expect_code(exit::PENDING, "tenant_x has everything pending");
+    match old().state(&mut tenant) {
+        Err(Error::TableElsewhere {
+            expected, found, ..
+        }) => {
+            assert_eq!(expected, "tenant_x.migrator_version");
+            assert_eq!(found, "public.migrator_version");
+        }
+        other => panic!("expected TableElsewhere, got {other:?}"),
+    }
+    for args in [
+        &["current"][..],
+        &["check"],
+        &["upgrade", "head"],
+        &["stamp", "002"],
+    ] {
+        let run = cli_at(db.url(), args);
+        run.expect_code(exit::MISMATCH, "public's table is found elsewhere");
+        has(&run, "stderr", "`tenant_x.migrator_version` does not exist");
+        has(&run, "stderr", "`--version-table public.migrator_version`");
+    }
+    assert_eq!(
+        located(&mut conn, "migrator%"),
+        [
+            pair("public", "migrator_version"),
+            pair("public", "migrator_version_audit"),
+        ]
+    );
 
-    // Upgrading head creates tenant_x's own tables (the startup check must
-    // not take public's rows for tenant_x's).
-    let run = cli_at(db.url(), &["stamp", "002"]);
-    run.expect_code(exit::OK, "stamp in tenant_x");
+    // Named, tenant_x gets its own tables; then the unqualified name is
+    // tenant_x's (the startup check must not take public's rows for
+    // tenant_x's).
+    let tenant_x = with_table("tenant_x.migrator_version");
+    tenant_x
+        .stamp(&mut tenant, "002".parse::<Target>().expect("target"))
+        .expect("stamp in tenant_x");
     assert_eq!(
         located(&mut conn, "migrator%"),
         [
@@ -477,12 +504,119 @@ fn an_unqualified_name_means_the_first_schema_of_the_search_path() {
             pair("tenant_x", "migrator_version_audit"),
         ]
     );
+    let run = cli_at(db.url(), &["current"]);
+    assert_eq!(run.stdout, "002\n", "{run}");
+    cli_at(db.url(), &["check"]).expect_code(exit::PENDING, "tenant_x has 003.. pending");
     assert_eq!(applied_ids(&old(), &mut tenant), ["001", "002"]);
     let public = with_table("public.migrator_version");
     assert_eq!(applied_ids(&public, &mut tenant), OLD_ALL);
     // Six upgrades and the `started` entry of 006 (`Transaction: false`).
     assert_eq!(public.audit_log(&mut tenant).expect("audit").len(), 7);
     assert_eq!(old().audit_log(&mut tenant).expect("audit").len(), 2);
+}
+
+/// The regression the rule above guards against: a role with the default
+/// search path (`"$user", public`) migrated into `public`; later a DBA gives
+/// it its own schema, which `current_schema()` now names. Earlier builds
+/// went on with `public.migrator_version`; this one must not start from
+/// base in the new schema.
+#[test]
+fn a_new_schema_of_the_role_does_not_abandon_the_version_table_in_public() {
+    // Dropped after the database (declared before it).
+    let role = Role(format!("rv_app_{}", std::process::id()));
+    let Some(db) = TestDb::postgres() else { return };
+    let mut conn = db.connect();
+    let role = role.0.as_str();
+    conn.batch_execute(&format!(
+        "CREATE ROLE \"{role}\" LOGIN; GRANT ALL ON SCHEMA public TO \"{role}\""
+    ))
+    .expect("a role with the default search path");
+    let url = db.url().replacen("postgres@", &format!("{role}@"), 1);
+    assert_ne!(url, db.url(), "the URL names the role");
+    cli_at(&url, &["upgrade", "head"]).expect_code(exit::OK, "upgrade into public");
+    conn.batch_execute(&format!(
+        "CREATE SCHEMA \"{role}\" AUTHORIZATION \"{role}\""
+    ))
+    .expect("the role's own schema");
+
+    for args in [
+        &["current"][..],
+        &["upgrade", "head"],
+        &["downgrade", "base"],
+    ] {
+        let run = cli_at(&url, args);
+        run.expect_code(exit::MISMATCH, "the version table is in public");
+        has(
+            &run,
+            "stderr",
+            &format!("`{role}.migrator_version` does not exist"),
+        );
+        has(&run, "stderr", "`--version-table public.migrator_version`");
+    }
+    // Nothing ran again, nothing was created in the new schema.
+    assert_eq!(
+        located(&mut conn, "migrator%"),
+        [
+            pair("public", "migrator_version"),
+            pair("public", "migrator_version_audit"),
+        ]
+    );
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM base_t"), 1);
+    let public = with_table("public.migrator_version");
+    // Six upgrades and the `started` entry of 006 (`Transaction: false`).
+    assert_eq!(public.audit_log(&mut conn).expect("audit").len(), 7);
+    // The mend works.
+    let run = cli_at(
+        &url,
+        &["--version-table", "public.migrator_version", "current"],
+    );
+    run.expect_code(exit::OK, "the named table");
+    assert_eq!(run.stdout, "006 (head)\n", "{run}");
+}
+
+/// A login role, dropped (when there) on drop.
+struct Role(String);
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let admin = <diesel::PgConnection as diesel::Connection>::establish(
+            &migrator_tests::postgres_admin_url(),
+        );
+        if let Ok(mut admin) = admin {
+            let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{}\"", self.0));
+        }
+    }
+}
+
+/// Earlier builds quoted a dotted name as one identifier: the table
+/// `"svc_a.migrator_version"` in `public`. Now that the name means the table
+/// of the schema `svc_a`, that history is not silently left behind.
+#[test]
+fn a_dotted_table_of_earlier_builds_is_not_left_behind() {
+    let Some(db) = TestDb::postgres() else { return };
+    let mut conn = db.connect();
+    conn.batch_execute(
+        "CREATE SCHEMA svc_a; CREATE TABLE public.\"svc_a.migrator_version\" (\
+         revision VARCHAR(64) NOT NULL PRIMARY KEY, checksum VARCHAR(64) NOT NULL, \
+         applied_at TIMESTAMP NOT NULL, execution_ms BIGINT NOT NULL, seq BIGINT NOT NULL)",
+    )
+    .expect("an earlier build's dotted table");
+    let run = cli_at(
+        db.url(),
+        &[
+            "--version-table",
+            "svc_a.migrator_version",
+            "upgrade",
+            "head",
+        ],
+    );
+    run.expect_code(exit::MISMATCH, "the dotted table of earlier builds");
+    has(&run, "stderr", "`svc_a.migrator_version` does not exist");
+    has(&run, "stderr", "`public.svc_a.migrator_version` does");
+    assert_eq!(
+        located(&mut conn, "%migrator%"),
+        [pair("public", "svc_a.migrator_version")]
+    );
 }
 
 #[test]
@@ -495,11 +629,19 @@ fn the_startup_check_does_not_take_another_schemas_rows() {
     conn.batch_execute("CREATE SCHEMA tenant_y; SET search_path = tenant_y, public")
         .expect("path");
     // On this connection tenant_y is first: the digest of public's rows must
-    // not pass for tenant_y at head.
+    // not pass for tenant_y at head (which has no table: refused, see
+    // above); nor once tenant_y has its own table, at 001.
+    assert!(matches!(
+        old().upgrade(&mut conn, Target::Head),
+        Err(Error::TableElsewhere { .. })
+    ));
+    with_table("tenant_y.migrator_version")
+        .upgrade(&mut conn, "001".parse::<Target>().expect("target"))
+        .expect("tenant_y at 001");
     let report = old()
         .upgrade(&mut conn, Target::Head)
         .expect("upgrade tenant_y");
-    assert_eq!(report.steps.len(), 6);
+    assert_eq!(report.steps.len(), 5);
     assert_eq!(
         count(
             &mut conn,
@@ -550,6 +692,49 @@ fn version_tables_in_two_schemas_have_their_own_locks() {
         ],
     );
     run.expect_code(exit::LOCKED, "svc_a's lock is held");
+}
+
+/// Earlier builds locked the unqualified name (`migrator_version`); this one
+/// locks `public.migrator_version` too, but takes the earlier key first:
+/// during a rolling deploy an old and a new build still exclude each other.
+#[test]
+fn an_earlier_builds_lock_still_excludes_this_build() {
+    let Some(db) = TestDb::postgres() else { return };
+    let mut holder = db.connect();
+    holder
+        .batch_execute(
+            "SELECT pg_advisory_lock(1836411250, hashtext(current_database() || '.' || \
+             'migrator_version'))",
+        )
+        .expect("hold the key of earlier builds");
+    let run = cli_at(db.url(), &["--lock-timeout", "300ms", "upgrade", "head"]);
+    run.expect_code(exit::LOCKED, "an earlier build holds its key");
+    has(&run, "stderr", "timed out");
+    assert!(applied_ids(&old(), &mut holder).is_empty(), "nothing ran");
+    // Neither key is left held by the run that gave up.
+    assert_eq!(
+        count(
+            &mut holder,
+            "SELECT count(*)::BIGINT AS n FROM pg_locks l JOIN pg_database d ON d.oid = \
+             l.database WHERE l.locktype = 'advisory' AND d.datname = current_database() \
+             AND l.pid <> pg_backend_pid()"
+        ),
+        0
+    );
+    holder
+        .batch_execute("SELECT pg_advisory_unlock_all()")
+        .expect("release");
+    cli_at(db.url(), &["upgrade", "head"]).expect_code(exit::OK, "free again");
+    assert_eq!(applied_ids(&old(), &mut holder), OLD_ALL);
+    assert_eq!(
+        count(
+            &mut holder,
+            "SELECT count(*)::BIGINT AS n FROM pg_locks l JOIN pg_database d ON d.oid = \
+             l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+        ),
+        0,
+        "both keys released"
+    );
 }
 
 // ---------------------------------------------------------------------------

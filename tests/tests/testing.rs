@@ -34,6 +34,10 @@ mod folded_now {
     migrator_runtime::embed_migrations!("fixtures/folded_now");
 }
 
+mod reused {
+    migrator_runtime::embed_migrations!("fixtures/reused");
+}
+
 /// The generated tests themselves, over fixtures whose revisions are all
 /// reversible: `reversible_sqlite_r001_pets`, `reversible_postgres_r002_nicknames`…
 mod generated {
@@ -527,6 +531,40 @@ fn a_failing_reversibility_test_points_at_the_test() {
     let (file, at, message) = panic_site(reversible_sqlite_r003_drop_label);
     assert_eq!((file.as_str(), at), (file!(), line), "{message}");
     assert!(message.contains("revision 003"), "{message}");
+}
+
+/// The generated tests start from the database the check of the revision
+/// before left (run here in order on one thread, as the harness runs them):
+/// a revision that fails is reported for itself, the ones after it still
+/// pass, and a revision that fails only on a reused database (003: the row
+/// 002 leaves behind is there twice) passes, as on a fresh one.
+#[test]
+fn reused_databases_report_each_failure_for_its_own_revision() {
+    for kind in Kind::ALL {
+        if kind == Kind::Postgres && TestDb::postgres().is_none() {
+            continue;
+        }
+        let mut failed = Vec::new();
+        for id in ["001", "002", "003", "004", "005", "006"] {
+            let outcome = std::panic::catch_unwind(|| {
+                testing::reversibility_test(&reused::MIGRATIONS, id, kind);
+            });
+            if let Err(panic) = outcome {
+                let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+                failed.push((id, message));
+            }
+        }
+        let ids: Vec<&str> = failed.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, ["004"], "{kind}: {failed:#?}");
+        let message = &failed[0].1;
+        assert!(
+            message.starts_with(&format!(
+                "revision 004 (004_index_tag_names.sql) is not reversible on {kind}"
+            )),
+            "{message}"
+        );
+        assert!(message.contains("tags_name_idx"), "{message}");
+    }
 }
 
 /// The name of the database `conn` is connected to.

@@ -84,6 +84,15 @@ pub trait Dialect: Sync {
         None
     }
 
+    /// A query returning one text column `value` (`schema.table`) when the
+    /// table `resolved` does not exist but `configured`, the name as given,
+    /// looked up as earlier builds did (quoted as one identifier, along the
+    /// search path), finds another table; no row otherwise. `None` where
+    /// earlier builds looked names up as this one does.
+    fn found_elsewhere_sql(&self, _resolved: &TableName, _configured: &str) -> Option<String> {
+        None
+    }
+
     /// The startup check's one query on the version table `table`: it
     /// returns one row, `n` (the number of rows) and `value`, either the sum
     /// of [`StateDigest`](crate::model::StateDigest), computed by the server,
@@ -162,6 +171,14 @@ pub trait Dialect: Sync {
         )
     }
 
+    /// A query returning one row with a `BIGINT` column `n`: the server
+    /// process serving the connection, which must not change while a session
+    /// advisory lock is held (it does behind a transaction pooler). `None`
+    /// where the lock is not the session's.
+    fn backend_pid_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// An expression for the database's current time in UTC plus `plus`, of
     /// [`Dialect::timestamp_type`]: the lease of the table lock is measured
     /// by one clock, the database's, whatever the clocks of the hosts.
@@ -186,11 +203,22 @@ pub trait Dialect: Sync {
         None
     }
 
-    /// Offline scripts: the statements that stop a step's block unless
-    /// `condition` (an SQL boolean) holds, failing with `message`: one to
-    /// write before the block's transaction (`None` where the backend has
-    /// nothing to add) and one to write first in it.
-    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String);
+    /// Offline scripts: the statement, first in a step's block, that fails
+    /// with `message` unless `condition` (an SQL boolean) holds.
+    ///
+    /// By default (SQLite, MySQL, which have no procedural block outside a
+    /// stored program and no way to end a transaction on a condition): a
+    /// query that fails with the message (an invalid JSON path) when the
+    /// condition does not hold. A client that goes on after errors
+    /// (`sqlite3` without `-bail`, `mysql --force`) still runs the block's
+    /// statements; the block's version-table and audit rows are written
+    /// only where the same condition holds.
+    fn script_guard_sql(&self, condition: &str, message: &str) -> String {
+        format!(
+            "SELECT json_extract('{{}}', CASE WHEN {condition} THEN '$' ELSE {} END);",
+            self.quote_str(message)
+        )
+    }
 
     /// Offline scripts: the bookkeeping values the server supplies when the
     /// script runs, as SQL expressions.

@@ -172,18 +172,6 @@ impl Dialect for Mysql {
         }
     }
 
-    /// As on SQLite: a query that fails (an invalid JSON path) unless the
-    /// condition holds.
-    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String) {
-        (
-            None,
-            format!(
-                "SELECT JSON_EXTRACT('{{}}', CASE WHEN {condition} THEN '$' ELSE {} END);",
-                self.quote_str(message)
-            ),
-        )
-    }
-
     fn script_values(&self) -> super::ScriptValues {
         super::ScriptValues {
             at: "UTC_TIMESTAMP(6)",
@@ -243,23 +231,24 @@ fn schema(d: &Mysql, table: &TableName) -> String {
         .map_or_else(|| "DATABASE()".to_owned(), |s| d.quote_str(s))
 }
 
-/// The name of the `GET_LOCK` lock guarding the version table `name`
-/// (schema-qualified), as an SQL expression: `migrator:<name>` when it fits
-/// MySQL's 64 characters, else `migrator:` and the start of the name's
-/// SHA-256, computed by the server. Lock names are server-wide: the
-/// database in the name keeps two databases apart.
+/// The name of the `GET_LOCK` lock guarding the version table `name`, as an
+/// SQL expression. `GET_LOCK` names are the server's, not a database's, so an
+/// unqualified name (the one earlier builds of other backends locked, see
+/// `Store::lock_names`) is qualified by `DATABASE()`: `migrator:<db.table>`
+/// when it fits MySQL's 64 characters, else `migrator:` and the start of its
+/// SHA-256.
 fn lock_name(name: &str) -> String {
     const PREFIX: &str = "migrator:";
-    let full = format!("{PREFIX}{name}");
-    if full.chars().count() <= 64 {
-        Mysql.quote_str(&full)
+    let qualified = if name.contains('.') {
+        Mysql.quote_str(name)
     } else {
-        format!(
-            "CONCAT('{PREFIX}', LEFT(SHA2({}, 256), {}))",
-            Mysql.quote_str(name),
-            64 - PREFIX.len()
-        )
-    }
+        format!("CONCAT(DATABASE(), '.', {})", Mysql.quote_str(name))
+    };
+    format!(
+        "IF(CHAR_LENGTH({qualified}) <= {fits}, CONCAT('{PREFIX}', {qualified}), \
+         CONCAT('{PREFIX}', LEFT(SHA2({qualified}, 256), {fits})))",
+        fits = 64 - PREFIX.len()
+    )
 }
 
 #[cfg(feature = "mysql")]
@@ -302,11 +291,12 @@ mod tests {
 
     #[test]
     fn lock_names_fit_in_64_characters() {
-        assert_eq!(lock_name("db.migrator_version"), "'migrator:db.migrator_version'");
-        let long = format!("{}.migrator_version", "d".repeat(60));
         assert_eq!(
-            lock_name(&long),
-            format!("CONCAT('migrator:', LEFT(SHA2('{long}', 256), 55))")
+            lock_name("db.migrator_version"),
+            "IF(CHAR_LENGTH('db.migrator_version') <= 55, \
+             CONCAT('migrator:', 'db.migrator_version'), \
+             CONCAT('migrator:', LEFT(SHA2('db.migrator_version', 256), 55)))"
         );
+        assert!(lock_name("migrator_version").contains("CONCAT(DATABASE(), '.', 'migrator_version')"));
     }
 }

@@ -30,6 +30,20 @@ impl Dialect for Postgres {
         Some("SELECT coalesce(current_schema()::text, '') AS value")
     }
 
+    /// Earlier builds quoted the whole name as one identifier and let the
+    /// search path find it: `migrator_version` in `public` while
+    /// `current_schema()` is now `"$user"`'s schema, or a table literally
+    /// named `svc_a.migrator_version`.
+    fn found_elsewhere_sql(&self, resolved: &TableName, configured: &str) -> Option<String> {
+        Some(format!(
+            "SELECT n.nspname || '.' || c.relname AS value FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid = to_regclass({}) AND to_regclass({}) IS NULL",
+            self.quote_str(&self.quote_ident(configured)),
+            self.quote_str(&resolved.quoted(self))
+        ))
+    }
+
     /// The rows joined in one row, in any order (the digest is a sum):
     /// measured on a fresh connection at 1000 rows, cheaper than hashing on
     /// the server (`md5` and the casts to `bit(60)` cost about 0.8 ms more).
@@ -96,6 +110,10 @@ impl Dialect for Postgres {
         ))
     }
 
+    fn backend_pid_sql(&self) -> Option<&'static str> {
+        Some("SELECT pg_backend_pid()::BIGINT AS n")
+    }
+
     /// UTC by the server's clock (`clock_timestamp()`, not the start of the
     /// transaction).
     fn now_sql(&self, plus: Duration) -> String {
@@ -147,27 +165,16 @@ impl Dialect for Postgres {
         )
     }
 
-    /// Before the block, outside any transaction: when the condition fails,
-    /// the session becomes read-only (`default_transaction_read_only`), so
-    /// that a client that goes on after errors (`psql` without
-    /// `ON_ERROR_STOP`) writes nothing more, `Transaction: false` statements
-    /// included. First in the block: the error, which aborts the block's
-    /// transaction, so that everything up to its `COMMIT` is refused.
-    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String) {
-        (
-            Some(format!(
-                "DO $migrator$ BEGIN IF NOT ({condition}) THEN \
-                 PERFORM pg_catalog.set_config('default_transaction_read_only', 'on', false); \
-                 END IF; END $migrator$;"
-            )),
-            format!(
-                "DO $migrator$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION '%', {}; \
-                 END IF; END $migrator$;",
-                self.quote_str(&format!(
-                    "{message}; this session is now read-only (default_transaction_read_only), \
-                     so that nothing after this point writes"
-                ))
-            ),
+    /// First in the block: an error, which aborts the block's transaction,
+    /// so that everything up to its `COMMIT` is refused and nothing is
+    /// recorded (the next block's guard then fails too: this block did not
+    /// record). No session state: behind a transaction pooler it would stay
+    /// on a server connection other clients get.
+    fn script_guard_sql(&self, condition: &str, message: &str) -> String {
+        format!(
+            "DO $migrator$ BEGIN IF NOT ({condition}) THEN RAISE EXCEPTION '%', {}; \
+             END IF; END $migrator$;",
+            self.quote_str(message)
         )
     }
 
@@ -265,7 +272,8 @@ pub(crate) mod lock {
     /// `name` is the schema-qualified name (`svc_a.migrator_version`; an
     /// unqualified name was qualified by `current_schema()` before the lock,
     /// see `Store::resolve`), so the same table name in two schemas has two
-    /// locks.
+    /// locks; or, taken first, the unqualified name earlier builds locked
+    /// (see `Store::lock_names`).
     fn lock_key(name: &str) -> String {
         format!("{LOCK_CLASS}, {}", lock_hash(name))
     }
@@ -276,8 +284,17 @@ pub(crate) mod lock {
         conn: &mut C,
         name: &str,
     ) -> Result<Option<LockHandle>, Error> {
+        // Not re-entrant: a session that holds it already (left there by a
+        // run whose unlock a transaction pooler sent to another session)
+        // is another holder, not this run.
         let sql = format!(
-            "SELECT CASE WHEN pg_try_advisory_lock({}) THEN 1 ELSE 0 END::BIGINT AS n",
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_locks l \
+             WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted \
+             AND l.database = (SELECT oid FROM pg_catalog.pg_database \
+             WHERE datname = current_database()) \
+             AND l.classid = {LOCK_CLASS}::oid AND l.objid = {}::oid AND l.objsubid = 2) \
+             THEN 0 WHEN pg_try_advisory_lock({}) THEN 1 ELSE 0 END::BIGINT AS n",
+            lock_hash(name),
             lock_key(name)
         );
         let taken = crate::backend::count(conn, &sql)
@@ -285,14 +302,29 @@ pub(crate) mod lock {
         Ok((taken == 1).then_some(LockHandle::Session))
     }
 
+    /// Releases the lock; fails when this server session did not hold it,
+    /// which is what a transaction pooler does to a session lock (the
+    /// unlock reaches another server connection than the lock did).
     pub(crate) fn unlock<C: LoadConnection<Backend = Pg>>(
         conn: &mut C,
         name: &str,
     ) -> QueryResult<()> {
-        crate::backend::execute(
-            conn,
-            &format!("SELECT pg_advisory_unlock({})", lock_key(name)),
-        )
+        let sql = format!(
+            "SELECT CASE WHEN pg_advisory_unlock({}) THEN 1 ELSE 0 END::BIGINT AS n",
+            lock_key(name)
+        );
+        if crate::backend::count(conn, &sql)? == 1 {
+            return Ok(());
+        }
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(format!(
+                "the server session did not hold the advisory lock `{name}` it took: the \
+                 connection reached another server session, as a transaction pooler \
+                 (PgBouncer in transaction mode) does; the lock may stay held on the first \
+                 session until it closes: use --lock table or redis behind such a pooler"
+            )),
+        ))
     }
 }
 

@@ -83,22 +83,6 @@ impl Dialect for Sqlite {
             .then_some(super::TimeoutKind::Lock)
     }
 
-    /// SQLite has no procedural block and no way to end a transaction on a
-    /// condition: the guard is a query that fails with the message (an
-    /// invalid JSON path) when the condition does not hold. A client that
-    /// goes on after errors (`sqlite3` without `-bail`) still runs the
-    /// block's statements; the block's version-table and audit rows are
-    /// written only where the same condition holds.
-    fn script_guard_sql(&self, condition: &str, message: &str) -> (Option<String>, String) {
-        (
-            None,
-            format!(
-                "SELECT json_extract('{{}}', CASE WHEN {condition} THEN '$' ELSE {} END);",
-                self.quote_str(message)
-            ),
-        )
-    }
-
     fn script_values(&self) -> super::ScriptValues {
         super::ScriptValues {
             at: "strftime('%Y-%m-%d %H:%M:%f', 'now')",

@@ -102,7 +102,16 @@ impl DatabaseUrl {
     /// has a `key` of its own.
     fn with_default(mut self, key: &str, value: &str) -> DatabaseUrl {
         let form = Form::of(&self.connect);
-        let present = params(&self.connect, form).iter().any(|p| p.key == key);
+        // Where libpq reads parameters: a URL's query (see `query_start`).
+        let from = match form {
+            Form::Url => query_start(&self.connect),
+            Form::KeyValue | Form::Text => Some(0),
+        };
+        let present = from.is_some_and(|from| {
+            params(&self.connect, form, from)
+                .iter()
+                .any(|p| p.key == key)
+        });
         if self.kind != BackendKind::Postgres || present {
             return self;
         }
@@ -115,9 +124,7 @@ impl DatabaseUrl {
                 value.replace('\\', "\\\\").replace('\'', "\\'")
             ),
             Form::Url | Form::Text => {
-                // A password may hold a raw `?`: the query starts after it.
-                let after_userinfo = userinfo_password(&self.connect).map_or(0, |p| p.end);
-                let separator = if self.connect[after_userinfo..].contains('?') {
+                let separator = if query_start(&self.connect).is_some() {
                     '&'
                 } else {
                     '?'
@@ -231,12 +238,35 @@ fn scheme_len(text: &str) -> Option<usize> {
         .then_some(scheme.len() + "://".len())
 }
 
+/// Where libpq finds the `@` that ends the userinfo of `url` (one URL):
+/// the first `@` after `scheme://` that comes before any `/`
+/// (`conninfo_uri_parse_options`); `None` when there is no userinfo.
+fn libpq_userinfo_at(url: &str) -> Option<usize> {
+    let start = scheme_len(url)?;
+    let first = start + url[start..].find(['@', '/'])?;
+    (url.as_bytes()[first] == b'@').then_some(first)
+}
+
+/// Where libpq finds the query of `url` (one URL): the first `?` after
+/// its userinfo (a password may hold a raw `?`; a host, a port or a
+/// database name cannot).
+fn query_start(url: &str) -> Option<usize> {
+    let from = libpq_userinfo_at(url).or_else(|| scheme_len(url))?;
+    url[from..].find('?').map(|q| from + q)
+}
+
 /// Where the password of `scheme://user:password@host…` is in `url` (one
-/// URL). The userinfo ends at the last `@`: a password may hold `/`, `?`,
-/// `#` and `@`, a host holds none of them.
+/// URL), generously: a password may hold `/`, `?`, `#` and a raw `@` (which
+/// libpq splits at), so the userinfo ends at the last `@`; but where libpq
+/// finds a userinfo, the last `@` before the query, whose values may hold
+/// an `@` of their own (`application_name=ci@job`).
 fn userinfo_password(url: &str) -> Option<Range<usize>> {
     let start = scheme_len(url)?;
-    let rest = &url[start..];
+    let end = match libpq_userinfo_at(url) {
+        Some(_) => query_start(url).unwrap_or(url.len()),
+        None => url.len(),
+    };
+    let rest = &url[start..end];
     let at = rest.rfind('@')?;
     let colon = rest[..at].find(':')?;
     // A `/` before the `:` means the `@` was in the path, not a userinfo.
@@ -255,11 +285,12 @@ fn is_secret(key: &str) -> bool {
     key.ends_with("password")
 }
 
-/// Every `key=value` in `text` (after a URL's userinfo): a key is a whole
+/// Every `key=value` in `text` from `from` (a URL's query, or after its
+/// userinfo; 0 for other forms): a key is a whole
 /// run of letters, digits and `_.%+-`. The value of a secret is skipped; the
 /// values of other parameters are searched too (a `password=` inside them
 /// counts), so that a misjudged end never hides a parameter.
-fn params(text: &str, form: Form) -> Vec<Param> {
+fn params(text: &str, form: Form, from: usize) -> Vec<Param> {
     let bytes = text.as_bytes();
     let is_key = |b: u8| b.is_ascii_alphanumeric() || b"_.%+-".contains(&b);
     let skip_space = |mut i: usize| {
@@ -269,10 +300,7 @@ fn params(text: &str, form: Form) -> Vec<Param> {
         i
     };
     let mut found = Vec::new();
-    let mut i = match form {
-        Form::Url => userinfo_password(text).map_or(0, |p| p.end),
-        Form::KeyValue | Form::Text => 0,
-    };
+    let mut i = from;
     while i < bytes.len() {
         if !is_key(bytes[i]) {
             i += 1;
@@ -361,8 +389,12 @@ fn secret_ranges(text: &str) -> Vec<Range<usize>> {
             })
             .collect(),
     };
+    let from = match form {
+        Form::Url => userinfo_password(text).map_or(0, |p| p.end),
+        Form::KeyValue | Form::Text => 0,
+    };
     ranges.extend(
-        params(text, form)
+        params(text, form, from)
             .into_iter()
             .filter(|p| is_secret(&p.key))
             .map(|p| p.value),
@@ -575,11 +607,23 @@ mod tests {
         ] {
             assert_eq!(redact(url), redacted, "{url}");
         }
+        // libpq's userinfo ends at the first `@` before any `/`: an `@` in
+        // a query value ends none, and its text is no password.
         assert_eq!(
             redact("postgres://a:pw@h/db?email=a@b"),
-            "postgres://a:***@b",
-            "an `@` in the query: the whole authority is masked, never less"
+            "postgres://a:***@h/db?email=a@b"
         );
+        assert_eq!(
+            redact("postgres://u@h:5432/db?application_name=ci@job"),
+            "postgres://u@h:5432/db?application_name=ci@job"
+        );
+        // A raw `@` in the password (which libpq splits at) is masked whole.
+        assert_eq!(
+            redact("postgres://a:pw@rd@h/db?email=a@b"),
+            "postgres://a:***@h/db?email=a@b"
+        );
+        // No userinfo before the first `/`: as generous as ever.
+        assert_eq!(redact("postgres://a:p/w@h/db"), "postgres://a:***@h/db");
         let url = DatabaseUrl::parse("postgres://a:Hunter2@Secret@h/db").expect("parse");
         assert_eq!(
             url.scrub("could not translate host name \"Secret@h\""),

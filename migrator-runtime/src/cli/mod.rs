@@ -193,7 +193,13 @@ pub struct GlobalArgs {
     /// advisory lock; SQLite lock file), `table` (a lease row; behind
     /// transaction poolers), `redis://host:6379` (a lease in Redis), `none`
     /// (a single deploying instance) [default: advisory].
-    #[arg(long, env = "MIGRATOR_LOCK", global = true, value_parser = lock_strategy)]
+    #[arg(
+        long,
+        env = "MIGRATOR_LOCK",
+        global = true,
+        hide_env_values = true,
+        value_parser = LockParser
+    )]
     pub lock: Option<LockStrategy>,
     /// How long a `table` or Redis lease lasts unless renewed: a dead
     /// holder blocks others this long (e.g. `2m`) [default: 30s].
@@ -212,8 +218,29 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
-fn lock_strategy(value: &str) -> std::result::Result<LockStrategy, String> {
-    value.parse()
+/// Parses `--lock` without echoing the value, which may be a Redis URL
+/// with a password (clap's own parse errors quote the value).
+#[derive(Clone)]
+struct LockParser;
+
+impl clap::builder::TypedValueParser for LockParser {
+    type Value = LockStrategy;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<LockStrategy, clap::Error> {
+        value.to_string_lossy().parse().map_err(|reason: String| {
+            let arg = arg.map_or_else(|| "--lock".to_owned(), |a| a.to_string());
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value for '{arg}': {reason}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
 }
 
 fn duration(value: &str) -> std::result::Result<Duration, String> {

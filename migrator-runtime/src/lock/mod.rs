@@ -6,8 +6,8 @@
 //! lease in Redis; none), makes sure the version table and audit log exist,
 //! and only then reads the state again, so a replica that waited sees its
 //! peer's work and applies nothing twice. A lease is renewed (or, for
-//! Redis, checked) before each revision, and a run that lost it stops
-//! there. The lock is released on every path, a panic in a Rust revision
+//! Redis, checked) before each revision and each retry, first in the
+//! revision's transaction, and a run that lost it stops there. The lock is released on every path, a panic in a Rust revision
 //! included.
 //!
 //! Behind a pooler in transaction mode every transaction may reach another
@@ -34,8 +34,8 @@ mod table;
 /// A lock this run holds, released by [`Held::release`].
 #[derive(Debug)]
 pub(crate) enum Held {
-    /// The backend's advisory lock (or lock file).
-    Advisory(LockHandle),
+    /// The backend's advisory locks (or lock file), in the order taken.
+    Advisory(Advisory),
     /// A lease row in the lock table.
     Table(Box<table::Lease>),
     /// A lease in Redis.
@@ -43,6 +43,82 @@ pub(crate) enum Held {
     Redis(Box<redis::Lease>),
     /// No lock (`LockStrategy::None`).
     None,
+}
+
+/// The advisory locks a run holds: their names (see [`Store::lock_names`])
+/// and handles, in the order taken, and the server process that took them
+/// (where the server tells it), which must run every revision: behind a
+/// transaction pooler it does not, and a session lock protects nothing.
+#[derive(Debug)]
+pub(crate) struct Advisory {
+    keys: Vec<(String, LockHandle)>,
+    pid: Option<i64>,
+}
+
+impl Advisory {
+    /// Takes the locks `names` in their order (always the same, so that two
+    /// runs never wait for each other's second lock); on a lock held
+    /// elsewhere, releases those taken and names the holder.
+    fn try_take(
+        backend: &mut dyn Backend,
+        names: &[String],
+    ) -> Result<std::result::Result<Advisory, String>> {
+        let mut keys = Vec::with_capacity(names.len());
+        for name in names {
+            match backend.try_lock(name)? {
+                Some(handle) => keys.push((name.clone(), handle)),
+                None => {
+                    let holder = advisory_holder(backend, name);
+                    let _ = (Advisory { keys, pid: None }).release(backend);
+                    return Ok(Err(holder));
+                }
+            }
+        }
+        let pid = backend_pid(backend)?;
+        Ok(Ok(Advisory { keys, pid }))
+    }
+
+    /// Before the step `next`: the server process is still the one that
+    /// took the locks.
+    fn check(&self, backend: &mut dyn Backend, next: &str) -> Result<()> {
+        let Some(took) = self.pid else { return Ok(()) };
+        let now = backend_pid(backend)?;
+        if now == Some(took) {
+            return Ok(());
+        }
+        Err(Error::Lock {
+            lock: "advisory".to_owned(),
+            action: "checking it",
+            reason: format!(
+                "the server connection changed under the advisory lock (server process {took} \
+                 took it, {} would run {next}): a transaction pooler? use --lock table or redis; \
+                 the run stopped before {next} (the revisions before it are committed)",
+                now.map_or_else(|| "another".to_owned(), |pid| pid.to_string())
+            ),
+        })
+    }
+
+    /// Releases every lock, the last taken first; the first error, if any.
+    fn release(self, backend: &mut dyn Backend) -> std::result::Result<(), String> {
+        let mut outcome = Ok(());
+        for (name, handle) in self.keys.into_iter().rev() {
+            if let Err(error) = backend.unlock(&name, handle) {
+                outcome = outcome.and(Err(error.to_string()));
+            }
+        }
+        outcome
+    }
+}
+
+/// The server process serving the connection, where the backend tells it.
+fn backend_pid(backend: &mut dyn Backend) -> Result<Option<i64>> {
+    let Some(sql) = backend.dialect().backend_pid_sql() else {
+        return Ok(None);
+    };
+    backend
+        .count(sql)
+        .map(Some)
+        .map_err(Error::database("reading the server process of the advisory lock"))
 }
 
 /// A lock this run wants.
@@ -54,8 +130,26 @@ enum Contender {
     None,
 }
 
+/// The shortest lease [`Options::lock_lease`] may give: a shorter one
+/// would expire between two renewals of a healthy run.
+const LEASE_FLOOR: Duration = Duration::from_secs(5);
+
 impl Contender {
     fn new(backend: &mut dyn Backend, store: &Store, options: &Options) -> Result<Contender> {
+        if matches!(options.lock, LockStrategy::Table | LockStrategy::Redis(_))
+            && options.lock_lease < LEASE_FLOOR
+        {
+            return Err(Error::Lock {
+                lock: options.lock.to_string(),
+                action: "taking it",
+                reason: format!(
+                    "its lease of {:?} is shorter than {LEASE_FLOOR:?}, too short to exclude \
+                     another run; raise `--lock-lease` (`MIGRATOR_LOCK_LEASE`, `lock_lease` in \
+                     migrator.toml, `Options::lock_lease`)",
+                    options.lock_lease
+                ),
+            });
+        }
         Ok(match &options.lock {
             LockStrategy::Advisory => Contender::Advisory,
             LockStrategy::Table => Contender::Table(Box::new(table::Lease::new(
@@ -102,14 +196,15 @@ impl Contender {
     }
 
     /// Tries once: the lock, or who holds it.
-    fn try_take(self, backend: &mut dyn Backend, name: &str) -> Result<Result<Held, (Self, String)>> {
+    fn try_take(
+        self,
+        backend: &mut dyn Backend,
+        names: &[String],
+    ) -> Result<Result<Held, (Self, String)>> {
         match self {
-            Contender::Advisory => match backend.try_lock(name)? {
-                Some(handle) => Ok(Ok(Held::Advisory(handle))),
-                None => {
-                    let holder = advisory_holder(backend, name);
-                    Ok(Err((Contender::Advisory, holder)))
-                }
+            Contender::Advisory => match Advisory::try_take(backend, names)? {
+                Ok(advisory) => Ok(Ok(Held::Advisory(advisory))),
+                Err(holder) => Ok(Err((Contender::Advisory, holder))),
             },
             Contender::Table(lease) => match lease.try_take(backend)? {
                 None => Ok(Ok(Held::Table(lease))),
@@ -126,11 +221,13 @@ impl Contender {
 }
 
 impl Held {
-    /// Before the step `next`: renews a table lease, checks a Redis one;
-    /// a lost lease stops the run.
+    /// Before the step `next`: renews a table lease, checks a Redis one,
+    /// checks that the advisory lock's server process runs it; a lost lease
+    /// or a changed process stops the run.
     pub(crate) fn check(&mut self, backend: &mut dyn Backend, next: &str) -> Result<()> {
         let (lock, lost) = match self {
-            Held::Advisory(_) | Held::None => return Ok(()),
+            Held::Advisory(advisory) => return advisory.check(backend, next),
+            Held::None => return Ok(()),
             Held::Table(lease) => ("table".to_owned(), lease.renew(backend)?),
             #[cfg(feature = "redis")]
             Held::Redis(lease) => {
@@ -150,9 +247,9 @@ impl Held {
 
     /// Releases the lock: the advisory lock, or the lease if it is still
     /// this run's.
-    fn release(self, backend: &mut dyn Backend, name: &str) -> std::result::Result<(), String> {
+    fn release(self, backend: &mut dyn Backend) -> std::result::Result<(), String> {
         match self {
-            Held::Advisory(handle) => backend.unlock(name, handle).map_err(|e| e.to_string()),
+            Held::Advisory(advisory) => advisory.release(backend),
             Held::Table(lease) => lease.release(backend).map_err(|e| e.to_string()),
             #[cfg(feature = "redis")]
             Held::Redis(lease) => lease.release(),
@@ -217,14 +314,15 @@ pub(crate) fn with_lock<T>(
 ) -> Result<T> {
     outside_transaction(backend)?;
     // Qualified (`schema.table`) once the store is resolved: the lock key
-    // includes the schema.
-    let name = store.table().to_string();
+    // includes the schema (and, for advisory locks, the key of earlier
+    // builds first, see `Store::lock_names`).
+    let names = store.lock_names();
     let wait = options.lock_timeout;
     let start = Instant::now();
     let mut announced = false;
     let mut contender = Contender::new(backend, store, options)?;
     let mut held = loop {
-        let holder = match contender.try_take(backend, &name)? {
+        let holder = match contender.try_take(backend, &names)? {
             Ok(held) => break held,
             Err((again, holder)) => {
                 contender = again;
@@ -259,6 +357,8 @@ pub(crate) fn with_lock<T>(
         _ => d.reset_timeouts_sql().to_owned(),
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // Behind a transaction pooler, as early as it shows.
+        held.check(backend, "the version table's creation")?;
         ensure_tables(backend, store, options.ddl_lock_timeout)?;
         body(&mut *backend, &restore, &mut held, progress)
     }));
@@ -276,7 +376,7 @@ pub(crate) fn with_lock<T>(
             tracing::warn!(%error, "the session's timeouts could not be given back");
         }
     }
-    let unlocked = held.release(backend, &name);
+    let unlocked = held.release(backend);
     if let Err(error) = &unlocked {
         tracing::error!(%error, lock = %options.lock, "the migration lock was not released");
     }
@@ -318,6 +418,7 @@ fn ensure_tables(backend: &mut dyn Backend, store: &Store, lock_timeout: Duratio
         Error::database("looking for the version table and audit log"),
     )?;
     if found.is_none() {
+        store.refuse_if_elsewhere(backend)?;
         backend
             .execute(&store.create_sql(d))
             .map_err(Error::database("creating the version table and audit log"))?;

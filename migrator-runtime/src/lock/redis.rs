@@ -30,6 +30,8 @@ const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then \
 pub(crate) struct Lease {
     client: redis::Client,
     conn: redis::Connection,
+    /// The URL, to remove its password from Redis's errors.
+    url: String,
     /// The URL without its password, for errors.
     shown: String,
     key: String,
@@ -85,6 +87,7 @@ impl Lease {
         Ok(Lease {
             client,
             conn,
+            url: url.to_owned(),
             shown: shown.to_owned(),
             key: format!("migrator:lock:{identity}:{version_table}"),
             value: format!(
@@ -195,7 +198,7 @@ impl Lease {
         Error::Lock {
             lock: self.shown.clone(),
             action,
-            reason: error.to_string(),
+            reason: scrub(&self.url, &error.to_string()),
         }
     }
 }

@@ -83,24 +83,25 @@ impl Lease {
         self.held_by_other(backend, "reading the lease of the table lock")
     }
 
-    /// Renews the lease (outside a transaction), or only checks it is still
-    /// this run's (inside one, where a renewal would not be seen by others
-    /// before the commit). `Ok(None)` when it is this run's, else who has
-    /// it now.
+    /// Renews the lease, then checks it is still this run's: `Ok(None)`
+    /// when it is, else who has it now. Run first in each revision's
+    /// transaction: the renewed row stays locked until the commit, so a run
+    /// that tries to take the lease meanwhile (even one that expired just
+    /// before) waits for the commit and then finds it renewed; a lease
+    /// another run took before (the update matched no row) stops this run
+    /// before its revision runs.
     pub(crate) fn renew(&self, backend: &mut dyn Backend) -> Result<Option<String>> {
-        if backend.transaction_depth() == 0 {
-            let d = backend.dialect();
-            let renew = format!(
-                "UPDATE {} SET expires = {} WHERE name = {} AND token = {}",
-                self.table,
-                d.now_sql(self.lease),
-                self.name,
-                self.token
-            );
-            backend
-                .execute(&renew)
-                .map_err(Error::database("renewing the lease of the table lock"))?;
-        }
+        let d = backend.dialect();
+        let renew = format!(
+            "UPDATE {} SET expires = {} WHERE name = {} AND token = {}",
+            self.table,
+            d.now_sql(self.lease),
+            self.name,
+            self.token
+        );
+        backend
+            .execute(&renew)
+            .map_err(Error::database("renewing the lease of the table lock"))?;
         self.held_by_other(backend, "checking the lease of the table lock")
     }
 

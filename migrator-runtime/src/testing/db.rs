@@ -450,7 +450,10 @@ pub fn tables(conn: &mut AnyConnection) -> Vec<String> {
         AnyConnection::Mysql(c) => crate::backend::load(c, sql),
     }
     .expect("list tables");
-    rows.into_iter().map(|r| r.name).collect()
+    // Sorted here, by bytes: the servers' collations order `_` differently.
+    let mut names: Vec<String> = rows.into_iter().map(|r| r.name).collect();
+    names.sort();
+    names
 }
 
 /// A connection to the server's administrative database.

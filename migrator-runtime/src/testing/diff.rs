@@ -64,6 +64,11 @@ pub struct SchemaDiff {
 impl SchemaDiff {
     /// The difference from `before` to `after`.
     pub fn between(before: &Snapshot, after: &Snapshot, options: &DiffOptions) -> SchemaDiff {
+        // Equal snapshots give equal lines (the common case of a check,
+        // without building them).
+        if before == after {
+            return SchemaDiff { lines: Vec::new() };
+        }
         let old = before.lines(options.column_order);
         let new = after.lines(options.column_order);
         let mut lines: Vec<DiffLine> = old

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, Once, PoisonError};
 
 use diesel::PgConnection;
 use diesel::connection::SimpleConnection;
@@ -29,7 +29,7 @@ use crate::{Migrations, Migrator, Options, Target};
 /// below its revision and applies at most `STRIDE - 1` revisions, and a run
 /// creates (and drops, each drop a checkpoint on PostgreSQL before 16) one
 /// template per `STRIDE` revisions.
-const STRIDE: usize = 8;
+pub(super) const STRIDE: usize = 8;
 
 /// The prefix of the names of templates and their copies:
 /// `migrator_template_<owner>_…`.
@@ -229,8 +229,7 @@ fn start(admin_url: &str) -> Result<Templates, Option<String>> {
     while !try_lock(&mut conn, owner).map_err(|e| failed("taking the templates' lock", e))? {
         owner = owner.wrapping_add(1) & 0x7fff_ffff;
     }
-    // Statics are not dropped: the templates go when the process exits.
-    atexit(drop_templates);
+    clean_up_at_exit();
     Ok(Templates {
         owner_lock: conn,
         owner,
@@ -279,10 +278,22 @@ fn try_lock(conn: &mut PgConnection, owner: i32) -> diesel::QueryResult<bool> {
         .is_some_and(|t| t.taken))
 }
 
-/// Drops this process's templates (registered with `atexit`).
+/// Registers [`drop_templates`] to run when the process exits (once):
+/// statics are not dropped, and the templates and the databases waiting in
+/// the [pool](super::pool) live in statics.
+pub(super) fn clean_up_at_exit() {
+    static REGISTERED: Once = Once::new();
+    REGISTERED.call_once(|| {
+        atexit(drop_templates);
+    });
+}
+
+/// Drops the databases waiting in the pool and this process's templates
+/// (registered with `atexit`).
 extern "C" fn drop_templates() {
     // Nothing may unwind out of an `extern "C"` function.
     let _ = std::panic::catch_unwind(|| {
+        drop(super::pool::take_all());
         let templates = TEMPLATES
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -306,10 +317,11 @@ unsafe extern "C" {
 }
 
 /// For each `q` in `0..=position`: a key for the database state "the first
-/// `q` revisions applied" (the server, the migrator's options, and the IDs
-/// and checksums of those revisions), so templates are shared between tests
-/// of the same migrations and never between different ones.
-fn prefix_keys(
+/// `q` revisions applied" (the server, `admin_url`, empty for SQLite; the
+/// migrator's options; the IDs and checksums of those revisions), so
+/// databases are shared between tests of the same migrations and never
+/// between different ones.
+pub(super) fn prefix_keys(
     admin_url: &str,
     migrations: &Migrations,
     options: &Options,
