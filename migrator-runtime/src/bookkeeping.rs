@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 
 use crate::backend::{Backend, Dialect, ScriptValues};
 use crate::error::{Error, Result};
+use crate::model::Direction;
 
 /// The default name of the version table.
 pub const DEFAULT_VERSION_TABLE: &str = "migrator_version";
@@ -94,6 +95,50 @@ impl Action {
             Action::Stamp => "stamp",
         }
     }
+}
+
+/// What an audit log entry says of its step's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A revision that cannot run in one transaction is about to run: the
+    /// version table holds its dirty marker.
+    Started,
+    /// The step is done.
+    Success,
+    /// The step failed (its error is the detail).
+    Failure,
+}
+
+impl Outcome {
+    /// `started`, `success` or `failure`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// The dirty marker: the checksum a version-table row holds while a
+/// revision that cannot run in one transaction runs (see
+/// [`Store::mark_sql`]). No real checksum has a `:` (SHA-256 in hex), so a
+/// marker is never read as an applied revision, its row never matches the
+/// startup digest of "every revision applied", and an earlier build reads
+/// it as an edited revision, which stops its runs too.
+pub(crate) fn marker_checksum(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Upgrade => "started:upgrade",
+        Direction::Downgrade => "started:downgrade",
+    }
+}
+
+/// The direction of the revision a dirty marker (a version-table row's
+/// checksum) says was started; `None` for a real checksum.
+pub(crate) fn marker_direction(checksum: &str) -> Option<Direction> {
+    [Direction::Upgrade, Direction::Downgrade]
+        .into_iter()
+        .find(|&d| marker_checksum(d) == checksum)
 }
 
 /// The statements of the version table and of the audit log. Two tables,
@@ -319,6 +364,100 @@ impl Store {
         )
     }
 
+    /// The dirty marker of `revision`, written (and committed) before a
+    /// revision that cannot run in one transaction runs: for an upgrade, its
+    /// row with the marker for a checksum (sequence number `seq`); for a
+    /// downgrade, its row's checksum replaced by the marker (and its time by
+    /// now). Only `when` the
+    /// condition holds, if one is given (offline scripts).
+    #[allow(clippy::too_many_arguments)]
+    pub fn mark_sql(
+        &self,
+        d: &dyn Dialect,
+        revision: &str,
+        direction: Direction,
+        values: &Values<'_>,
+        seq: i64,
+        when: Option<&str>,
+    ) -> String {
+        let marker = marker_checksum(direction);
+        match direction {
+            Direction::Upgrade => self.insert_sql(d, revision, marker, values, seq, when),
+            Direction::Downgrade => format!(
+                "UPDATE {} SET checksum = {}, applied_at = {} WHERE revision = {}{};",
+                self.table.quoted(d),
+                d.quote_str(marker),
+                values.render(d).0,
+                d.quote_str(revision),
+                when.map(|w| format!(" AND {w}")).unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Replaces the dirty marker of `revision` by what the step did: the
+    /// applied row (an upgrade, with `checksum` and the values' time and
+    /// duration), or no row (a downgrade). Touches only the marker's row, so
+    /// an offline script's statement needs no other guard.
+    pub fn finish_sql(
+        &self,
+        d: &dyn Dialect,
+        revision: &str,
+        direction: Direction,
+        checksum: &str,
+        values: &Values<'_>,
+    ) -> String {
+        let marker = marker_checksum(direction);
+        let set = match direction {
+            Direction::Upgrade => {
+                let (applied_at, execution_ms, _, _, _) = values.render(d);
+                format!(
+                    "UPDATE {} SET checksum = {}, applied_at = {applied_at}, execution_ms = \
+                     {execution_ms}",
+                    self.table.quoted(d),
+                    d.quote_str(checksum)
+                )
+            }
+            Direction::Downgrade => format!("DELETE FROM {}", self.table.quoted(d)),
+        };
+        format!(
+            "{set} WHERE revision = {} AND checksum = {};",
+            d.quote_str(revision),
+            d.quote_str(marker)
+        )
+    }
+
+    /// Removes the dirty marker of `revision` (`stamp`, after a repair).
+    pub fn clear_marker_sql(&self, d: &dyn Dialect, revision: &str, direction: Direction) -> String {
+        format!(
+            "DELETE FROM {} WHERE revision = {} AND checksum = {};",
+            self.table.quoted(d),
+            d.quote_str(revision),
+            d.quote_str(marker_checksum(direction))
+        )
+    }
+
+    /// An SQL condition, for offline scripts: the version table holds the
+    /// dirty marker of `revision`'s `direction`.
+    pub fn marked_sql(&self, d: &dyn Dialect, revision: &str, direction: Direction) -> String {
+        format!(
+            "(SELECT COUNT(*) FROM (SELECT revision FROM {} WHERE revision = {} AND checksum = {}) \
+             AS m) = 1",
+            self.table.quoted(d),
+            d.quote_str(revision),
+            d.quote_str(marker_checksum(direction))
+        )
+    }
+
+    /// Reads the audit log's entries of `revision`, oldest first.
+    pub fn select_audit_of_sql(&self, d: &dyn Dialect, revision: &str) -> String {
+        format!(
+            "SELECT at, revision, action, duration_ms, outcome, host, pid, detail FROM {} WHERE \
+             revision = {} ORDER BY id",
+            self.audit_table.quoted(d),
+            d.quote_str(revision)
+        )
+    }
+
     /// Records `revision` as not applied; only `when` the condition holds,
     /// if one is given (offline scripts).
     pub fn delete_sql(&self, d: &dyn Dialect, revision: &str, when: Option<&str>) -> String {
@@ -349,7 +488,7 @@ impl Store {
         values: &Values<'_>,
         revision: &str,
         action: Action,
-        success: bool,
+        outcome: Outcome,
         detail: &str,
         when: Option<&str>,
     ) -> String {
@@ -367,39 +506,44 @@ impl Store {
                 "{at}, {}, {}, {duration_ms}, {}, {host}, {pid}, {detail}",
                 d.quote_str(revision),
                 d.quote_str(action.as_str()),
-                d.quote_str(if success { "success" } else { "failure" }),
+                d.quote_str(outcome.as_str()),
             ),
             when,
         )
     }
 
     /// An SQL condition, for offline scripts: the version table holds every
-    /// one of `present` and none of `absent`.
+    /// one of `present` and none of `absent` as applied, and no dirty
+    /// marker.
     pub fn expect_sql(&self, d: &dyn Dialect, present: &[&str], absent: &[&str]) -> String {
+        let markers = [Direction::Upgrade, Direction::Downgrade]
+            .map(|m| d.quote_str(marker_checksum(m)))
+            .join(", ");
         // Through a derived table, which MySQL accepts in a statement that
         // writes the same table.
-        let count = |ids: &[&str]| {
+        let count = |filter: &str| {
             format!(
-                "(SELECT COUNT(*) FROM (SELECT revision FROM {} WHERE revision IN ({})) AS m)",
+                "(SELECT COUNT(*) FROM (SELECT revision FROM {} WHERE {filter}) AS m)",
                 self.table.quoted(d),
+            )
+        };
+        let applied = |ids: &[&str]| {
+            count(&format!(
+                "revision IN ({}) AND checksum NOT IN ({markers})",
                 ids.iter()
                     .map(|id| d.quote_str(id))
                     .collect::<Vec<_>>()
                     .join(", ")
-            )
+            ))
         };
-        let mut parts = Vec::new();
+        let mut parts = vec![format!("{} = 0", count(&format!("checksum IN ({markers})")))];
         if !present.is_empty() {
-            parts.push(format!("{} = {}", count(present), present.len()));
+            parts.push(format!("{} = {}", applied(present), present.len()));
         }
         if !absent.is_empty() {
-            parts.push(format!("{} = 0", count(absent)));
+            parts.push(format!("{} = 0", applied(absent)));
         }
-        if parts.is_empty() {
-            "1 = 1".to_owned()
-        } else {
-            parts.join(" AND ")
-        }
+        parts.join(" AND ")
     }
 }
 

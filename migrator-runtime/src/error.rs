@@ -66,14 +66,17 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    /// A revision that runs outside a transaction (`Transaction: false`)
-    /// failed: statements before the failure may have taken effect.
+    /// A revision that cannot run in one transaction (`Transaction: false`)
+    /// failed: statements before the failure may have taken effect. The
+    /// version table keeps its dirty marker, which stops the next run
+    /// ([`Error::Dirty`]) until `stamp` clears it.
     #[error(
         "{direction} of revision {revision} ({file}) failed: {source}\n\
-         it runs outside a transaction (`Transaction: false`), so statements before the failure \
-         may have taken effect while the version table still shows where the run started: \
-         check the schema, repair it, then run it again, or record the {direction} as done with \
-         {stamp}"
+         it runs outside a transaction (`Transaction: false`), so statements before the \
+         failure may have taken effect; the version table keeps its dirty marker, and every \
+         command but `current`, `history` and `show` stops until it is cleared: check the \
+         schema and repair it by hand, then record the {direction} as done with {stamp}, or as \
+         not done with {undone} (the next run then runs it again)"
     )]
     NonTransactional {
         /// The revision ID.
@@ -83,11 +86,45 @@ pub enum Error {
         /// Which way it was run.
         direction: Direction,
         /// The `stamp` that records the step as done: the revision itself
-        /// after an upgrade, its parents after a downgrade.
-        stamp: String,
+        /// after an upgrade, its parents after a downgrade (boxed, as the
+        /// next one: errors stay small).
+        stamp: Box<str>,
+        /// The `stamp` that records the step as not done: its parents
+        /// after an upgrade, the revision itself after a downgrade.
+        undone: Box<str>,
         /// The database's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The version table holds a dirty marker: a revision that cannot run
+    /// in one transaction was started and did not finish. Every command but
+    /// `current`, `history` and `show` stops until `stamp` clears it.
+    #[error(
+        "the {} of revision {} ({file}) was started at {} UTC and did not finish: {}; it cannot \
+         run in one transaction, so its statements before the failure may be in effect, and the \
+         version table holds its dirty marker: check the schema and repair it by hand, then \
+         record where it is with {undone} (its {0} undone: the next {0} runs it again) or {done} \
+         (its {0} completed by hand); either clears the marker",
+        marker.direction,
+        marker.revision,
+        marker.since.format("%Y-%m-%d %H:%M:%S"),
+        match &marker.error {
+            Some(error) => format!("it failed with: {error}"),
+            None => "no outcome was recorded (its process was killed, or lost its connection)"
+                .to_owned(),
+        }
+    )]
+    Dirty {
+        /// The marker: the revision, which way it was run, when it was
+        /// started and the error it failed with (boxed: errors stay small).
+        marker: Box<crate::report::DirtyMarker>,
+        /// The revision's file name.
+        file: String,
+        /// The `stamp` that records the step as not done.
+        undone: String,
+        /// The `stamp` that records the step as done.
+        done: String,
     },
 
     /// A revision exceeded its lock or statement timeout (after its
@@ -132,13 +169,16 @@ pub enum Error {
 
     /// A revision that runs outside a transaction left invalid indexes
     /// (PostgreSQL: a `CREATE INDEX CONCURRENTLY` that failed or was
-    /// cancelled); it is not recorded.
+    /// cancelled); it is not recorded, and its dirty marker stays until
+    /// `stamp` clears it.
     #[error(
         "{direction} of revision {revision} ({file}) left invalid index(es) {} \
          (`pg_index.indisvalid = false`: a concurrent index build failed or was cancelled, and \
          PostgreSQL keeps the half-built index, which slows every write and serves no read){}; \
-         the revision is not recorded as done; drop each with {} then run it again (`CREATE \
-         INDEX CONCURRENTLY IF NOT EXISTS` does nothing over an invalid index)",
+         the revision is not recorded as done, and the version table keeps its dirty marker: \
+         drop each with {}, then record the {direction} as not done with {undone} (which clears \
+         the marker), then run it again (`CREATE INDEX CONCURRENTLY IF NOT EXISTS` does nothing \
+         over an invalid index)",
         indexes.join(", "),
         cause.as_deref().map(|c| format!(", after it failed: {c}")).unwrap_or_default(),
         indexes.iter().map(|i| format!("`DROP INDEX CONCURRENTLY {i};`")).collect::<Vec<_>>().join(" ")
@@ -154,6 +194,10 @@ pub enum Error {
         indexes: Vec<String>,
         /// The revision's own error, when it failed.
         cause: Option<String>,
+        /// The `stamp` that records the step as not done and clears its
+        /// dirty marker: its parents after an upgrade, the revision itself
+        /// after a downgrade (boxed: errors stay small).
+        undone: Box<str>,
     },
 
     /// A revision that runs outside a transaction was refused before it

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use crate::backend::{Backend, Dialect, TimeoutKind};
-use crate::bookkeeping::{Action, Store, Values};
+use crate::bookkeeping::{Action, Outcome, Store, Values};
 use crate::context::{RevisionFn, RevisionResult};
 use crate::error::{Error, Result};
 use crate::lock::Held;
@@ -50,13 +50,17 @@ pub(crate) enum Step<'g> {
     /// Remove the row of an applied revision this build does not know
     /// (`stamp --purge`).
     Forget(String),
+    /// Remove the dirty marker of a revision started that way (`stamp`).
+    Unmark(&'g Revision, Direction),
 }
 
 impl Step<'_> {
     /// The revision ID.
     fn id(&self) -> &str {
         match self {
-            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) => &r.id,
+            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) | Step::Unmark(r, _) => {
+                &r.id
+            }
             Step::Forget(id) => id,
         }
     }
@@ -64,7 +68,7 @@ impl Step<'_> {
     /// The direction a report shows.
     fn direction(&self) -> Direction {
         match self {
-            Step::Run(_, d) | Step::Record(_, d) => *d,
+            Step::Run(_, d) | Step::Record(_, d) | Step::Unmark(_, d) => *d,
             Step::Rechecksum(_) => Direction::Upgrade,
             Step::Forget(_) => Direction::Downgrade,
         }
@@ -73,7 +77,9 @@ impl Step<'_> {
     /// The revision, for events (none for an unknown one).
     fn revision(&self) -> Option<&Revision> {
         match self {
-            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) => Some(r),
+            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) | Step::Unmark(r, _) => {
+                Some(r)
+            }
             Step::Forget(_) => None,
         }
     }
@@ -91,6 +97,8 @@ impl Step<'_> {
             Step::Record(_, Direction::Downgrade) => "recorded as not applied",
             Step::Rechecksum(_) => "checksum re-recorded",
             Step::Forget(_) => "unknown revision's row removed",
+            Step::Unmark(_, Direction::Upgrade) => "dirty marker of its upgrade cleared",
+            Step::Unmark(_, Direction::Downgrade) => "dirty marker of its downgrade cleared",
         }
     }
 
@@ -181,7 +189,7 @@ impl Executor<'_> {
             let previous = index.checked_sub(1).map(|i| &steps[i]);
             let direction = step.direction();
             tracing::info!(revision = %step.id(), %direction, "running");
-            if let Some(revision) = step.revision() {
+            if let Some(revision) = step.revision().filter(|_| !matches!(step, Step::Unmark(..))) {
                 progress(Event::Started {
                     revision,
                     direction,
@@ -191,7 +199,7 @@ impl Executor<'_> {
             let mut retry = 0;
             while let Err(mut error) = self.step(sink, step, previous, single, ledger) {
                 sink.rollback_to(outer_depth);
-                if let Some(pause) = self.pause_before_retry(step, single, &error, retry) {
+                if let Some(pause) = self.pause_before_retry(sink.dialect(), step, single, &error, retry) {
                     retry += 1;
                     let retries = self.options.ddl_retries;
                     tracing::warn!(
@@ -218,17 +226,28 @@ impl Executor<'_> {
                 self.audit_failure(sink, step, start, &error);
                 return Err(error);
             }
-            if direction == Direction::Upgrade && !matches!(step, Step::Rechecksum(_)) {
+            if matches!(
+                step,
+                Step::Run(_, Direction::Upgrade) | Step::Record(_, Direction::Upgrade)
+            ) {
                 ledger.next_seq += 1;
             }
             let elapsed = start.elapsed();
             tracing::info!(revision = %step.id(), %direction, elapsed_ms = elapsed.as_millis() as u64, "done");
-            if let Some(revision) = step.revision() {
-                progress(Event::Finished {
+            match step {
+                Step::Unmark(revision, direction) => progress(Event::MarkerCleared {
                     revision,
-                    direction,
-                    elapsed,
-                });
+                    direction: *direction,
+                }),
+                _ => {
+                    if let Some(revision) = step.revision() {
+                        progress(Event::Finished {
+                            revision,
+                            direction,
+                            elapsed,
+                        });
+                    }
+                }
             }
             report.steps.push(StepReport {
                 revision: step.id().to_owned(),
@@ -251,6 +270,7 @@ impl Executor<'_> {
     /// text is its own.
     fn pause_before_retry(
         &self,
+        d: &dyn Dialect,
         step: &Step<'_>,
         single: bool,
         error: &Error,
@@ -258,13 +278,30 @@ impl Executor<'_> {
     ) -> Option<Duration> {
         let retriable = matches!(error, Error::Timeout { lock: true, .. })
             && !single
-            && matches!(step, Step::Run(r, _) if r.transactional && !r.is_rust());
+            && matches!(step, Step::Run(r, _) if r.transactional && !r.is_rust())
+            && !self.marks(d, step, single);
         (retriable && retry < self.options.ddl_retries).then(|| backoff(retry))
+    }
+
+    /// True when `step` runs a revision that cannot run in one transaction
+    /// (`Transaction: false`, or any revision where DDL commits on its own,
+    /// see [`Dialect::transactional_ddl`]): the version table holds its
+    /// dirty marker while it runs. Not in a single-transaction run, whose
+    /// one transaction would hold the marker too.
+    fn marks(&self, d: &dyn Dialect, step: &Step<'_>, single: bool) -> bool {
+        !single && matches!(step, Step::Run(r, _) if !r.transactional || !d.transactional_ddl())
     }
 
     /// One step: its own transaction (unless single or non-transactional),
     /// its timeouts, its SQL or Rust code, its version-table row and audit
     /// entry. In an offline script, guarded by the state the step expects.
+    ///
+    /// A step that [marks](Executor::marks) first writes and commits its
+    /// dirty marker, with an audit entry `started`, after the lease was
+    /// renewed and (a `Transaction: false` revision) no invalid index was
+    /// found, and before the revision's first statement; its record then
+    /// replaces the marker. A failure leaves the marker, and its error in
+    /// the audit log; a refusal before the marker leaves nothing.
     fn step(
         &self,
         sink: &mut dyn Sink,
@@ -277,14 +314,32 @@ impl Executor<'_> {
         let own_transaction = !single && !step.non_transactional();
         let in_transaction = single || own_transaction;
         let d = sink.dialect();
+        let marks = self.marks(d, step, single);
+        // What a failure undoes: nothing where DDL commits on its own.
+        let rolled_back = in_transaction && !marks;
         let fail = |source: Box<dyn std::error::Error + Send + Sync>| {
-            self.failure(d, step, in_transaction, source)
+            self.failure(d, step, rolled_back, source)
         };
         let offline = sink.offline();
-        let expect = offline.then(|| self.expectation(d, step, previous));
-        let guard = expect
-            .as_ref()
-            .map(|e| d.script_guard_sql(&e.condition, &e.message));
+        let script_values = d.script_values();
+        let values = |elapsed: Duration| {
+            if offline {
+                Values::Script(&script_values)
+            } else {
+                Values::Live {
+                    at: Utc::now().naive_utc(),
+                    elapsed_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
+                }
+            }
+        };
+        // Offline: the condition a block checks (its guard, and its audit
+        // entry's condition), its row's condition, and the guard itself.
+        let mut expect = offline
+            .then(|| self.expectation(d, step, previous))
+            .map(|e| {
+                let guard = d.script_guard_sql(&e.condition, &e.message);
+                (e.condition, Some(e.record), guard)
+            });
         let outer_depth = sink.depth();
         if own_transaction {
             sink.begin().map_err(|e| fail(e.into()))?;
@@ -293,12 +348,10 @@ impl Executor<'_> {
             // The lease renewed (or found lost) first in the step's
             // transaction, before each attempt.
             sink.before_step(step)?;
-            if let Some(guard) = &guard {
-                sink.execute(guard).map_err(|e| fail(e.into()))?;
-            }
             if let Step::Run(revision, direction) = step {
                 // Invalid indexes already there refuse the revision before
-                // anything runs; after it, only new ones are its failure.
+                // anything runs (and before its marker); after it, only new
+                // ones are its failure.
                 if !revision.transactional && !offline {
                     let before = self.invalid_indexes(sink).map_err(|e| fail(e.into()))?;
                     if !before.is_empty() {
@@ -310,6 +363,30 @@ impl Executor<'_> {
                         });
                     }
                 }
+                if marks {
+                    let guard = expect.as_ref().map(|(condition, _, guard)| (condition, guard));
+                    self.mark(sink, revision, *direction, ledger, guard, own_transaction)?;
+                    // From here on, a script's blocks expect the marker.
+                    expect = offline.then(|| {
+                        let condition = self.store.marked_sql(d, &revision.id, *direction);
+                        let message = format!(
+                            "migrator: the {direction} of {} in this script expects its dirty \
+                             marker in the version table, which is not there (a statement \
+                             before failed, or the database changed meanwhile), so this block \
+                             is refused and records nothing; run `current`, repair, and \
+                             generate a new script from there",
+                            revision.id
+                        );
+                        let guard = d.script_guard_sql(&condition, &message);
+                        (condition, None, guard)
+                    });
+                }
+            }
+            let guard = expect.as_ref().map(|(_, _, guard)| guard);
+            if let Some(guard) = guard {
+                sink.execute(guard).map_err(|e| fail(e.into()))?;
+            }
+            if let Step::Run(revision, direction) = step {
                 let ran = self.run_revision(sink, revision, *direction, in_transaction);
                 if !revision.transactional && !offline {
                     let failed = ran.as_ref().err().map(AsRef::as_ref);
@@ -332,33 +409,35 @@ impl Executor<'_> {
                     .invalid_indexes_sql()
                     .filter(|_| step.non_transactional())
                     .map(|sql| {
+                        let undone = step.revision().map_or_else(
+                            || "`stamp` to the revision before it".to_owned(),
+                            |r| repair_stamps(r, step.direction()).0,
+                        );
                         let message = format!(
                             "migrator: revision {} left an invalid index (pg_index.indisvalid = \
                              false; list them with `SELECT indexrelid::regclass FROM pg_index \
-                             WHERE NOT indisvalid`): it is not recorded; drop each with `DROP \
-                             INDEX CONCURRENTLY <name>;`, then run this script again",
+                             WHERE NOT indisvalid`): it is not recorded, and the version table \
+                             keeps its dirty marker; drop each with `DROP INDEX CONCURRENTLY \
+                             <name>;`, then record it as not done with {undone} (which clears \
+                             the marker), then run this script again",
                             step.id()
                         );
                         d.script_guard_sql(&format!("NOT EXISTS ({sql})"), &message)
                     });
                 sink.begin().map_err(|e| fail(e.into()))?;
-                for guard in [&guard, &indexes].into_iter().flatten() {
+                for guard in [guard, indexes.as_ref()].into_iter().flatten() {
                     sink.execute(guard).map_err(|e| fail(e.into()))?;
                 }
             }
-            let when = expect.as_ref().map(|e| e.condition.as_str());
-            let record_when = expect.as_ref().map(|e| e.record.as_str());
-            let elapsed_ms = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
-            let script_values = d.script_values();
-            let values = if offline {
-                Values::Script(&script_values)
-            } else {
-                Values::Live {
-                    at: Utc::now().naive_utc(),
-                    elapsed_ms,
-                }
-            };
+            let when = expect.as_ref().map(|(condition, _, _)| condition.as_str());
+            let record_when = expect.as_ref().and_then(|(_, record, _)| record.as_deref());
+            let values = values(start.elapsed());
             let record = match step {
+                // Touches only the marker's row: no other condition.
+                Step::Run(r, direction) if marks => {
+                    self.store
+                        .finish_sql(d, &r.id, *direction, &r.checksum, &values)
+                }
                 Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => self
                     .store
                     .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, record_when),
@@ -367,6 +446,7 @@ impl Executor<'_> {
                 }
                 Step::Rechecksum(r) => self.store.update_checksum_sql(d, &r.id, &r.checksum),
                 Step::Forget(id) => self.store.delete_sql(d, id, record_when),
+                Step::Unmark(r, direction) => self.store.clear_marker_sql(d, &r.id, *direction),
             };
             let detail = match step.what() {
                 "" => String::new(),
@@ -377,7 +457,7 @@ impl Executor<'_> {
                 &values,
                 step.id(),
                 step.action(),
-                true,
+                Outcome::Success,
                 &detail,
                 when,
             );
@@ -402,6 +482,97 @@ impl Executor<'_> {
             let _ = sink.execute(self.restore_timeouts);
         }
         outcome
+    }
+
+    /// Writes and commits the dirty marker of `revision` with its audit
+    /// entry `started`: in the step's own transaction (`own_transaction`,
+    /// the lease renewed first in it), then opens the revision's; else in a
+    /// transaction of its own. Offline, only where `guard`'s condition
+    /// holds. A failed write is a plain revision error: nothing of it ran.
+    fn mark(
+        &self,
+        sink: &mut dyn Sink,
+        revision: &Revision,
+        direction: Direction,
+        ledger: &Ledger,
+        guard: Option<(&String, &String)>,
+        own_transaction: bool,
+    ) -> Result<()> {
+        let d = sink.dialect();
+        let offline = sink.offline();
+        let script_values = d.script_values();
+        let values = if offline {
+            Values::Script(&script_values)
+        } else {
+            Values::Live {
+                at: Utc::now().naive_utc(),
+                elapsed_ms: 0,
+            }
+        };
+        let when = guard.map(|(condition, _)| condition.as_str());
+        // The marker first, where the expected state holds; its audit
+        // entry where the marker was just written.
+        let mark = self
+            .store
+            .mark_sql(d, &revision.id, direction, &values, ledger.next_seq, when);
+        let marked = offline.then(|| self.store.marked_sql(d, &revision.id, direction));
+        let audit = self.store.audit_sql(
+            d,
+            &values,
+            &revision.id,
+            match direction {
+                Direction::Upgrade => Action::Upgrade,
+                Direction::Downgrade => Action::Downgrade,
+            },
+            Outcome::Started,
+            "dirty marker written: it cannot run in one transaction",
+            marked.as_deref(),
+        );
+        // Live, the marker waits for locks no longer than the run's DDL
+        // lock timeout (SQLite: its busy timeout, behind another writer).
+        let timeouts = (!offline)
+            .then(|| d.timeouts_sql(None, self.options.ddl_lock_timeout, true))
+            .flatten();
+        let batch = [
+            timeouts.as_deref(),
+            guard.map(|(_, guard)| guard.as_str()),
+            Some(mark.as_str()),
+            Some(audit.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+        let depth = sink.depth();
+        let written = (|| {
+            if !own_transaction {
+                sink.begin()?;
+            }
+            sink.execute(&batch)?;
+            sink.commit()?;
+            if own_transaction {
+                sink.begin()?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })();
+        let Err(error) = written else {
+            return Ok(());
+        };
+        sink.rollback_to(depth.saturating_sub(u32::from(own_transaction)));
+        if !offline {
+            let _ = sink.execute(self.restore_timeouts);
+        }
+        Err(Error::Revision {
+            revision: revision.id.to_string(),
+            file: revision.file_name.to_string(),
+            direction,
+            source: format!(
+                "writing its dirty marker (which it needs, as it cannot run in one transaction) \
+                 failed, so none of its statements ran and the version table is as before; run \
+                 it again once the database takes the write: {error}"
+            )
+            .into(),
+        })
     }
 
     /// The invalid indexes the catalogue shows (none where the backend
@@ -432,14 +603,20 @@ impl Executor<'_> {
         failed: Option<&(dyn std::error::Error + Send + Sync)>,
     ) -> diesel::QueryResult<Option<Error>> {
         let indexes = self.invalid_indexes(sink)?;
+        let direction = step.direction();
         Ok((!indexes.is_empty()).then(|| Error::InvalidIndexes {
             revision: step.id().to_owned(),
             file: step
                 .revision()
                 .map_or_else(|| "unknown".to_owned(), |r| r.file_name.to_string()),
-            direction: step.direction(),
+            direction,
             indexes,
             cause: failed.map(ToString::to_string),
+            undone: step.revision().map_or_else(
+                || format!("`stamp` to the revision before {}", step.id()),
+                |r| repair_stamps(r, direction).0,
+            )
+            .into(),
         }))
     }
 
@@ -467,6 +644,7 @@ impl Executor<'_> {
             }
             Step::Rechecksum(r) => (vec![&r.id], Vec::new()),
             Step::Forget(id) => (vec![id], Vec::new()),
+            Step::Unmark(..) => (Vec::new(), Vec::new()),
         };
         // The block before recorded last: its audit entry is the log's
         // newest. Without it, a later block whose expected state happens to
@@ -481,7 +659,7 @@ impl Executor<'_> {
                 absent.push(&p.id);
             }
             Some(Step::Forget(id)) => absent.push(id),
-            Some(Step::Rechecksum(_)) | None => {}
+            Some(Step::Rechecksum(_) | Step::Unmark(..)) | None => {}
         }
         present.sort_unstable();
         present.dedup();
@@ -494,6 +672,7 @@ impl Executor<'_> {
         if !absent.is_empty() {
             expected.push(format!("{} not applied", absent.join(", ")));
         }
+        expected.push("no dirty marker".to_owned());
         if let Some(p) = previous {
             expected.push(format!(
                 "the {} of {} before it recorded last in the audit log",
@@ -610,20 +789,25 @@ impl Executor<'_> {
             &values,
             step.id(),
             step.action(),
-            false,
-            &error.to_string(),
+            Outcome::Failure,
+            &match error {
+                // The database's error: the marker's message adds the mend.
+                Error::NonTransactional { source, .. } => source.to_string(),
+                error => error.to_string(),
+            },
             None,
         );
         let _ = sink.execute(&sql);
     }
 
     /// The error for `step` failing with `source`: a timeout, a failure
-    /// outside a transaction (whose effects may remain), or a plain failure.
+    /// whose effects may remain (outside a transaction, or where DDL
+    /// commits on its own: `rolled_back` false), or a plain failure.
     fn failure(
         &self,
         d: &dyn Dialect,
         step: &Step<'_>,
-        in_transaction: bool,
+        rolled_back: bool,
         source: Box<dyn std::error::Error + Send + Sync>,
     ) -> Error {
         // An error the executor made itself (no SQL for this backend) is
@@ -654,7 +838,7 @@ impl Executor<'_> {
                      in migrator.toml, `Options::statement_timeout`",
                 ),
             };
-            if in_transaction {
+            if rolled_back {
                 return Error::Timeout {
                     revision,
                     file,
@@ -675,7 +859,7 @@ impl Executor<'_> {
             };
             source = format!("{source} (its {name} of {limit:?}, set by {set_by}, fired)").into();
         }
-        if in_transaction {
+        if rolled_back {
             Error::Revision {
                 revision,
                 file,
@@ -683,27 +867,41 @@ impl Executor<'_> {
                 source,
             }
         } else {
-            // Recording the step as done: the revision itself after an
-            // upgrade; after a downgrade, where it came from (each parent of
-            // a merge: a stamp keeps the other branches).
-            let stamp = match (direction, step.revision()) {
-                (Direction::Downgrade, Some(r)) if r.revises.is_empty() => "`stamp base`".to_owned(),
-                (Direction::Downgrade, Some(r)) => r
-                    .revises
-                    .iter()
-                    .map(|parent| format!("`stamp {parent}`"))
-                    .collect::<Vec<_>>()
-                    .join(" then "),
-                _ => format!("`stamp {revision}`"),
-            };
+            let (undone, stamp) = step.revision().map_or_else(
+                || (String::new(), format!("`stamp {revision}`")),
+                |r| repair_stamps(r, direction),
+            );
             Error::NonTransactional {
                 revision,
                 file,
                 direction,
-                stamp,
+                stamp: stamp.into(),
+                undone: undone.into(),
                 source,
             }
         }
+    }
+}
+
+/// The stamps that record the `direction` of `revision` as not done and as
+/// done, after it failed outside a transaction: the revision itself, and
+/// where it comes from (each parent of a merge: a stamp keeps the other
+/// branches; `base` for a root).
+pub(crate) fn repair_stamps(revision: &Revision, direction: Direction) -> (String, String) {
+    let itself = format!("`stamp {}`", revision.id);
+    let parents = if revision.revises.is_empty() {
+        "`stamp base`".to_owned()
+    } else {
+        revision
+            .revises
+            .iter()
+            .map(|parent| format!("`stamp {parent}`"))
+            .collect::<Vec<_>>()
+            .join(" then ")
+    };
+    match direction {
+        Direction::Upgrade => (parents, itself),
+        Direction::Downgrade => (itself, parents),
     }
 }
 

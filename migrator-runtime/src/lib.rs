@@ -99,7 +99,7 @@ with_backend! {
     pub use migrations::{Migrations, RevisionId};
     pub use migrator::Migrator;
     pub use options::{LockStrategy, Options};
-    pub use report::{Check, Event, Problem, Report, State, StepReport};
+    pub use report::{Check, DirtyMarker, Event, Problem, Report, State, StepReport};
     pub use migrator_core::graph::Graph;
     pub use migrator_core::model::{BackendKind, Direction, Revision};
     pub use migrator_core::plan::{PlanError, Target};

@@ -21,12 +21,16 @@
 //! nothing.
 //!
 //! A revision whose header says `Transaction: false` (e.g. `CREATE INDEX
-//! CONCURRENTLY`) runs outside any transaction, and its version-table row is
-//! written after its SQL succeeded. If it fails halfway, the statements
-//! before the failure stay in effect while the version table still shows the
-//! previous revision: the error says so ([`Error::NonTransactional`]); repair
-//! by hand, then run it again or `stamp` it. Such a revision cannot be part
-//! of a single-transaction run.
+//! CONCURRENTLY`) runs outside any transaction. Before it runs, the version
+//! table records it as started (the dirty marker, see
+//! [`DirtyMarker`]); its success replaces the marker by its row. If it fails
+//! halfway, the statements before the failure stay in effect and the marker
+//! stays ([`Error::NonTransactional`]); every later command but `current`,
+//! `history`, `show` and `stamp` stops ([`Error::Dirty`]) until a `stamp`
+//! (to the revision before it, or to it) after a repair by hand clears it.
+//! On a backend whose DDL commits on its own (MySQL) every revision runs
+//! with the marker. Such a revision cannot be part of a single-transaction
+//! run.
 //!
 //! # Concurrency
 //!
@@ -72,17 +76,17 @@
 use std::sync::{Mutex, PoisonError};
 
 use crate::backend::{Backend, DigestSql};
-use crate::bookkeeping::Store;
+use crate::bookkeeping::{Action, Outcome, Store, marker_direction};
 use crate::connection::MigrationConnection;
 use crate::error::{Error, Result};
-use crate::executor::{Executor, Ledger, Live, Script, Sink, Step};
+use crate::executor::{Executor, Ledger, Live, Script, Sink, Step, repair_stamps};
 use crate::graph::Graph;
 use crate::lock::{outside_transaction, unless_missing, with_lock};
 use crate::migrations::Migrations;
-use crate::model::{BackendKind, Revision, StateDigest};
+use crate::model::{BackendKind, Direction, Revision, StateDigest};
 use crate::options::Options;
-use crate::report::{Check, Event, Problem, Report, State};
-use crate::rows::AuditEntry;
+use crate::report::{Check, DirtyMarker, Event, Problem, Report, State};
+use crate::rows::{AppliedRevision, AuditEntry};
 use crate::plan::{self, Plan, PlanError, Target};
 
 /// The hook that sees a run's events.
@@ -209,6 +213,7 @@ impl<'m> Migrator<'m> {
     /// [`Migrator::pending`], not generic.
     fn pending_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
         let state = self.resolve_and_read(backend)?;
+        self.stop_if_dirty(&state)?;
         let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         self.pending_after(&applied)
     }
@@ -229,7 +234,9 @@ impl<'m> Migrator<'m> {
     /// know (those of a database ahead of it included), and revisions not
     /// applied while revisions after them are. Empty when all is well.
     pub fn verify(&self, conn: &mut impl MigrationConnection) -> Result<Vec<Problem>> {
-        Ok(self.problems(&self.resolve_and_read(conn.__backend())?))
+        let state = self.resolve_and_read(conn.__backend())?;
+        self.stop_if_dirty(&state)?;
+        Ok(self.problems(&state))
     }
 
     /// What `upgrade head` would do and what would stop it, from one read of
@@ -244,6 +251,7 @@ impl<'m> Migrator<'m> {
     /// [`Migrator::check`], not generic.
     fn check_of(&self, backend: &mut dyn Backend) -> Result<Check<'m>> {
         let state = self.resolve_and_read(backend)?;
+        self.stop_if_dirty(&state)?;
         let (applied, unknown) = self.split(&state);
         let ahead = self.is_ahead(&applied, &unknown);
         if ahead {
@@ -368,7 +376,22 @@ impl<'m> Migrator<'m> {
                 let keep = self.applied_mask(&plan::stamped_set(graph, target)?);
                 // Rows the plan does not cover: unknown revisions go (with
                 // `purge`), edited ones get their new checksum.
-                let mut steps: Vec<Step<'_>> = state
+                // A dirty marker goes first: the revision's row is then free
+                // for the plan to record.
+                let unmark = match &state.marker {
+                    Some(marker) => match graph.index_of(&marker.revision) {
+                        Some(i) => Some(Step::Unmark(graph.revision(i), marker.direction)),
+                        None if purge => Some(Step::Forget(marker.revision.clone())),
+                        None => {
+                            return Err(Error::UnknownApplied {
+                                revisions: vec![marker.revision.clone()],
+                            });
+                        }
+                    },
+                    None => None,
+                };
+                let mut steps: Vec<Step<'_>> = unmark.into_iter().collect();
+                steps.extend(state
                     .applied
                     .iter()
                     .filter_map(|row| match graph.index_of(&row.revision) {
@@ -377,8 +400,7 @@ impl<'m> Migrator<'m> {
                             Some(Step::Rechecksum(graph.revision(i)))
                         }
                         Some(_) => None,
-                    })
-                    .collect();
+                    }));
                 steps.extend(
                     plan.steps
                         .iter()
@@ -530,30 +552,33 @@ impl<'m> Migrator<'m> {
         outside_transaction(backend)?;
         let graph = self.graph();
         let mut progress = self.progress();
-        let plan_now = |store: &Store,
-                        backend: &mut dyn Backend,
+        let plan_now = |state: &State,
                         progress: &mut dyn FnMut(Event<'_>)|
-         -> Result<(Plan, State, Vec<String>)> {
-            let state = self.read_state(store, backend)?;
-            let (applied, ahead) = self.known_applied(&state, upgrade, progress)?;
-            if let Some(problem) = self.problems(&state).into_iter().find(|p| match p {
+         -> Result<(Plan, Vec<String>)> {
+            self.stop_if_dirty(state)?;
+            let (applied, ahead) = self.known_applied(state, upgrade, progress)?;
+            if let Some(problem) = self.problems(state).into_iter().find(|p| match p {
                 Problem::Edited { .. } => !self.options.ignore_checksums,
                 Problem::Unknown { .. } => ahead.is_empty(),
                 Problem::MissingAncestor { .. } => true,
             }) {
                 return Err(problem.into_error());
             }
-            Ok((make_plan(graph, &applied)?, state, ahead))
+            Ok((make_plan(graph, &applied)?, ahead))
         };
         // Nothing to do costs one query (two where an unqualified name is
-        // resolved) and no lock.
+        // resolved) and no lock. A dirty marker is judged under the lock:
+        // before it, it may be the marker of a run in progress.
         let store = self.store.resolve(backend, false)?;
-        let (plan, _, ahead) = plan_now(&store, backend, &mut progress)?;
-        if plan.is_empty() {
-            return Ok(Report {
-                ahead,
-                ..Report::default()
-            });
+        let state = self.read_state(&store, backend)?;
+        if state.marker.is_none() {
+            let (plan, ahead) = plan_now(&state, &mut progress)?;
+            if plan.is_empty() {
+                return Ok(Report {
+                    ahead,
+                    ..Report::default()
+                });
+            }
         }
         let store = store.resolve(backend, true)?;
         with_lock(
@@ -562,7 +587,8 @@ impl<'m> Migrator<'m> {
             &self.options,
             &mut progress,
             |backend, restore, held, progress| {
-                let (plan, state, ahead) = plan_now(&store, backend, progress)?;
+                let state = self.read_state(&store, backend)?;
+                let (plan, ahead) = plan_now(&state, progress)?;
                 let mut ledger = Ledger::read(&state);
                 let steps = self.run_steps(&plan);
                 let mut report = self.executor(&store, restore).execute(
@@ -638,15 +664,88 @@ impl<'m> Migrator<'m> {
 
     /// Reads the version table of `store` (resolved, see [`Store::resolve`]);
     /// empty when it does not exist yet.
+    /// A dirty marker among the rows is taken out of the applied ones, with
+    /// its error from the audit log.
     fn read_state(&self, store: &Store, backend: &mut dyn Backend) -> Result<State> {
         let sql = store.select_sql(backend.dialect());
-        let applied = unless_missing(backend, &[store.table()], |b| b.load_versions(&sql))
+        let rows = unless_missing(backend, &[store.table()], |b| b.load_versions(&sql))
             .map_err(Error::database("reading the version table"))?;
-        let Some(applied) = applied else {
+        let Some(rows) = rows else {
             store.refuse_if_elsewhere(backend)?;
             return Ok(State::default());
         };
-        Ok(State { applied })
+        let (markers, applied): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|row| marker_direction(&row.checksum).is_some());
+        let marker = match markers.into_iter().next() {
+            Some(row) => Some(self.marker_of(store, backend, row)?),
+            None => None,
+        };
+        Ok(State { applied, marker })
+    }
+
+    /// The dirty marker of the version-table row `row`, with the error the
+    /// audit log recorded after it was written (if any).
+    fn marker_of(
+        &self,
+        store: &Store,
+        backend: &mut dyn Backend,
+        row: AppliedRevision,
+    ) -> Result<DirtyMarker> {
+        let direction = marker_direction(&row.checksum).unwrap_or(Direction::Upgrade);
+        let store = store.resolve(backend, true)?;
+        let sql = store.select_audit_of_sql(backend.dialect(), &row.revision);
+        let entries = unless_missing(backend, &[store.audit_table()], |b| b.load_audit(&sql))
+            .map_err(Error::database("reading the audit log"))?
+            .unwrap_or_default();
+        // The outcome recorded after the last start of that direction.
+        let action = match direction {
+            Direction::Upgrade => Action::Upgrade,
+            Direction::Downgrade => Action::Downgrade,
+        };
+        let started = entries
+            .iter()
+            .rposition(|e| e.action == action.as_str() && e.outcome == Outcome::Started.as_str());
+        let error = started.and_then(|i| {
+            entries[i + 1..]
+                .iter()
+                .find(|e| e.action == action.as_str() && e.outcome == Outcome::Failure.as_str())
+                .map(|e| e.detail.clone())
+        });
+        Ok(DirtyMarker {
+            revision: row.revision,
+            direction,
+            since: row.applied_at,
+            error,
+        })
+    }
+
+    /// Stops with [`Error::Dirty`] when the version table holds a dirty
+    /// marker: every command but `current`, `history`, `show` and `stamp`.
+    fn stop_if_dirty(&self, state: &State) -> Result<()> {
+        let Some(marker) = &state.marker else {
+            return Ok(());
+        };
+        let graph = self.graph();
+        let revision = graph.index_of(&marker.revision).map(|i| graph.revision(i));
+        let (undone, done) = revision.map_or_else(
+            || {
+                (
+                    "`stamp` to the revision before it (with the build that has it)".to_owned(),
+                    format!("`stamp {}` (with the build that has it)", marker.revision),
+                )
+            },
+            |r| repair_stamps(r, marker.direction),
+        );
+        Err(Error::Dirty {
+            marker: Box::new(marker.clone()),
+            file: revision.map_or_else(
+                || "not in this build".to_owned(),
+                |r| r.file_name.to_string(),
+            ),
+            undone,
+            done,
+        })
     }
 
     /// Maps the version table's rows to graph indices; a row this build does

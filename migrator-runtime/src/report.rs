@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
+
 use crate::error::Error;
 use crate::model::{Direction, Revision};
 use crate::rows::AppliedRevision;
@@ -43,6 +45,14 @@ pub enum Event<'a> {
         direction: Direction,
         /// How long it took, bookkeeping included.
         elapsed: Duration,
+    },
+    /// `stamp` cleared the dirty marker of a revision that did not finish
+    /// (see [`DirtyMarker`]).
+    MarkerCleared {
+        /// The revision.
+        revision: &'a Revision,
+        /// Which way it was started.
+        direction: Direction,
     },
     /// A revision ran out of the DDL lock timeout; its transaction was
     /// rolled back and it runs again after `pause`.
@@ -106,8 +116,33 @@ pub struct Check<'m> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct State {
-    /// The version table's rows, oldest first.
+    /// The version table's rows of applied revisions, oldest first.
     pub applied: Vec<AppliedRevision>,
+    /// The dirty marker, when a revision that cannot run in one transaction
+    /// was started and did not finish: every command but `current`,
+    /// `history` and `show` stops ([`Error::Dirty`]) until `stamp` clears
+    /// it.
+    pub marker: Option<DirtyMarker>,
+}
+
+/// A revision that cannot run in one transaction (`Transaction: false`) was
+/// started and did not finish: it failed, or its process died. Its
+/// statements before the failure may be in effect. The version table holds
+/// it as a row whose checksum is `started:upgrade` or `started:downgrade`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DirtyMarker {
+    /// The revision ID.
+    pub revision: String,
+    /// Which way it was run.
+    pub direction: Direction,
+    /// When the marker was written (for an upgrade; for a downgrade, when
+    /// the revision was applied), in UTC.
+    pub since: NaiveDateTime,
+    /// The error it failed with, as the audit log recorded it; `None` when
+    /// no outcome was recorded (the process was killed, or lost its
+    /// connection).
+    pub error: Option<String>,
 }
 
 

@@ -106,6 +106,19 @@ fn entries(revisions: &[&str], action: &str, outcome: &str) -> Vec<(String, Stri
         .collect()
 }
 
+/// The audit log of `upgrade head` then `downgrade base`: one success per
+/// revision each way, and before each success of 006 (`Transaction: false`)
+/// the entry `started` of its dirty marker.
+fn up_and_down() -> Vec<(String, String, String)> {
+    let mut expected = entries(&ALL[..5], "upgrade", "success");
+    expected.extend(entries(&["006"], "upgrade", "started"));
+    expected.extend(entries(&["006"], "upgrade", "success"));
+    expected.extend(entries(&["006"], "downgrade", "started"));
+    let reversed: Vec<&str> = ALL.iter().rev().copied().collect();
+    expected.extend(entries(&reversed, "downgrade", "success"));
+    expected
+}
+
 /// Checks the state of a database at head: tables, rows, index, order.
 fn assert_at_head(conn: &mut AnyConnection) {
     assert_eq!(sorted_tables(conn), AT_HEAD);
@@ -1445,17 +1458,20 @@ fn cli_downgrade_sql_prints_a_script_and_touches_nothing() {
         // From head (the default), the Rust revision 005 is in the way.
         cli(db, &["downgrade", "base", "--sql"])
             .stderr_has("revision 005 (005_sleepy.rs) is a Rust revision");
-        // Only 006: fine, and non-transactional: its SQL outside any
-        // transaction, then one transaction that checks again and records.
+        // Only 006: fine, and non-transactional: one transaction that
+        // writes its dirty marker, its SQL outside any transaction, then one
+        // transaction that checks again and replaces the marker.
         let only = cli(db, &["downgrade", "005", "--sql"]);
         only.ok()
             .stdout_has("-- migrator: 1 revision(s)")
             .stdout_has("DROP INDEX");
-        assert_eq!(only.stdout.matches("BEGIN;").count(), 1, "{only:#?}");
+        assert_eq!(only.stdout.matches("BEGIN;").count(), 2, "{only:#?}");
         let drop_at = only.stdout.find("DROP INDEX").unwrap_or(usize::MAX);
+        let mark_at = only.stdout.find("SET checksum = 'started:downgrade'");
+        assert!(mark_at.is_some_and(|mark| mark < drop_at), "{only:#?}");
         assert!(
             only.stdout
-                .find("BEGIN;")
+                .rfind("BEGIN;")
                 .is_some_and(|begin| begin > drop_at),
             "{only:#?}"
         );
@@ -1733,14 +1749,15 @@ fn library_audit_log_of_upgrade_and_downgrade() {
         m.upgrade(&mut conn, Target::Head).expect("upgrade");
         m.downgrade(&mut conn, Target::Base).expect("downgrade");
         let log = m.audit_log(&mut conn).expect("audit");
-        let mut expected = entries(&ALL, "upgrade", "success");
-        let reversed: Vec<&str> = ALL.iter().rev().copied().collect();
-        expected.extend(entries(&reversed, "downgrade", "success"));
-        assert_eq!(audit(&m, &mut conn), expected);
+        assert_eq!(audit(&m, &mut conn), up_and_down());
         for entry in &log {
             assert!(!entry.host.is_empty(), "{entry:?}");
             assert_eq!(entry.pid, i64::from(std::process::id()), "{entry:?}");
-            assert!(entry.detail.is_empty(), "{entry:?}");
+            assert_eq!(
+                entry.detail.is_empty(),
+                entry.outcome != "started",
+                "{entry:?}"
+            );
             assert!(entry.duration_ms >= 0, "{entry:?}");
         }
         let sleepy = log
@@ -1763,13 +1780,10 @@ fn cli_audit_log_of_upgrade_and_downgrade() {
         down.ok();
         let mut conn = db.connect();
         let log = m.audit_log(&mut conn).expect("audit");
-        let mut expected = entries(&ALL, "upgrade", "success");
-        let reversed: Vec<&str> = ALL.iter().rev().copied().collect();
-        expected.extend(entries(&reversed, "downgrade", "success"));
-        assert_eq!(audit(&m, &mut conn), expected);
+        assert_eq!(audit(&m, &mut conn), up_and_down());
         for (i, entry) in log.iter().enumerate() {
             assert!(!entry.host.is_empty(), "{entry:?}");
-            let pid = if i < 6 { up.pid } else { down.pid };
+            let pid = if i < 7 { up.pid } else { down.pid };
             assert_eq!(entry.pid, i64::from(pid), "{entry:?}");
         }
         assert_eq!(sorted_tables(&mut conn), BOOKKEEPING);

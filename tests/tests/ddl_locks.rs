@@ -364,6 +364,12 @@ fn an_invalid_index_already_there_refuses_a_concurrent_index_revision_before_it_
     expect_refused(&error, "public.dup_v");
     assert_eq!(last_used_index(&mut conn), -1, "009 did not run");
     assert!(!applied_ids(&m, &mut conn).contains(&"009".to_owned()));
+    // Refused before its dirty marker: nothing stops the next run.
+    assert_eq!(
+        m.state(&mut conn).expect("the state").marker,
+        None,
+        "no marker"
+    );
     conn.batch_execute("DROP INDEX CONCURRENTLY public.dup_v;")
         .expect("the mend");
     m.upgrade(&mut conn, Target::Head)
@@ -404,26 +410,22 @@ fn a_cancelled_concurrent_index_fails_the_revision_until_it_is_dropped() {
     let error = m.upgrade(&mut conn, Target::Head).expect_err("cancelled");
     canceller.join().expect("the canceller");
     writer.batch_execute("ROLLBACK;").expect("end the writer");
-    let expect_invalid = |error: &Error, cancelled: bool| {
-        assert!(
-            matches!(error, Error::InvalidIndexes { revision, indexes, cause, .. }
-                if revision == "009"
-                    && indexes == &["public.api_keys_last_used_at"]
-                    && cause.is_some() == cancelled),
-            "{error:?}"
-        );
-        let message = error.to_string();
-        for needle in [
-            "upgrade of revision 009 (009_index_last_used_at.sql) left invalid index(es) \
-             public.api_keys_last_used_at",
-            "`DROP INDEX CONCURRENTLY public.api_keys_last_used_at;`",
-            "then run it again",
-        ] {
-            assert!(message.contains(needle), "{needle:?} in {message}");
-        }
-        assert_eq!(migrator_tests::exit_code(error), exit::REVISION);
-    };
-    expect_invalid(&error, true);
+    assert!(
+        matches!(&error, Error::InvalidIndexes { revision, indexes, cause: Some(_), .. }
+            if revision == "009" && indexes == &["public.api_keys_last_used_at"]),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    for needle in [
+        "upgrade of revision 009 (009_index_last_used_at.sql) left invalid index(es) \
+         public.api_keys_last_used_at",
+        "`DROP INDEX CONCURRENTLY public.api_keys_last_used_at;`",
+        "then record the upgrade as not done with `stamp 008` (which clears the marker), then \
+         run it again",
+    ] {
+        assert!(message.contains(needle), "{needle:?} in {message}");
+    }
+    assert_eq!(migrator_tests::exit_code(&error), exit::REVISION);
     assert!(
         error
             .to_string()
@@ -433,20 +435,42 @@ fn a_cancelled_concurrent_index_fails_the_revision_until_it_is_dropped() {
     assert_eq!(last_used_index(&mut conn), 0, "left invalid");
     assert!(!applied_ids(&m, &mut conn).contains(&"009".to_owned()));
 
-    // Running again, as a hurried operator would: the invalid index the
-    // first run left refuses 009 before it runs (`IF NOT EXISTS` would do
-    // nothing over it).
+    // Running again, as a hurried operator would: 009 ran outside a
+    // transaction and left its dirty marker, so the run stops before it
+    // (`CREATE INDEX CONCURRENTLY IF NOT EXISTS` would do nothing over the
+    // invalid index), naming the revision, its error and the mend.
     let again = m
         .upgrade(&mut conn, Target::Head)
-        .expect_err("still invalid");
-    expect_refused(&again, "public.api_keys_last_used_at");
+        .expect_err("stopped by the marker");
+    assert!(
+        matches!(&again, Error::Dirty { marker, .. } if marker.revision == "009"),
+        "{again:?}"
+    );
+    assert_eq!(migrator_tests::exit_code(&again), exit::DIRTY);
+    let message = again.to_string();
+    for needle in [
+        "upgrade of revision 009 (009_index_last_used_at.sql)",
+        "`DROP INDEX CONCURRENTLY public.api_keys_last_used_at;`",
+        "`stamp 008`",
+    ] {
+        assert!(message.contains(needle), "{needle:?} in {message}");
+    }
+    assert_eq!(last_used_index(&mut conn), 0, "still invalid");
     assert!(!applied_ids(&m, &mut conn).contains(&"009".to_owned()));
 
-    // The mend, as the error says it.
+    // The mend, as the errors say it: drop the index, `stamp 008` (which
+    // clears the marker), run again.
     conn.batch_execute("DROP INDEX CONCURRENTLY public.api_keys_last_used_at;")
         .expect("drop the invalid index");
+    m.stamp(&mut conn, target("008"))
+        .expect("stamp 008 clears the marker");
+    assert_eq!(
+        m.state(&mut conn).expect("the state").marker,
+        None,
+        "the marker is cleared"
+    );
     m.upgrade(&mut conn, Target::Head)
-        .expect("runs once dropped");
+        .expect("runs once dropped and stamped");
     assert_eq!(last_used_index(&mut conn), 1, "built and valid");
     assert!(applied_ids(&m, &mut conn).contains(&"009".to_owned()));
 }

@@ -3,7 +3,8 @@
 //! 1. the migrator killed with SIGKILL at random moments of a long upgrade
 //!    (the `long` binary: 40 revisions that create, fill and alter tables);
 //!    after each kill the version table agrees with the schema, and the next
-//!    run completes to head;
+//!    run completes to head; and killed during a `Transaction: false`
+//!    revision (`fixtures/dirty_kill`), the dirty marker is honest;
 //! 2. sixteen processes migrating one database at once;
 //! 3. revisions that fail halfway (bad SQL, constraints violated by existing
 //!    rows, a timeout, a panicking Rust revision): the database stays at the
@@ -26,7 +27,9 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use migrator_runtime::cli::exit;
 use migrator_runtime::testing::{DiffOptions, SchemaDiff, Snapshot};
-use migrator_runtime::{AnyConnection, AuditEntry, Error, Migrations, Migrator, Options, Target};
+use migrator_runtime::{
+    AnyConnection, AuditEntry, Direction, Error, Migrations, Migrator, Options, Target,
+};
 use migrator_tests::{
     Kind, Run, SplitMix, TestDb, applied_ids, cli_command, count, exit_code, postgres_admin_url,
     tables,
@@ -55,6 +58,9 @@ mod rust_nested_panic {
 }
 mod nontransactional_timeout {
     migrator_runtime::embed_migrations!("fixtures/nontransactional_timeout");
+}
+mod dirty_kill {
+    migrator_runtime::embed_migrations!("fixtures/dirty_kill");
 }
 
 /// The revisions of `fixtures/long`.
@@ -385,6 +391,148 @@ fn killed_mid_run_leaves_a_consistent_database_and_the_next_run_completes() {
     }
 }
 
+/// The `dirty_kill` CLI against `db`, run to its end.
+fn run_dirty_kill(db: &TestDb, args: &[&str]) -> Run {
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let start = Instant::now();
+    let output = cli_command(env!("CARGO_BIN_EXE_dirty_kill"), db.url(), cwd.path())
+        .args(args)
+        .output()
+        .expect("run the dirty_kill CLI");
+    Run::from_output(output, start.elapsed())
+}
+
+/// The rows of `slow_t` (written by the last statement of revision 002,
+/// `Transaction: false`), `None` when the table does not exist.
+fn slow_rows(conn: &mut AnyConnection) -> Option<i64> {
+    tables(conn)
+        .contains(&"slow_t".to_owned())
+        .then(|| count(conn, "SELECT COUNT(*) AS n FROM slow_t"))
+}
+
+/// After a kill of `dirty_kill upgrade head`: either the version table holds
+/// the marker of 002 (with 001 applied, `started` its last audit entry, and
+/// the next run stopping with exit 8 naming it, `current` showing it), or
+/// it holds none and agrees with the schema. Then repairs (if marked) and
+/// completes the run. Returns whether the marker was there.
+fn assert_marker_honest(db: &TestDb, context: &str) -> bool {
+    let migrations = &dirty_kill::MIGRATIONS;
+    let mut conn = db.connect();
+    let state = Migrator::new(migrations)
+        .state(&mut conn)
+        .expect("read the version table");
+    let applied: Vec<&str> = state.applied.iter().map(|a| a.revision.as_str()).collect();
+    let log = audit(migrations, &mut conn);
+    let started = log
+        .iter()
+        .filter(|e| e.outcome == "started" && e.revision == "002")
+        .count();
+    let marked = state.marker.is_some();
+    if let Some(marker) = &state.marker {
+        assert_eq!(marker.revision, "002", "{context}: {marker:?}");
+        assert_eq!(marker.error, None, "{context}: a kill records no outcome");
+        assert_eq!(applied, ["001"], "{context}");
+        assert_eq!(
+            log.last()
+                .map(|e| (e.revision.as_str(), e.outcome.as_str())),
+            Some(("002", "started")),
+            "{context}: {log:#?}"
+        );
+        let next = run_dirty_kill(db, &["upgrade", "head"]);
+        next.expect_failure(
+            exit::DIRTY,
+            &[
+                "upgrade of revision 002",
+                "no outcome was recorded",
+                "`stamp 001`",
+            ],
+            &format!("{context}: the next run"),
+        );
+        let current = run_dirty_kill(db, &["current"]);
+        current.expect_code(exit::OK, &format!("{context}: current"));
+        assert!(
+            current.stdout.contains("002 (dirty"),
+            "{context}
+{current}"
+        );
+        // The repair: undo what 002 may have done, record 001.
+        conn.batch_execute("DROP TABLE IF EXISTS slow_t")
+            .expect("drop slow_t");
+        run_dirty_kill(db, &["stamp", "001"]).expect_code(exit::OK, &format!("{context}: stamp"));
+    } else {
+        let chain = ["001", "002", "003"];
+        assert_eq!(applied, chain[..applied.len()], "{context}");
+        let done = applied.contains(&"002");
+        assert_eq!(
+            slow_rows(&mut conn),
+            done.then_some(1),
+            "{context}: 002 is {} but slow_t says otherwise",
+            if done { "applied" } else { "not applied" }
+        );
+        assert_eq!(started, usize::from(done), "{context}: {log:#?}");
+    }
+    let next = run_dirty_kill(db, &["--lock-timeout", "30s", "upgrade", "head"]);
+    next.expect_code(exit::OK, &format!("{context}: the run after"));
+    assert_eq!(
+        applied_ids(&Migrator::new(migrations), &mut conn),
+        ["001", "002", "003"],
+        "{context}: after the run after"
+    );
+    assert_eq!(slow_rows(&mut conn), Some(1), "{context}");
+    marked
+}
+
+/// "Killed during a `Transaction: false` revision": SIGKILL at a seeded
+/// random moment of `fixtures/dirty_kill` (most of whose time is its slow
+/// revision 002 outside a transaction), `MIGRATOR_FAULT_TRIALS` times per
+/// backend: the marker is there exactly when 002 started and did not
+/// finish, and the next run stops naming it.
+#[test]
+fn killed_outside_a_transaction_leaves_an_honest_dirty_marker() {
+    let trials = env_number("MIGRATOR_FAULT_TRIALS").unwrap_or(5);
+    let seed = env_number("MIGRATOR_FAULT_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    eprintln!("marker kill test: {trials} trial(s) per backend, MIGRATOR_FAULT_SEED={seed}");
+    let mut rng = SplitMix(seed);
+    for kind in Kind::ALL {
+        let Some(db) = TestDb::new(kind) else {
+            continue;
+        };
+        let name = backend_name(&db);
+        let full = run_dirty_kill(&db, &["upgrade", "head"]);
+        full.expect_code(exit::OK, "the measuring run");
+        drop(db);
+        let span = u64::try_from(full.elapsed.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let cwd = tempfile::tempdir().expect("a working directory");
+        let mut marked = 0;
+        for trial in 0..trials {
+            let db = TestDb::new(kind).expect("a fresh database");
+            let delay = rng.below(usize::try_from(span).unwrap_or(usize::MAX)) as u64;
+            let mut child = cli_command(env!("CARGO_BIN_EXE_dirty_kill"), db.url(), cwd.path())
+                .args(["upgrade", "head"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn the dirty_kill CLI");
+            std::thread::sleep(Duration::from_millis(delay));
+            child.kill().expect("SIGKILL the migrator");
+            child.wait().expect("reap the migrator");
+            wait_for_orphans(&db);
+            let context = format!("{name}, trial {trial}, killed after {delay} ms of {span}");
+            marked += u64::from(assert_marker_honest(&db, &context));
+        }
+        eprintln!("{name}: {trials} kills, {marked} left the marker of 002");
+        if trials >= 20 {
+            assert!(marked * 4 >= trials, "{name}: too few kills landed in 002");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 2. Load
 // ---------------------------------------------------------------------------
@@ -692,38 +840,87 @@ fn a_timeout_halfway_leaves_the_previous_revision() {
 }
 
 /// Guards the classification of a timeout in a `Transaction: false`
-/// revision (002 of `nontransactional_timeout`, `Timeout: 300ms`): nothing
-/// is rolled back outside a transaction, so the error must be the
-/// partial-effects one (`Error::NonTransactional`, which tells to check the
-/// schema and `stamp`), with the timeout as its cause, and not
-/// `Error::Timeout`, which stands for a timeout whose transaction was
-/// rolled back.
+/// revision (002 of `nontransactional_timeout`, `Timeout: 300ms`).
+///
+/// PostgreSQL: its dirty marker is written, then 002 sleeps past its
+/// statement timeout; nothing is rolled back outside a transaction, so the
+/// error must be the partial-effects one (`Error::NonTransactional`, which
+/// tells to check the schema and `stamp`), with the timeout as its cause,
+/// not `Error::Timeout` (a timeout whose transaction was rolled back); the
+/// marker stays.
+///
+/// SQLite (no statement timeout): another session holds the write lock, so
+/// the marker itself cannot be written within the DDL lock timeout (the
+/// busy timeout): nothing of 002 ran, and the error is a plain failure
+/// naming the marker's write, with the database as before.
 #[test]
 fn a_timeout_outside_a_transaction_reports_possible_partial_effects() {
     migrator_tests::on_each_backend(|db| {
         let name = backend_name(db);
-        let error = assert_fails_cleanly(
-            db,
-            &nontransactional_timeout::MIGRATIONS,
-            "002_slow_outside_a_transaction.sql",
-            &[
-                "it runs outside a transaction",
-                "stamp 002",
-                timeout_cause(db),
-            ],
-            past_the_timeout(db),
-        );
+        let file = "002_slow_outside_a_transaction.sql";
+        if !is_postgres(db) {
+            let error = assert_fails_cleanly(
+                db,
+                &nontransactional_timeout::MIGRATIONS,
+                file,
+                &[
+                    "writing its dirty marker",
+                    "none of its statements ran",
+                    timeout_cause(db),
+                ],
+                past_the_timeout(db),
+            );
+            assert!(
+                matches!(&error, Error::Revision { revision, .. } if revision == "002"),
+                "{name}: expected a plain failure, got {error:?}"
+            );
+            return;
+        }
+        let migrator = Migrator::new(&nontransactional_timeout::MIGRATIONS);
+        let mut conn = db.connect();
+        migrator
+            .upgrade(&mut conn, "001".parse::<Target>().expect("target"))
+            .expect("upgrade to 001");
+        let error = migrator
+            .upgrade(&mut conn, Target::Head)
+            .expect_err("002 times out");
         assert!(
             matches!(&error, Error::NonTransactional { revision, .. } if revision == "002"),
             "{name}: expected the partial-effects error, got {error:?}"
         );
-        // The revision's own limit cut it short, as the error says.
-        assert!(
-            error
-                .to_string()
-                .contains("of 300ms, set by `Timeout:` in its header, fired"),
-            "{name}: {error}"
+        assert_eq!(exit_code(&error), exit::REVISION, "{error}");
+        let message = error.to_string();
+        for needle in [
+            "upgrade of revision 002 (002_slow_outside_a_transaction.sql)",
+            "it runs outside a transaction",
+            "keeps its dirty marker",
+            "`stamp 002`",
+            timeout_cause(db),
+            // The revision's own limit cut it short.
+            "of 300ms, set by `Timeout:` in its header, fired",
+        ] {
+            assert!(
+                message.contains(needle),
+                "{name}: no {needle:?} in {message}"
+            );
+        }
+        let state = migrator.state(&mut conn).expect("the state");
+        assert_eq!(
+            state.marker.map(|m| (m.revision, m.direction)),
+            Some(("002".to_owned(), Direction::Upgrade)),
+            "{name}"
         );
+        assert_eq!(
+            applied(&nontransactional_timeout::MIGRATIONS, &mut conn),
+            ["001"]
+        );
+        let log = audit(&nontransactional_timeout::MIGRATIONS, &mut conn);
+        let tail: Vec<_> = log
+            .iter()
+            .filter(|e| e.revision == "002")
+            .map(|e| e.outcome.as_str())
+            .collect();
+        assert_eq!(tail, ["started", "failure"], "{name}: {log:#?}");
     });
 }
 

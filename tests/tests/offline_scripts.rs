@@ -305,7 +305,9 @@ fn a_sqlite3_script_records_nothing_past_a_failure() {
 /// A `Transaction: false` block (the factory's 009, `CREATE INDEX
 /// CONCURRENTLY`) is recorded only where no invalid index is left: with one
 /// in the database (a unique index built concurrently over duplicates), the
-/// script's record is refused, whatever the client does after the error.
+/// script's record is refused, whatever the client does after the error,
+/// and its dirty marker stays: the script refuses to run again until
+/// `stamp 008` clears it.
 #[test]
 fn a_script_does_not_record_a_concurrent_index_revision_over_an_invalid_index() {
     let Some(db) = TestDb::new(Kind::Postgres) else {
@@ -332,17 +334,40 @@ fn a_script_does_not_record_a_concurrent_index_revision_over_an_invalid_index() 
             .is_err(),
         "the unique index fails over duplicates, and stays, invalid"
     );
+    let marker = |conn: &mut AnyConnection| {
+        m.state(conn)
+            .expect("the state")
+            .marker
+            .map(|marker| marker.revision)
+    };
     for stop_on_error in [false, true] {
         let run = psql(db.url(), &path, stop_on_error);
-        assert!(
-            run.stderr.contains("revision 009 left an invalid index"),
-            "ON_ERROR_STOP={stop_on_error}\n{run}"
-        );
+        let context = format!("ON_ERROR_STOP={stop_on_error}\n{run}");
+        for needle in [
+            "revision 009 left an invalid index",
+            "keeps its dirty marker",
+            "`stamp 008`",
+        ] {
+            assert!(run.stderr.contains(needle), "{needle:?}: {context}");
+        }
         assert!(
             !applied_ids(&m, &mut conn).contains(&"009".to_owned()),
-            "{run}"
+            "{context}"
         );
+        assert_eq!(marker(&mut conn).as_deref(), Some("009"), "{context}");
+        // The script again, before the mend: refused at its first block,
+        // which expects no marker.
+        let again = psql(db.url(), &path, true);
+        again.expect_code(3, "refused over the marker");
+        assert!(
+            again.stderr.contains("009 not applied and no dirty marker"),
+            "{again}"
+        );
+        m.stamp(&mut conn, "008".parse::<Target>().expect("a target"))
+            .expect("stamp 008 clears the marker");
+        assert_eq!(marker(&mut conn), None);
     }
+    // The mend, as the message says it (the marker is already cleared).
     conn.batch_execute("DROP INDEX CONCURRENTLY dup_v;")
         .expect("the mend");
     psql(db.url(), &path, true).expect_code(0, "once dropped");

@@ -224,6 +224,14 @@ pub trait Dialect: Sync {
     /// script runs, as SQL expressions.
     fn script_values(&self) -> ScriptValues;
 
+    /// True when DDL statements run inside a transaction and roll back
+    /// with it (PostgreSQL, SQLite). Where they commit on their own
+    /// (MySQL), every revision runs with the version table's dirty marker,
+    /// as a `Transaction: false` revision does on every backend.
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
     /// What earlier builds of migrator created beside the version table
     /// `table` (a `<table>_state` table, the triggers on `table` that
     /// emptied it and, on PostgreSQL, their function), as pairs of a query

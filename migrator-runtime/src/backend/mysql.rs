@@ -151,6 +151,11 @@ impl Dialect for Mysql {
         )
     }
 
+    /// Every DDL statement commits the transaction it is in.
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
     fn database_identity_sql(&self) -> String {
         "SELECT CONCAT(@@server_uuid, '/', DATABASE()) AS value".to_owned()
     }

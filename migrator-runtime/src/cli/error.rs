@@ -56,6 +56,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
 /// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
 /// | 7 | any other database or I/O error |
+/// | 8 | the version table holds a dirty marker: a revision that cannot run in one transaction was started and did not finish; repair by hand, then `stamp` (every command but `current`, `history`, `show` and `stamp` stops) |
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
@@ -74,6 +75,9 @@ pub mod exit {
     pub const MISMATCH: u8 = 6;
     /// Any other database or I/O error.
     pub const OTHER: u8 = 7;
+    /// The version table holds a dirty marker (a revision that cannot run
+    /// in one transaction did not finish).
+    pub const DIRTY: u8 = 8;
 }
 
 impl Error {
@@ -107,6 +111,7 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::InvalidIndexesBefore { .. }
         | Run::NoSqlForBackend { .. } => exit::REVISION,
         Run::LockTimeout { .. } | Run::LockLost { .. } => exit::LOCKED,
+        Run::Dirty { .. } => exit::DIRTY,
         Run::UnknownApplied { .. }
         | Run::ChecksumMismatch { .. }
         | Run::MissingAncestor { .. }

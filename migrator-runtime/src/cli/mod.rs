@@ -647,6 +647,14 @@ fn progress(event: &Event<'_>, stamp: bool) -> Option<String> {
             arrow(revision, *direction),
             pause.as_millis()
         )),
+        Event::MarkerCleared {
+            revision,
+            direction,
+        } => Some(format!(
+            "Cleared the dirty marker of {direction} {}, {}",
+            arrow(revision, *direction),
+            revision.message
+        )),
         Event::Finished {
             revision,
             direction,
@@ -671,6 +679,20 @@ fn current(
     let graph = migrator.graph();
     let state = migrator.state(conn)?;
     let current = migrator.current(conn)?;
+    if let Some(marker) = &state.marker {
+        // The marker is not an applied revision: shown first, on its own.
+        printer.line(format!(
+            "{} (dirty: its {} started at {} UTC and did not finish; {}; repair by hand, then \
+             `stamp` to the revision before it or to it)",
+            marker.revision,
+            marker.direction,
+            marker.since.format("%Y-%m-%d %H:%M:%S"),
+            match &marker.error {
+                Some(error) => format!("it failed with: {error}"),
+                None => "no outcome was recorded (its process was killed)".to_owned(),
+            }
+        ))?;
+    }
     if current.is_empty() {
         printer.line("base (no revision applied)")?;
     }

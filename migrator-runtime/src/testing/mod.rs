@@ -595,6 +595,8 @@ fn reversibility_check(
     let position = graph.position(index);
     let server = match kind {
         Kind::Postgres => postgres_admin_url(),
+        #[cfg(feature = "mysql")]
+        Kind::Mysql => db::mysql_admin_url(),
         Kind::Sqlite => String::new(),
         #[cfg(feature = "mysql")]
         Kind::Mysql => db::mysql_admin_url(),
