@@ -598,8 +598,6 @@ fn reversibility_check(
         #[cfg(feature = "mysql")]
         Kind::Mysql => db::mysql_admin_url(),
         Kind::Sqlite => String::new(),
-        #[cfg(feature = "mysql")]
-        Kind::Mysql => db::mysql_admin_url(),
     };
     // keys[q]: the first q revisions applied; the check leaves position + 1.
     let keys = template::prefix_keys(&server, migrations, &options.migrator, position + 1);
