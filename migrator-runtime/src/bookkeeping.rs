@@ -124,8 +124,11 @@ impl Outcome {
 /// revision that cannot run in one transaction runs (see
 /// [`Store::mark_sql`]). No real checksum has a `:` (SHA-256 in hex), so a
 /// marker is never read as an applied revision, its row never matches the
-/// startup digest of "every revision applied", and an earlier build reads
-/// it as an edited revision, which stops its runs too.
+/// startup digest of "every revision applied". An earlier build that knows
+/// the revision reads the marker as an edited revision and stops; one that
+/// does not know it (a rollback to an older build) takes the database for
+/// one ahead of it, warns and goes on: the marker is honest only for builds
+/// that have it.
 pub(crate) fn marker_checksum(direction: Direction) -> &'static str {
     match direction {
         Direction::Upgrade => "started:upgrade",

@@ -223,6 +223,19 @@ pub enum Error {
         indexes: Vec<String>,
     },
 
+    /// `--single-transaction` on a backend whose DDL commits on its own
+    /// (MySQL, MariaDB): the one transaction could not hold the run.
+    #[error(
+        "a single transaction cannot hold a run on {backend}: its DDL commits on its own, so a \
+         failure halfway would leave revisions applied that the transaction claims to roll \
+         back; run without a single transaction (`Options::single_transaction`, \
+         `--single-transaction`): each revision then carries its dirty marker"
+    )]
+    SingleTransactionUnsupported {
+        /// The backend.
+        backend: BackendKind,
+    },
+
     /// `--single-transaction` with a revision that must run outside one.
     #[error(
         "revision {revision} ({file}) says `Transaction: false`, so it cannot run in a single \

@@ -35,7 +35,7 @@ use crate::lock::Held;
 use crate::migrations::Migrations;
 use crate::options::Options;
 use crate::report::{Event, Report, State, StepReport};
-use crate::model::{Body, Direction, Revision};
+use crate::model::{BackendKind, Body, Direction, Revision};
 
 /// One thing a run does.
 #[derive(Debug, Clone)]
@@ -172,6 +172,11 @@ impl Executor<'_> {
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
         let single = self.options.single_transaction;
+        if single && !sink.dialect().transactional_ddl() {
+            return Err(Error::SingleTransactionUnsupported {
+                backend: sink.dialect().kind(),
+            });
+        }
         if single && let Some(Step::Run(revision, _)) = steps.iter().find(|s| s.non_transactional())
         {
             return Err(Error::NotInSingleTransaction {
@@ -317,6 +322,11 @@ impl Executor<'_> {
         let marks = self.marks(d, step, single);
         // What a failure undoes: nothing where DDL commits on its own.
         let rolled_back = in_transaction && !marks;
+        // Before the marker (or the revision's first statement) nothing of
+        // the revision ran, whatever the step's transaction.
+        let not_started = |source: Box<dyn std::error::Error + Send + Sync>| {
+            self.failure(d, step, true, source)
+        };
         let fail = |source: Box<dyn std::error::Error + Send + Sync>| {
             self.failure(d, step, rolled_back, source)
         };
@@ -342,7 +352,7 @@ impl Executor<'_> {
             });
         let outer_depth = sink.depth();
         if own_transaction {
-            sink.begin().map_err(|e| fail(e.into()))?;
+            sink.begin().map_err(|e| not_started(e.into()))?;
         }
         let outcome = (|| -> Result<()> {
             // The lease renewed (or found lost) first in the step's
@@ -353,7 +363,7 @@ impl Executor<'_> {
                 // anything runs (and before its marker); after it, only new
                 // ones are its failure.
                 if !revision.transactional && !offline {
-                    let before = self.invalid_indexes(sink).map_err(|e| fail(e.into()))?;
+                    let before = self.invalid_indexes(sink).map_err(|e| not_started(e.into()))?;
                     if !before.is_empty() {
                         return Err(Error::InvalidIndexesBefore {
                             revision: revision.id.to_string(),
@@ -364,6 +374,11 @@ impl Executor<'_> {
                     }
                 }
                 if marks {
+                    // A revision with nothing to run here fails before its
+                    // marker: nothing ran, so nothing needs repair.
+                    if matches!(revision.body, Body::Sql(_)) {
+                        sql_of(revision, *direction, d.kind())?;
+                    }
                     let guard = expect.as_ref().map(|(condition, _, guard)| (condition, guard));
                     self.mark(sink, revision, *direction, ledger, guard, own_transaction)?;
                     // From here on, a script's blocks expect the marker.
@@ -733,14 +748,7 @@ impl Executor<'_> {
         let timeouts = d.timeouts_sql(statement, lock, in_transaction);
         match &revision.body {
             Body::Sql(_) => {
-                let sql = revision.sql(direction, d.kind()).ok_or_else(|| {
-                    Error::NoSqlForBackend {
-                        revision: revision.id.to_string(),
-                        file: revision.file_name.to_string(),
-                        direction,
-                        backend: d.kind(),
-                    }
-                })?;
+                let sql = sql_of(revision, direction, d.kind())?;
                 // Inside a transaction the timeouts go in the same round trip
                 // as the revision's SQL; not outside one: PostgreSQL runs a
                 // string of several statements as one implicit transaction,
@@ -1092,6 +1100,20 @@ impl Sink for Script {
         )
         .into())
     }
+}
+
+
+/// The SQL `revision` runs in `direction` on `backend`, or the error that
+/// says it has none there.
+fn sql_of(revision: &Revision, direction: Direction, backend: BackendKind) -> Result<&str> {
+    revision
+        .sql(direction, backend)
+        .ok_or_else(|| Error::NoSqlForBackend {
+            revision: revision.id.to_string(),
+            file: revision.file_name.to_string(),
+            direction,
+            backend,
+        })
 }
 
 #[cfg(test)]

@@ -317,3 +317,41 @@ fn a_password_is_kept_out_of_the_connect_error() {
         );
     }
 }
+
+/// A revision with no SQL for MySQL fails before its dirty marker is
+/// written (nothing ran, nothing to repair): the next run fails the same
+/// way, not as a dirty database; and a single transaction, which MySQL's
+/// DDL would commit out of, is refused before anything runs.
+#[test]
+fn what_cannot_run_on_mysql_is_refused_before_the_marker() {
+    mod not_null_violation {
+        migrator_runtime::embed_migrations!("fixtures/not_null_violation");
+    }
+    on_mysql(|db| {
+        let mut conn = db.connect();
+        let single = Migrator::with_options(&MIGRATIONS, options(|o| o.single_transaction = true));
+        let error = single
+            .upgrade(&mut conn, Target::Head)
+            .expect_err("a single transaction on MySQL");
+        assert!(
+            matches!(
+                error,
+                migrator_runtime::Error::SingleTransactionUnsupported { .. }
+            ),
+            "{error}"
+        );
+        assert!(applied(&mut conn).is_empty(), "nothing of branchy ran");
+        let migrator = Migrator::new(&not_null_violation::MIGRATIONS);
+        for attempt in ["first", "second"] {
+            let error = migrator
+                .upgrade(&mut conn, Target::Head)
+                .expect_err("002 has no MySQL section");
+            assert!(
+                matches!(error, migrator_runtime::Error::NoSqlForBackend { .. }),
+                "{attempt} run: {error}"
+            );
+        }
+        let state = migrator.state(&mut conn).expect("the state");
+        assert!(state.marker.is_none(), "no dirty marker: {state:?}");
+    });
+}

@@ -102,7 +102,8 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::UnsupportedBackend { .. }
         | Run::Plan(_)
         | Run::InTransaction
-        | Run::NotInSingleTransaction { .. } => exit::USAGE,
+        | Run::NotInSingleTransaction { .. }
+        | Run::SingleTransactionUnsupported { .. } => exit::USAGE,
         Run::Connect { .. } => exit::CONNECT,
         Run::Revision { .. }
         | Run::NonTransactional { .. }
