@@ -212,8 +212,7 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::pending`], not generic.
     fn pending_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
-        let state = self.resolve_and_read(backend)?;
-        self.stop_if_dirty(&state)?;
+        let state = self.read_judged(backend)?;
         let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         self.pending_after(&applied)
     }
@@ -234,8 +233,7 @@ impl<'m> Migrator<'m> {
     /// know (those of a database ahead of it included), and revisions not
     /// applied while revisions after them are. Empty when all is well.
     pub fn verify(&self, conn: &mut impl MigrationConnection) -> Result<Vec<Problem>> {
-        let state = self.resolve_and_read(conn.__backend())?;
-        self.stop_if_dirty(&state)?;
+        let state = self.read_judged(conn.__backend())?;
         Ok(self.problems(&state))
     }
 
@@ -250,8 +248,7 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::check`], not generic.
     fn check_of(&self, backend: &mut dyn Backend) -> Result<Check<'m>> {
-        let state = self.resolve_and_read(backend)?;
-        self.stop_if_dirty(&state)?;
+        let state = self.read_judged(backend)?;
         let (applied, unknown) = self.split(&state);
         let ahead = self.is_ahead(&applied, &unknown);
         if ahead {
@@ -655,6 +652,33 @@ impl<'m> Migrator<'m> {
                 (hook.lock().unwrap_or_else(PoisonError::into_inner))(&event);
             }
         }
+    }
+
+    /// The state, for the commands that only read (`pending`, `verify`,
+    /// `check`). A dirty marker is judged as [`Migrator::run`] judges it,
+    /// under the run lock: before it, the marker may be that of a run in
+    /// progress (a long `CREATE INDEX CONCURRENTLY` on another replica),
+    /// which this waits for (up to the lock timeout) instead of calling it
+    /// dirt. A marker still there under the lock stops the command.
+    fn read_judged(&self, backend: &mut dyn Backend) -> Result<State> {
+        outside_transaction(backend)?;
+        let store = self.store.resolve(backend, false)?;
+        let state = self.read_state(&store, backend)?;
+        if state.marker.is_none() {
+            return Ok(state);
+        }
+        let store = store.resolve(backend, true)?;
+        with_lock(
+            backend,
+            &store,
+            &self.options,
+            &mut self.progress(),
+            |backend, _restore, _held, _progress| {
+                let state = self.read_state(&store, backend)?;
+                self.stop_if_dirty(&state)?;
+                Ok(state)
+            },
+        )
     }
 
     /// Reads the version table, its name resolved (see [`Store::resolve`]).

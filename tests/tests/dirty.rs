@@ -404,3 +404,58 @@ fn tables_created_by_the_build_before_the_marker_are_used_unchanged() {
         assert_eq!(applied_ids(&migrator, &mut conn), ["001", "002", "003"]);
     });
 }
+
+/// A marker while another run holds the run lock is that run's, still in
+/// progress (a long `CREATE INDEX CONCURRENTLY` on another replica): `check`,
+/// `verify` and `pending` wait for it (here: time out, exit 5, naming the
+/// lock) instead of calling it dirt; once no run holds the lock, the same
+/// marker stops them as dirty.
+#[test]
+fn a_live_runs_marker_is_not_dirt_for_the_commands_that_read() {
+    let Some(db) = TestDb::new(migrator_runtime::testing::Kind::Postgres) else {
+        return;
+    };
+    let short = Migrator::with_options(
+        &dirty::MIGRATIONS,
+        migrator_tests::options(|o| o.lock_timeout = std::time::Duration::from_millis(200)),
+    );
+    let mut conn = db.connect();
+    short
+        .upgrade(&mut conn, "001".parse::<Target>().expect("a target"))
+        .expect("upgrade to 001");
+    // What a run that is applying 002 right now has written and holds.
+    batch(
+        &mut conn,
+        "INSERT INTO migrator_version (revision, checksum, applied_at, execution_ms, seq) \
+         VALUES ('002', 'started:upgrade', CURRENT_TIMESTAMP, 0, 2)",
+    );
+    let mut live = db.connect();
+    batch(
+        &mut live,
+        "SELECT pg_advisory_lock(1836411250, \
+         hashtext(current_database() || '.' || 'migrator_version'))",
+    );
+    let waits = |error: Error| matches!(error, Error::LockTimeout { .. });
+    assert!(waits(
+        short.check(&mut conn).expect_err("a run holds the lock")
+    ));
+    assert!(waits(
+        short.verify(&mut conn).expect_err("a run holds the lock")
+    ));
+    assert!(waits(
+        short.pending(&mut conn).expect_err("a run holds the lock")
+    ));
+
+    // The run died (its session ended) and left its marker: dirt.
+    drop(live);
+    let dirty = |error: Error| matches!(error, Error::Dirty { .. });
+    assert!(dirty(
+        short.check(&mut conn).expect_err("a dead run's marker")
+    ));
+    assert!(dirty(
+        short.verify(&mut conn).expect_err("a dead run's marker")
+    ));
+    assert!(dirty(
+        short.pending(&mut conn).expect_err("a dead run's marker")
+    ));
+}
