@@ -379,16 +379,25 @@ pub fn assert_reversible_with(
     db: &TestDb,
     options: &StairwayOptions,
 ) -> Result<(), StairwayError> {
+    let (revision, position) = revision_at(migrations, revision_id)?;
+    let mut run = Run::open(migrations, db, options)?;
+    run.require_base()?;
+    run.check_after(revision, position)
+}
+
+/// The revision `revision_id` of `migrations` and its position in the
+/// order of application.
+fn revision_at<'m>(
+    migrations: &'m Migrations,
+    revision_id: &str,
+) -> Result<(&'m Revision, usize), StairwayError> {
     let graph = migrations.graph();
     let index = graph
         .index_of(revision_id)
         .ok_or_else(|| StairwayError::UnknownRevision {
             revision: revision_id.to_owned(),
         })?;
-    let revision = graph.revision(index);
-    let mut run = Run::open(migrations, db, options)?;
-    run.require_base()?;
-    run.check_after(revision, graph.position(index))
+    Ok((graph.revision(index), graph.position(index)))
 }
 
 /// Runs the stairway over every revision, in order, on the fresh database
@@ -584,15 +593,8 @@ fn reversibility_check(
     revision_id: &str,
     kind: Kind,
 ) -> Result<(), StairwayError> {
-    let graph = migrations.graph();
-    let index = graph
-        .index_of(revision_id)
-        .ok_or_else(|| StairwayError::UnknownRevision {
-            revision: revision_id.to_owned(),
-        })?;
-    let revision = graph.revision(index);
+    let (revision, position) = revision_at(migrations, revision_id)?;
     let options = StairwayOptions::default();
-    let position = graph.position(index);
     let server = match kind {
         Kind::Postgres => postgres_admin_url(),
         #[cfg(feature = "mysql")]
