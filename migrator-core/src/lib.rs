@@ -1,7 +1,8 @@
 //! The model of migrator, with no Diesel in it: revision files and their
 //! checks ([`model`]), the validated revision graph ([`graph`]), targets and
 //! the steps that reach them ([`plan`]), and the writing of new revision
-//! files (`scaffold`, feature `parser`).
+//! files (`scaffold`, feature `parser`), and the import of a diesel_migrations
+//! directory (`import`, feature `parser`).
 //!
 //! `migrator-macros` runs this code at build time (`embed_migrations!`), and
 //! `migrator-runtime` at run time, so the build and the runtime can never
@@ -9,7 +10,8 @@
 //! which re-exports what they need; this crate's API serves those two.
 //!
 //! Data flows one way: `model` (files) → `graph` → `plan`; `scaffold` reads
-//! a directory through `model` and `graph` and writes files. The graph rules
+//! a directory through `model` and `graph` and writes files; `import` writes
+//! files and checks them through `model` and `graph` first. The graph rules
 //! (the private module `checks`, where [`Graph::build`](graph::Graph::build)
 //! is defined) use `model` and `graph`, which never use them.
 #![warn(missing_docs, clippy::unwrap_used)]
@@ -17,6 +19,8 @@
 pub mod build;
 mod checks;
 pub mod graph;
+#[cfg(feature = "parser")]
+pub mod import;
 pub mod model;
 pub mod plan;
 #[cfg(feature = "parser")]

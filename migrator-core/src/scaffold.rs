@@ -166,7 +166,7 @@ fn write(
 }
 
 /// `Add last_used_at!` → `add_last_used_at`, at most 40 characters.
-fn slug(message: &str) -> Option<String> {
+pub(crate) fn slug(message: &str) -> Option<String> {
     let mut slug = String::new();
     for c in message.chars() {
         if c.is_ascii_alphanumeric() {

@@ -53,6 +53,23 @@ pub fn is_revision_id(s: &str) -> bool {
     (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// True when `sql` holds a statement (anything but comments, whitespace and
+/// stray `;`): the build's test of an empty section.
+#[cfg(feature = "parser")]
+pub(crate) fn has_statement(sql: &str) -> bool {
+    sql_lexer::first_statement_line(sql, 1).is_some()
+}
+
+/// What the build's destructive rule flags in an upgrade's `sql`, e.g.
+/// "drops table `api_keys`", one per finding.
+#[cfg(feature = "parser")]
+pub(crate) fn destructive_findings(sql: &str) -> Vec<String> {
+    destructive::scan(sql, 1)
+        .into_iter()
+        .map(|finding| finding.what)
+        .collect()
+}
+
 /// A database backend that a section of SQL can be tagged for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BackendKind {
