@@ -19,7 +19,7 @@ root=${DIESEL_CLI_ROOT:-target/diesel-cli}
 bin="$root/bin/diesel"
 
 if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "$version"; then
-    log "up to date ($bin, $("$bin" --version | head -n1))"
+    log "up to date ($bin, diesel_cli $version)"
     exit 0
 fi
 

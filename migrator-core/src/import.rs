@@ -299,7 +299,7 @@ fn convert_one(
     }
     if !destructive.is_empty() {
         line(&format!(
-            "Its upgrade {}; it ran under diesel long ago, so this header allows destructive \
+            "Its upgrade {}; it already ran under diesel, so this header allows destructive \
              upgrades.",
             destructive.join(", ")
         ));

@@ -107,6 +107,9 @@ pub enum Outcome {
     Success,
     /// The step failed (its error is the detail).
     Failure,
+    /// The revision was recorded as applied because diesel_migrations ran
+    /// it (see `adopt`).
+    Adopted,
 }
 
 impl Outcome {
@@ -116,6 +119,7 @@ impl Outcome {
             Outcome::Started => "started",
             Outcome::Success => "success",
             Outcome::Failure => "failure",
+            Outcome::Adopted => "adopted",
         }
     }
 }

@@ -288,6 +288,22 @@ pub enum Error {
         revisions: Vec<String>,
     },
 
+    /// The database is to be adopted from diesel_migrations, and diesel's
+    /// table lists versions that no revision of this build carries as its
+    /// ID. Nothing was recorded.
+    #[error(
+        "`__diesel_schema_migrations` lists version(s) {}, which no revision of this build \
+         carries, so the database cannot be adopted from diesel and nothing was recorded: \
+         import the diesel migrations directory this database was migrated with (`import diesel \
+         <dir>`, each revision's ID being its version) and rebuild; diesel's table is left as it \
+         was",
+        versions.join(", ")
+    )]
+    UnknownDieselVersions {
+        /// The versions no revision carries.
+        versions: Vec<String>,
+    },
+
     /// A revision's file changed after it was applied.
     #[error(
         "revision {revision} ({file}) was edited after it was applied: the database recorded \

@@ -52,15 +52,20 @@ pub(crate) enum Step<'g> {
     Forget(String),
     /// Remove the dirty marker of a revision started that way (`stamp`).
     Unmark(&'g Revision, Direction),
+    /// Record a revision diesel_migrations ran as applied, without running
+    /// it (see `adopt`).
+    Adopt(&'g Revision),
 }
 
 impl Step<'_> {
     /// The revision ID.
     fn id(&self) -> &str {
         match self {
-            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) | Step::Unmark(r, _) => {
-                &r.id
-            }
+            Step::Run(r, _)
+            | Step::Record(r, _)
+            | Step::Rechecksum(r)
+            | Step::Unmark(r, _)
+            | Step::Adopt(r) => &r.id,
             Step::Forget(id) => id,
         }
     }
@@ -69,7 +74,7 @@ impl Step<'_> {
     fn direction(&self) -> Direction {
         match self {
             Step::Run(_, d) | Step::Record(_, d) | Step::Unmark(_, d) => *d,
-            Step::Rechecksum(_) => Direction::Upgrade,
+            Step::Rechecksum(_) | Step::Adopt(_) => Direction::Upgrade,
             Step::Forget(_) => Direction::Downgrade,
         }
     }
@@ -77,9 +82,11 @@ impl Step<'_> {
     /// The revision, for events (none for an unknown one).
     fn revision(&self) -> Option<&Revision> {
         match self {
-            Step::Run(r, _) | Step::Record(r, _) | Step::Rechecksum(r) | Step::Unmark(r, _) => {
-                Some(r)
-            }
+            Step::Run(r, _)
+            | Step::Record(r, _)
+            | Step::Rechecksum(r)
+            | Step::Unmark(r, _)
+            | Step::Adopt(r) => Some(r),
             Step::Forget(_) => None,
         }
     }
@@ -99,6 +106,18 @@ impl Step<'_> {
             Step::Forget(_) => "unknown revision's row removed",
             Step::Unmark(_, Direction::Upgrade) => "dirty marker of its upgrade cleared",
             Step::Unmark(_, Direction::Downgrade) => "dirty marker of its downgrade cleared",
+            Step::Adopt(_) => {
+                "adopted from diesel: `__diesel_schema_migrations` lists its version, so it ran \
+                 under diesel_migrations; recorded as applied"
+            }
+        }
+    }
+
+    /// The audit log's outcome of the step, once done.
+    fn outcome(&self) -> Outcome {
+        match self {
+            Step::Adopt(_) => Outcome::Adopted,
+            _ => Outcome::Success,
         }
     }
 
@@ -194,7 +213,10 @@ impl Executor<'_> {
             let previous = index.checked_sub(1).map(|i| &steps[i]);
             let direction = step.direction();
             tracing::info!(revision = %step.id(), %direction, "running");
-            if let Some(revision) = step.revision().filter(|_| !matches!(step, Step::Unmark(..))) {
+            if let Some(revision) = step
+                .revision()
+                .filter(|_| !matches!(step, Step::Unmark(..) | Step::Adopt(_)))
+            {
                 progress(Event::Started {
                     revision,
                     direction,
@@ -233,7 +255,9 @@ impl Executor<'_> {
             }
             if matches!(
                 step,
-                Step::Run(_, Direction::Upgrade) | Step::Record(_, Direction::Upgrade)
+                Step::Run(_, Direction::Upgrade)
+                    | Step::Record(_, Direction::Upgrade)
+                    | Step::Adopt(_)
             ) {
                 ledger.next_seq += 1;
             }
@@ -244,6 +268,7 @@ impl Executor<'_> {
                     revision,
                     direction: *direction,
                 }),
+                Step::Adopt(revision) => progress(Event::Adopted { revision }),
                 _ => {
                     if let Some(revision) = step.revision() {
                         progress(Event::Finished {
@@ -453,9 +478,16 @@ impl Executor<'_> {
                     self.store
                         .finish_sql(d, &r.id, *direction, &r.checksum, &values)
                 }
-                Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => self
-                    .store
-                    .insert_sql(d, &r.id, &r.checksum, &values, ledger.next_seq, record_when),
+                Step::Run(r, Direction::Upgrade)
+                | Step::Record(r, Direction::Upgrade)
+                | Step::Adopt(r) => self.store.insert_sql(
+                    d,
+                    &r.id,
+                    &r.checksum,
+                    &values,
+                    ledger.next_seq,
+                    record_when,
+                ),
                 Step::Run(r, Direction::Downgrade) | Step::Record(r, Direction::Downgrade) => {
                     self.store.delete_sql(d, &r.id, record_when)
                 }
@@ -472,7 +504,7 @@ impl Executor<'_> {
                 &values,
                 step.id(),
                 step.action(),
-                Outcome::Success,
+                step.outcome(),
                 &detail,
                 when,
             );
@@ -647,9 +679,9 @@ impl Executor<'_> {
     ) -> Expectation {
         let graph = self.migrations.graph();
         let (mut present, mut absent): (Vec<&str>, Vec<&str>) = match step {
-            Step::Run(r, Direction::Upgrade) | Step::Record(r, Direction::Upgrade) => {
-                (r.revises.iter().map(AsRef::as_ref).collect(), vec![&r.id])
-            }
+            Step::Run(r, Direction::Upgrade)
+            | Step::Record(r, Direction::Upgrade)
+            | Step::Adopt(r) => (r.revises.iter().map(AsRef::as_ref).collect(), vec![&r.id]),
             Step::Run(r, Direction::Downgrade) | Step::Record(r, Direction::Downgrade) => {
                 let children = graph.index_of(&r.id).map_or(&[][..], |i| graph.children(i));
                 (
@@ -667,7 +699,11 @@ impl Executor<'_> {
         // after a refused one.
         let chain = previous.map(|p| self.newest_audit_is(d, p));
         match previous {
-            Some(Step::Run(p, Direction::Upgrade) | Step::Record(p, Direction::Upgrade)) => {
+            Some(
+                Step::Run(p, Direction::Upgrade)
+                | Step::Record(p, Direction::Upgrade)
+                | Step::Adopt(p),
+            ) => {
                 present.push(&p.id);
             }
             Some(Step::Run(p, Direction::Downgrade) | Step::Record(p, Direction::Downgrade)) => {

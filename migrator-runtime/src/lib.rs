@@ -67,6 +67,7 @@ macro_rules! with_backend {
 }
 
 with_backend! {
+    mod adopt;
     mod backend;
     mod bookkeeping;
     mod connection;

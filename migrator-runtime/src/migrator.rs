@@ -75,13 +75,14 @@
 
 use std::sync::{Mutex, PoisonError};
 
+use crate::adopt;
 use crate::backend::{Backend, DigestSql};
 use crate::bookkeeping::{Action, Outcome, Store, marker_direction};
 use crate::connection::MigrationConnection;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Ledger, Live, Script, Sink, Step, repair_stamps};
 use crate::graph::Graph;
-use crate::lock::{outside_transaction, unless_missing, with_lock};
+use crate::lock::{Held, outside_transaction, unless_missing, with_lock};
 use crate::migrations::Migrations;
 use crate::model::{BackendKind, Direction, Revision, StateDigest};
 use crate::options::Options;
@@ -194,7 +195,9 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::current`], not generic.
     fn current_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
-        let state = self.resolve_and_read(backend)?;
+        let store = self.store.resolve(backend, false)?;
+        let state = self.read_state(&store, backend)?;
+        let state = self.with_adoptable(&store, backend, state)?;
         let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         let graph = self.graph();
         Ok(graph
@@ -355,7 +358,10 @@ impl<'m> Migrator<'m> {
             &self.options,
             &mut progress,
             |backend, restore, held, progress| {
+                let command = format!("stamp{} {target}", if purge { " --purge" } else { "" });
                 let state = self.read_state(&store, backend)?;
+                let (state, adopted) =
+                    self.adopt(&store, backend, restore, held, state, &command, progress)?;
                 let graph = self.graph();
                 let applied = if purge {
                     state
@@ -404,10 +410,12 @@ impl<'m> Migrator<'m> {
                         .map(|s| Step::Record(graph.revision(s.revision), s.direction)),
                 );
                 let mut ledger = Ledger::read(&state);
-                let command = format!("stamp{} {target}", if purge { " --purge" } else { "" });
                 let mut executor = self.executor(&store, restore);
                 executor.command = &command;
-                executor.execute(&mut Live(backend, held), &steps, &mut ledger, progress)
+                let mut report =
+                    executor.execute(&mut Live(backend, held), &steps, &mut ledger, progress)?;
+                report.steps.splice(0..0, adopted.steps);
+                Ok(report)
             },
         )
     }
@@ -568,7 +576,8 @@ impl<'m> Migrator<'m> {
         // before it, it may be the marker of a run in progress.
         let store = self.store.resolve(backend, false)?;
         let state = self.read_state(&store, backend)?;
-        if state.marker.is_none() {
+        // A database to adopt from diesel is adopted under the lock.
+        if state.marker.is_none() && self.to_adopt(&store, backend, &state)?.is_empty() {
             let (plan, ahead) = plan_now(&state, &mut progress)?;
             if plan.is_empty() {
                 return Ok(Report {
@@ -585,6 +594,9 @@ impl<'m> Migrator<'m> {
             &mut progress,
             |backend, restore, held, progress| {
                 let state = self.read_state(&store, backend)?;
+                let command = if upgrade { "upgrade" } else { "downgrade" };
+                let (state, adopted) =
+                    self.adopt(&store, backend, restore, held, state, command, progress)?;
                 let (plan, ahead) = plan_now(&state, progress)?;
                 let mut ledger = Ledger::read(&state);
                 let steps = self.run_steps(&plan);
@@ -594,6 +606,7 @@ impl<'m> Migrator<'m> {
                     &mut ledger,
                     progress,
                 )?;
+                report.steps.splice(0..0, adopted.steps);
                 report.ahead = ahead;
                 Ok(report)
             },
@@ -665,7 +678,7 @@ impl<'m> Migrator<'m> {
         let store = self.store.resolve(backend, false)?;
         let state = self.read_state(&store, backend)?;
         if state.marker.is_none() {
-            return Ok(state);
+            return self.with_adoptable(&store, backend, state);
         }
         let store = store.resolve(backend, true)?;
         with_lock(
@@ -679,6 +692,108 @@ impl<'m> Migrator<'m> {
                 Ok(state)
             },
         )
+    }
+
+    /// The revisions to adopt from diesel_migrations (see `adopt`): those
+    /// whose ID `__diesel_schema_migrations` lists and the version table
+    /// does not, in the graph's order; none when the database is not to be
+    /// adopted (or holds a dirty marker, which only a run of migrator's
+    /// leaves). A listed version no revision carries stops the command.
+    fn to_adopt(
+        &self,
+        store: &Store,
+        backend: &mut dyn Backend,
+        state: &State,
+    ) -> Result<Vec<&'m Revision>> {
+        if state.marker.is_some() {
+            return Ok(Vec::new());
+        }
+        let Some(versions) = adopt::diesel_versions(backend, store)? else {
+            return Ok(Vec::new());
+        };
+        let graph = self.graph();
+        let unknown: Vec<String> = versions
+            .iter()
+            .filter(|v| graph.index_of(v).is_none())
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::UnknownDieselVersions { versions: unknown });
+        }
+        let mut listed = vec![false; graph.len()];
+        for version in &versions {
+            if let Some(i) = graph.index_of(version) {
+                listed[i] = true;
+            }
+        }
+        for row in &state.applied {
+            if let Some(i) = graph.index_of(&row.revision) {
+                listed[i] = false;
+            }
+        }
+        Ok(graph
+            .order()
+            .iter()
+            .filter(|&&i| listed[i])
+            .map(|&i| graph.revision(i))
+            .collect())
+    }
+
+    /// Under the lock: records the revisions to adopt from diesel as
+    /// applied (see `adopt`), one step each, with `command` in their audit
+    /// entries; then the state after it, and what it recorded.
+    #[allow(clippy::too_many_arguments)]
+    fn adopt(
+        &self,
+        store: &Store,
+        backend: &mut dyn Backend,
+        restore: &str,
+        held: &mut Held,
+        state: State,
+        command: &str,
+        progress: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(State, Report)> {
+        let revisions = self.to_adopt(store, backend, &state)?;
+        if revisions.is_empty() {
+            return Ok((state, Report::default()));
+        }
+        tracing::info!(
+            revisions = revisions.len(),
+            "adopting a database diesel_migrations migrated: recording the revisions \
+             `__diesel_schema_migrations` lists as applied"
+        );
+        let steps: Vec<Step<'_>> = revisions.into_iter().map(Step::Adopt).collect();
+        let mut ledger = Ledger::read(&state);
+        let mut executor = self.executor(store, restore);
+        executor.command = command;
+        let report = executor.execute(&mut Live(backend, held), &steps, &mut ledger, progress)?;
+        Ok((self.read_state(store, backend)?, report))
+    }
+
+    /// `state` with the revisions to adopt from diesel as applied (with this
+    /// build's checksums, applied now), for the commands that only read:
+    /// they answer as the next writing command, which adopts them, will
+    /// leave the database.
+    fn with_adoptable(
+        &self,
+        store: &Store,
+        backend: &mut dyn Backend,
+        mut state: State,
+    ) -> Result<State> {
+        let revisions = self.to_adopt(store, backend, &state)?;
+        let mut seq = state.applied.iter().map(|a| a.seq).max().unwrap_or(0);
+        let now = chrono::Utc::now().naive_utc();
+        for revision in revisions {
+            seq += 1;
+            state.applied.push(AppliedRevision {
+                revision: revision.id.to_string(),
+                checksum: revision.checksum.to_string(),
+                applied_at: now,
+                execution_ms: 0,
+                seq,
+            });
+        }
+        Ok(state)
     }
 
     /// Reads the version table, its name resolved (see [`Store::resolve`]).

@@ -54,6 +54,13 @@ pub enum Event<'a> {
         /// Which way it was started.
         direction: Direction,
     },
+    /// A revision diesel_migrations ran (its ID is a version in
+    /// `__diesel_schema_migrations`) was recorded as applied without
+    /// running: the database is adopted.
+    Adopted {
+        /// The revision.
+        revision: &'a Revision,
+    },
     /// A revision ran out of the DDL lock timeout; its transaction was
     /// rolled back and it runs again after `pause`.
     Retrying {

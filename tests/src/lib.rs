@@ -137,6 +137,24 @@ pub fn count(conn: &mut migrator_runtime::AnyConnection, sql: &str) -> i64 {
         .map_or_else(|| panic!("{sql}: no row"), |row| row.n)
 }
 
+/// The text column `value` of every row `sql` returns, e.g.
+/// `SELECT version AS value FROM __diesel_schema_migrations ORDER BY version`.
+pub fn texts(conn: &mut migrator_runtime::AnyConnection, sql: &str) -> Vec<String> {
+    use migrator_runtime::AnyConnection;
+    #[derive(diesel::QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let rows: Vec<Value> = match conn {
+        AnyConnection::Postgres(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Sqlite(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+        AnyConnection::Mysql(c) => diesel::RunQueryDsl::load(diesel::sql_query(sql), c),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter().map(|row| row.value).collect()
+}
+
 /// The applied revision IDs, in the order they were applied.
 pub fn applied_ids(
     migrator: &migrator_runtime::Migrator<'_>,

@@ -30,6 +30,10 @@ pub enum Error {
     #[error(transparent)]
     Scaffold(#[from] migrator_core::scaffold::ScaffoldError),
 
+    /// Another tool's migrations could not be imported (nothing was written).
+    #[error(transparent)]
+    Import(#[from] migrator_core::import::ImportError),
+
     /// Writing the command's output failed.
     #[error("could not write the output: {0}")]
     Output(#[source] std::io::Error),
@@ -50,12 +54,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | --- | --- |
 /// | 0 | success |
 /// | 1 | `check`: revisions are pending; `keys verify` (factory): the key is invalid |
-/// | 2 | bad usage: arguments, target, URL, configuration |
+/// | 2 | bad usage: arguments, target, URL, configuration; a file `revision`, `merge` or `import` refuses to write |
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
 /// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
-/// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
-/// | 7 | any other database or I/O error |
+/// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones, or `__diesel_schema_migrations` lists a version no revision carries (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
+/// | 7 | any other database or I/O error (`import` included) |
 /// | 8 | the version table holds a dirty marker: a revision that cannot run in one transaction was started and did not finish; repair by hand, then `stamp` (every command but `current`, `history`, `show` and `stamp` stops) |
 pub mod exit {
     /// Success.
@@ -87,7 +91,10 @@ impl Error {
             Error::Usage(_) | Error::NoDatabase | Error::Config { .. } | Error::Scaffold(_) => {
                 exit::USAGE
             }
-            Error::Output(_) => exit::OTHER,
+            Error::Output(_) | Error::Import(migrator_core::import::ImportError::Io { .. }) => {
+                exit::OTHER
+            }
+            Error::Import(_) => exit::USAGE,
             Error::Run(error) => exit_status(error),
         }
     }
@@ -114,6 +121,7 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         Run::LockTimeout { .. } | Run::LockLost { .. } => exit::LOCKED,
         Run::Dirty { .. } => exit::DIRTY,
         Run::UnknownApplied { .. }
+        | Run::UnknownDieselVersions { .. }
         | Run::ChecksumMismatch { .. }
         | Run::MissingAncestor { .. }
         | Run::TableElsewhere { .. } => exit::MISMATCH,

@@ -118,6 +118,26 @@ pub enum Command {
         #[arg(short, long)]
         message: String,
     },
+    /// Convert another tool's migrations into revision files written into
+    /// `--migrations-dir` (`import diesel SRC`); touches no database.
+    Import {
+        /// Whose migrations.
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+}
+
+/// The migrations `import` converts.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ImportSource {
+    /// A diesel_migrations directory (`<version>_<name>/up.sql`, `down.sql`,
+    /// `metadata.toml`): one revision per migration, its ID the version, one
+    /// chain in diesel's order. A database diesel migrated is then adopted
+    /// by the first `upgrade` or `stamp`.
+    Diesel {
+        /// The diesel migrations directory.
+        src: PathBuf,
+    },
 }
 
 impl Command {
@@ -131,7 +151,8 @@ impl Command {
             | Command::History { .. }
             | Command::Show { .. }
             | Command::Revision { .. }
-            | Command::Merge { .. } => false,
+            | Command::Merge { .. }
+            | Command::Import { .. } => false,
             _ => true,
         }
     }
@@ -209,8 +230,8 @@ pub struct GlobalArgs {
     /// `pg_stat_activity`; one in the URL wins [default: migrator].
     #[arg(long, env = "MIGRATOR_APPLICATION_NAME", global = true)]
     pub application_name: Option<String>,
-    /// The migrations source directory, for `revision` and `merge`
-    /// [default: migrations].
+    /// The migrations source directory, for `revision` and `merge`, and
+    /// where `import` writes [default: migrations].
     #[arg(long, env = "MIGRATOR_MIGRATIONS_DIR", global = true)]
     pub migrations_dir: Option<PathBuf>,
     /// Print nothing but errors.
@@ -451,6 +472,13 @@ pub fn execute(
             printer.line(format!("Wrote {}", path.display()))?;
             return Ok(exit::OK);
         }
+        Command::Import {
+            source: ImportSource::Diesel { src },
+        } => {
+            let import = migrator_core::import::import_diesel(src, &settings.migrations_dir)?;
+            print_import(&mut printer, src, &settings.migrations_dir, &import)?;
+            return Ok(exit::OK);
+        }
         Command::History {
             verbose,
             rev_range,
@@ -558,9 +586,73 @@ pub fn execute(
         | Command::Show { .. }
         | Command::History { .. }
         | Command::Revision { .. }
-        | Command::Merge { .. } => {}
+        | Command::Merge { .. }
+        | Command::Import { .. } => {}
     }
     Ok(exit::OK)
+}
+
+/// What `import diesel` wrote, and what it left.
+fn print_import(
+    printer: &mut Printer<'_>,
+    src: &std::path::Path,
+    dest: &std::path::Path,
+    import: &migrator_core::import::DieselImport,
+) -> Result<()> {
+    printer.line(format!(
+        "Imported {} diesel migration(s) from {} into {}:",
+        import.revisions.len(),
+        src.display(),
+        dest.display()
+    ))?;
+    for revision in &import.revisions {
+        let mut notes = Vec::new();
+        if !revision.transactional {
+            notes.push("Transaction: false".to_owned());
+        }
+        if revision.noop_upgrade {
+            notes.push("no upgrade SQL".to_owned());
+        }
+        if revision.noop_downgrade {
+            notes.push("no downgrade".to_owned());
+        }
+        if !revision.destructive.is_empty() {
+            notes.push(format!(
+                "Allow: destructive, its upgrade {}",
+                revision.destructive.join(", ")
+            ));
+        }
+        let name = |p: &std::path::Path| {
+            p.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        };
+        printer.line(format!(
+            "  {} (from {}){}",
+            name(&revision.path),
+            name(&revision.source),
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", notes.join("; "))
+            }
+        ))?;
+    }
+    if !import.ignored.is_empty() {
+        printer.line(format!(
+            "Left as they are (diesel ignores them too): {}",
+            import
+                .ignored
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+    }
+    printer.note(
+        "Next: build with these revisions; the first `upgrade` (or `stamp`) on a database \
+         diesel migrated records the migrations its `__diesel_schema_migrations` lists as \
+         applied, without running them",
+    )
 }
 
 /// The applied revisions of the database at `url`, as a mask by index, for
@@ -646,6 +738,10 @@ fn progress(event: &Event<'_>, stamp: bool) -> Option<String> {
              {retries} in {} ms",
             arrow(revision, *direction),
             pause.as_millis()
+        )),
+        Event::Adopted { revision } => Some(format!(
+            "Adopted {}, {}: diesel_migrations ran it (`__diesel_schema_migrations` lists it)",
+            revision.id, revision.message
         )),
         Event::MarkerCleared {
             revision,
