@@ -781,10 +781,9 @@ impl<'m> Migrator<'m> {
         mut state: State,
     ) -> Result<State> {
         let revisions = self.to_adopt(store, backend, &state)?;
-        let mut seq = state.applied.iter().map(|a| a.seq).max().unwrap_or(0);
+        let last = state.applied.iter().map(|a| a.seq).max().unwrap_or(0);
         let now = chrono::Utc::now().naive_utc();
-        for revision in revisions {
-            seq += 1;
+        for (seq, revision) in (last + 1..).zip(revisions) {
             state.applied.push(AppliedRevision {
                 revision: revision.id.to_string(),
                 checksum: revision.checksum.to_string(),

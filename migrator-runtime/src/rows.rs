@@ -58,7 +58,8 @@ pub struct AuditEntry {
     /// How long it took, in milliseconds.
     #[diesel(sql_type = BigInt)]
     pub duration_ms: i64,
-    /// `success` or `failure`.
+    /// `success` or `failure`; `started` for a dirty marker written;
+    /// `adopted` for a revision recorded because diesel_migrations ran it.
     #[diesel(sql_type = Text)]
     pub outcome: String,
     /// The host that ran it.
