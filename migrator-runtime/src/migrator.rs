@@ -61,6 +61,19 @@
 //! [`Store::resolve`]): an unqualified name on PostgreSQL is qualified by
 //! `current_schema()`, and every statement then names that schema.
 //!
+//! # Adopting a database diesel_migrations migrated
+//!
+//! On a database with diesel's `__diesel_schema_migrations` and no history
+//! of migrator's own (an audit log missing, empty, or with nothing but
+//! adoptions), `upgrade`, `downgrade` and `stamp` first record as applied,
+//! without running them, the revisions whose ID is a version in diesel's
+//! table (`import diesel` gives each imported revision its version as ID),
+//! under the lock, with the audit outcome `adopted` ([`Event::Adopted`]),
+//! then go on. `current`, `pending`, `check` and `verify` take no lock and
+//! write nothing: they answer as if the adoption were done. A version no
+//! revision carries stops every command ([`Error::UnknownDieselVersions`])
+//! before anything is recorded. Diesel's table is only read.
+//!
 //! # Startup
 //!
 //! `upgrade head` on a database already at head is one query, one round

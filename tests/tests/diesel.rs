@@ -581,3 +581,50 @@ fn the_cli_imports_and_adopts() {
         "nothing recorded"
     );
 }
+
+/// While migrator's history holds nothing but adoptions, each run adopts
+/// what diesel's table lists and the version table does not yet (an
+/// adoption cut short, or diesel run meanwhile by an older build); a run
+/// of migrator's own ends that.
+#[test]
+fn adoption_goes_on_while_the_history_holds_only_adoptions() {
+    let db = TestDb::sqlite();
+    let migrations = &sqlite_migrator::MIGRATIONS;
+    let mut conn = db.connect();
+    diesel_table(&mut conn, &["20240101000001"]);
+    let migrator = Migrator::new(migrations);
+    let first = "20240101000001".parse::<Target>().expect("target");
+    let report = migrator.upgrade(&mut conn, first.clone()).expect("adopt");
+    assert_eq!(report.steps.len(), 1);
+    conn.batch_execute(&format!(
+        "INSERT INTO {DIESEL_TABLE} (version) VALUES ('20240102000000')"
+    ))
+    .expect("insert");
+    let report = migrator
+        .upgrade(&mut conn, first.clone())
+        .expect("adopt more");
+    assert_eq!(report.steps[0].revision, "20240102000000");
+    assert_eq!(
+        migrator_tests::applied_ids(&migrator, &mut conn),
+        ["20240101000001", "20240102000000"]
+    );
+    // A run of migrator's own: diesel's table is history from now on.
+    migrator
+        .stamp(&mut conn, first.clone())
+        .expect("stamp back to the first");
+    conn.batch_execute(&format!(
+        "INSERT INTO {DIESEL_TABLE} (version) VALUES ('20240103000000')"
+    ))
+    .expect("insert");
+    assert_eq!(
+        migrator_tests::applied_ids(&migrator, &mut conn),
+        ["20240101000001"]
+    );
+    let current: Vec<_> = migrator
+        .current(&mut conn)
+        .expect("current")
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(current, ["20240101000001"], "not adopted again");
+}
