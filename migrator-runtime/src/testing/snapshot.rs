@@ -11,6 +11,9 @@ use crate::bookkeeping::{LEGACY_AUDIT_TABLE, Store};
 use crate::error::{Error, Result};
 use crate::model::BackendKind;
 
+#[cfg(feature = "mysql")]
+mod mysql;
+
 /// The schema of a database at one moment: its tables (columns, primary key,
 /// indexes, unique, foreign-key and check constraints), views, triggers, and
 /// on PostgreSQL its functions and sequences.
@@ -181,9 +184,7 @@ impl Snapshot {
             AnyConnection::Postgres(c) => postgres(c, &excluded),
             AnyConnection::Sqlite(c) => sqlite(c, &excluded),
             #[cfg(feature = "mysql")]
-            AnyConnection::Mysql(_) => Err(diesel::result::Error::QueryBuilderError(
-                "schema snapshots do not read MySQL's catalogue yet".into(),
-            )),
+            AnyConnection::Mysql(c) => mysql::snapshot(c, &excluded),
         }
         .map_err(Error::database("reading the schema"))
     }
