@@ -1,4 +1,5 @@
-//! `migrator_runtime::testing`: schema snapshots and diffs on both backends,
+//! `migrator_runtime::testing`: schema snapshots and diffs on every backend
+//! (SQLite, PostgreSQL, MySQL/MariaDB),
 //! the reversibility stairway (passing on good fixtures, failing with a
 //! readable diff on broken ones), the data check, and the tests generated
 //! by `reversibility_tests!`.
@@ -6,7 +7,7 @@
 use diesel::connection::SimpleConnection;
 use migrator_runtime::testing::{
     self, DiffOptions, Kind, SchemaDiff, Snapshot, StairwayError, StairwayOptions, TestDb,
-    on_each_backend,
+    on_every_backend,
 };
 use migrator_runtime::{Migrator, Target};
 
@@ -91,7 +92,7 @@ fn assert_has_prefix(lines: &[String], prefix: &str) {
 
 #[test]
 fn a_snapshot_lists_every_kind_of_object() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let snapshot = snapshot_at(db, &rich::MIGRATIONS, Target::Head);
         let lines = lines(&snapshot);
         // The migrator's own tables are left out.
@@ -230,7 +231,7 @@ fn the_same_migrations_give_equal_snapshots_and_an_empty_diff() {
 
 #[test]
 fn a_diff_shows_what_only_one_side_has() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let mut conn = db.connect();
         let migrator = Migrator::new(&linear::MIGRATIONS);
         migrator
@@ -268,17 +269,17 @@ fn a_diff_shows_what_only_one_side_has() {
 
 #[test]
 fn the_stairway_passes_on_reversible_migrations() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         testing::stairway(&linear::MIGRATIONS, db).unwrap_or_else(|e| panic!("{e}"));
     });
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         testing::stairway(&rich::MIGRATIONS, db).unwrap_or_else(|e| panic!("{e}"));
     });
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         testing::stairway(&migrator_tests::branchy::MIGRATIONS, db)
             .unwrap_or_else(|e| panic!("{e}"));
     });
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         testing::stairway(&factory_service_db::MIGRATIONS, db).unwrap_or_else(|e| panic!("{e}"));
     });
 }
@@ -287,7 +288,7 @@ fn the_stairway_passes_on_reversible_migrations() {
 fn each_revision_is_checked_on_its_own_fresh_database() {
     // 004 is the merge of the branches 002 and 003: both come before it.
     for id in ["001", "002", "003", "004", "005", "006"] {
-        on_each_backend(|db| {
+        on_every_backend(|db| {
             testing::assert_reversible(&migrator_tests::branchy::MIGRATIONS, id, db)
                 .unwrap_or_else(|e| panic!("{e}"));
         });
@@ -306,7 +307,7 @@ fn indexed_name(db: &TestDb) -> &'static str {
 
 #[test]
 fn a_downgrade_that_forgets_an_index_fails_with_the_diff() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let error = testing::assert_reversible(&irreversible::MIGRATIONS, "002", db)
             .expect_err("002's downgrade leaves the index");
         let message = error.to_string();
@@ -334,7 +335,7 @@ fn a_downgrade_that_forgets_an_index_fails_with_the_diff() {
 
 #[test]
 fn a_downgrade_that_forgets_a_column_fails_with_the_diff() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let error = testing::assert_reversible(&irreversible::MIGRATIONS, "003", db)
             .expect_err("003's downgrade does not add the column back");
         let message = error.to_string();
@@ -351,11 +352,11 @@ fn a_downgrade_that_forgets_a_column_fails_with_the_diff() {
 
 #[test]
 fn the_stairway_reports_every_irreversible_revision_at_once() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         testing::assert_reversible(&irreversible::MIGRATIONS, "001", db)
             .unwrap_or_else(|e| panic!("{e}"));
     });
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let error = testing::stairway(&irreversible::MIGRATIONS, db).expect_err("002 and 003");
         let message = error.to_string();
         let StairwayError::Several {
@@ -397,11 +398,11 @@ fn the_stairway_reports_every_irreversible_revision_at_once() {
 
 #[test]
 fn column_order_counts_only_when_asked() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         testing::assert_reversible(&reordering::MIGRATIONS, "002", db)
             .unwrap_or_else(|e| panic!("{e}"));
     });
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let options = StairwayOptions {
             diff: DiffOptions { column_order: true },
             ..StairwayOptions::default()
@@ -441,7 +442,7 @@ fn unknown_revisions_and_used_databases_are_refused() {
 
 #[test]
 fn upgrades_that_keep_the_rows_pass_the_data_check() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         testing::assert_data_survives(&linear::MIGRATIONS, db).unwrap_or_else(|e| panic!("{e}"));
         let counts = testing::row_counts(&mut db.connect(), &Default::default()).expect("counts");
         assert_eq!(
@@ -453,7 +454,7 @@ fn upgrades_that_keep_the_rows_pass_the_data_check() {
 
 #[test]
 fn an_upgrade_that_loses_rows_fails_the_data_check() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let error = testing::assert_data_survives(&lossy::MIGRATIONS, db).expect_err("003 deletes");
         assert_eq!(
             error.to_string(),
@@ -465,7 +466,7 @@ fn an_upgrade_that_loses_rows_fails_the_data_check() {
         );
         // Its schema is reversible all the same.
     });
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         testing::stairway(&lossy::MIGRATIONS, db).unwrap_or_else(|e| panic!("{e}"));
     });
 }

@@ -11,7 +11,10 @@
 //! afterwards, a panicking test included.
 //! When PostgreSQL cannot be reached, a test fails if `CI` is set, and is
 //! skipped with a loud message otherwise. [`on_each_backend`] runs a test on
-//! one fresh database of each backend.
+//! one fresh database of each backend (SQLite and PostgreSQL);
+//! [`on_every_backend`] on MySQL or MariaDB as well, with the `mysql`
+//! feature (server at `MIGRATOR_TEST_MYSQL_URL`, default
+//! `mysql://root@127.0.0.1:3306/mysql`).
 //!
 //! # Snapshots and diffs
 //!
@@ -71,7 +74,10 @@ mod template;
 
 use std::collections::BTreeMap;
 
-pub use db::{Kind, POSTGRES_URL_VAR, TestDb, in_ci, on_each_backend, postgres_admin_url, tables};
+pub use db::{
+    Kind, POSTGRES_URL_VAR, TestDb, in_ci, on_each_backend, on_every_backend, postgres_admin_url,
+    tables,
+};
 #[cfg(feature = "mysql")]
 pub use db::{MYSQL_URL_VAR, mysql_admin_url, on_mysql};
 pub use diff::{DiffLine, DiffOptions, SchemaDiff, Side};
