@@ -1,12 +1,13 @@
-//! The `factory-service-db` binary, run as a user runs it, on SQLite and
-//! PostgreSQL (and on MySQL/MariaDB: `on_mysql_…`); each test checks the
-//! database afterwards.
+//! The `factory-service-db` binary, run as a user runs it, on SQLite,
+//! PostgreSQL and MySQL/MariaDB (and, for issue 12's done-when, on
+//! MySQL/MariaDB alone: `on_mysql_…`); each test checks the database
+//! afterwards.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
 use migrator_runtime::testing::on_mysql;
-use migrator_tests::{TestDb, applied_ids, count, on_each_backend, tables};
+use migrator_tests::{TestDb, applied_ids, count, on_every_backend, tables};
 
 /// The tables at head.
 const HEAD_TABLES: [&str; 5] = [
@@ -41,7 +42,7 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn upgrade_current_history_downgrade() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = Some(db.url());
 
@@ -123,7 +124,7 @@ fn bad_input_fails_with_a_message_and_no_password() {
 
 #[test]
 fn keys_commands_migrate_first_and_work() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = Some(db.url());
         let output = run(dir.path(), url, &["keys", "create", "--name", "ci"]);
@@ -324,7 +325,7 @@ fn applied(db: &migrator_tests::TestDb) -> Vec<String> {
 /// 005; 008 merges them), as the issue on Alembic parity states them.
 #[test]
 fn alembic_targets_and_stamp_on_the_factory_graph() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = Some(db.url());
         // `006+1` walks to the merge 008: 006, 007 and 008 are applied.

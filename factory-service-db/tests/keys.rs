@@ -7,17 +7,11 @@ use factory_service_db::keys;
 use factory_service_db::models::ApiKeyEvent;
 use factory_service_db::schema::api_key_events;
 use migrator_runtime::Target;
-use migrator_runtime::testing::on_mysql;
-use migrator_tests::{TestDb, count, on_each_backend};
+use migrator_tests::{TestDb, count, on_every_backend};
 
 #[test]
 fn create_list_verify_revoke() {
-    on_each_backend(create_list_verify_revoke_on);
-}
-
-#[test]
-fn create_list_verify_revoke_on_mysql() {
-    on_mysql(create_list_verify_revoke_on);
+    on_every_backend(create_list_verify_revoke_on);
 }
 
 fn create_list_verify_revoke_on(db: &TestDb) {
@@ -83,12 +77,7 @@ fn create_list_verify_revoke_on(db: &TestDb) {
 
 #[test]
 fn revision_005_backfills_legacy_prefixes() {
-    on_each_backend(revision_005_backfills_legacy_prefixes_on);
-}
-
-#[test]
-fn revision_005_backfills_legacy_prefixes_on_mysql() {
-    on_mysql(revision_005_backfills_legacy_prefixes_on);
+    on_every_backend(revision_005_backfills_legacy_prefixes_on);
 }
 
 /// A key made before 004 gets `h:` and the first eight characters of its

@@ -6,17 +6,11 @@ use diesel::prelude::*;
 use factory_service_db::models::{ApiKey, KeyId};
 use factory_service_db::schema::api_keys;
 use migrator_runtime::Target;
-use migrator_runtime::testing::on_mysql;
-use migrator_tests::{TestDb, on_each_backend};
+use migrator_tests::{TestDb, on_every_backend};
 
 #[test]
 fn api_keys_round_trip_through_the_models() {
-    on_each_backend(round_trip);
-}
-
-#[test]
-fn api_keys_round_trip_through_the_models_on_mysql() {
-    on_mysql(round_trip);
+    on_every_backend(round_trip);
 }
 
 fn round_trip(db: &TestDb) {

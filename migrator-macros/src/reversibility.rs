@@ -11,7 +11,7 @@ use syn::{Expr, Ident, LitStr, Token};
 use crate::expand::{compile_errors, resolve};
 
 /// `"dir", path::TO::MIGRATIONS` then optionally `, backends = [postgres,
-/// sqlite]` (a trailing comma allowed).
+/// sqlite, mysql]` (a trailing comma allowed).
 struct Input {
     dir: LitStr,
     migrations: Expr,
@@ -27,8 +27,8 @@ struct Backend {
     variant: &'static str,
 }
 
-/// Every backend, in the order of the generated tests; the default.
-const BACKENDS: [Backend; 2] = [
+/// Every backend, in the order of the generated tests.
+const BACKENDS: [Backend; 3] = [
     Backend {
         name: "sqlite",
         variant: "Sqlite",
@@ -37,14 +37,22 @@ const BACKENDS: [Backend; 2] = [
         name: "postgres",
         variant: "Postgres",
     },
+    Backend {
+        name: "mysql",
+        variant: "Mysql",
+    },
 ];
+
+/// The default: the backends the runtime's `testing` feature always builds
+/// (MySQL needs its `mysql` feature as well, so it is named to be tested).
+const DEFAULT_BACKENDS: usize = 2;
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let dir: LitStr = input.parse()?;
         input.parse::<Token![,]>()?;
         let migrations: Expr = input.parse()?;
-        let mut backends = BACKENDS.to_vec();
+        let mut backends = BACKENDS[..DEFAULT_BACKENDS].to_vec();
         if input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
         }
@@ -68,14 +76,15 @@ impl Parse for Input {
     }
 }
 
-/// `backends = [postgres, sqlite]`: at least one, each known, none twice.
+/// `backends = [postgres, sqlite, mysql]`: at least one, each known, none
+/// twice.
 fn parse_backends(input: ParseStream<'_>) -> syn::Result<Vec<Backend>> {
     let key: Ident = input.parse()?;
     if key != "backends" {
         return Err(syn::Error::new(
             key.span(),
             format!(
-                "unknown argument `{key}`: the optional third argument is `backends = [postgres, sqlite]`"
+                "unknown argument `{key}`: the optional third argument is `backends = [postgres, sqlite, mysql]`"
             ),
         ));
     }
@@ -86,7 +95,7 @@ fn parse_backends(input: ParseStream<'_>) -> syn::Result<Vec<Backend>> {
     if names.is_empty() {
         return Err(syn::Error::new(
             brackets.span.join(),
-            "`backends` is empty: name at least one of `postgres`, `sqlite`",
+            "`backends` is empty: name at least one of `postgres`, `sqlite`, `mysql`",
         ));
     }
     let mut backends: Vec<Backend> = Vec::new();
@@ -95,7 +104,7 @@ fn parse_backends(input: ParseStream<'_>) -> syn::Result<Vec<Backend>> {
             return Err(syn::Error::new(
                 name.span(),
                 format!(
-                    "unknown backend `{name}`: the reversibility tests run on `postgres` and `sqlite`"
+                    "unknown backend `{name}`: the reversibility tests run on `postgres`, `sqlite` and `mysql`"
                 ),
             ));
         };
@@ -146,6 +155,13 @@ pub(crate) fn reversibility_tests(input: TokenStream) -> TokenStream {
             let name = unique(&mut seen, test_name(backend, revision));
             let ident = format_ident!("{}", name);
             let variant = format_ident!("{}", variant);
+            // MySQL's variant exists with the runtime's `mysql` feature
+            // only: without it, a message that says so.
+            let kind = if backend == "mysql" {
+                quote!(::migrator_runtime::__private::mysql_test_kind!())
+            } else {
+                quote!(::migrator_runtime::testing::Kind::#variant)
+            };
             let id = revision.id.as_ref();
             let doc = format!(
                 "Revision `{}` ({}) is reversible on {backend}: upgrade, downgrade and upgrade \
@@ -159,7 +175,7 @@ pub(crate) fn reversibility_tests(input: TokenStream) -> TokenStream {
                     ::migrator_runtime::testing::reversibility_test(
                         &#migrations,
                         #id,
-                        ::migrator_runtime::testing::Kind::#variant,
+                        #kind,
                     );
                 }
             });

@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 
 use crate::backend::{Backend, Dialect, ScriptValues};
 use crate::error::{Error, Result};
-use crate::model::Direction;
+use crate::model::{BackendKind, Direction};
 
 /// The default name of the version table.
 pub const DEFAULT_VERSION_TABLE: &str = "migrator_version";
@@ -193,6 +193,62 @@ impl Store {
         &self.audit_table
     }
 
+    /// Fails when a part of the version table's or the audit log's name
+    /// (or, with `lock_table`, the lease table's, `<version table>_lock`)
+    /// is longer than `backend` keeps: MySQL would refuse it in the first
+    /// statement, PostgreSQL would cut it to 63 bytes, and the default
+    /// audit log's name would then be the version table's.
+    pub(crate) fn check_names(&self, backend: BackendKind, lock_table: bool) -> Result<()> {
+        let Some(limit) = backend.identifier_limit() else {
+            return Ok(());
+        };
+        let lock = self.table.sibling(&format!("{}_lock", self.table.name));
+        let audit_mend = if self.audit_default {
+            "shorten the version table's name (`--version-table`, `MIGRATOR_VERSION_TABLE`, \
+             `Options::version_table`), which the audit log's default name \
+             `<version table>_audit` extends, or name the audit log (`--audit-table`, \
+             `MIGRATOR_AUDIT_TABLE`, `Options::audit_table`)"
+        } else {
+            "give a shorter one (`--audit-table`, `MIGRATOR_AUDIT_TABLE`, `Options::audit_table`)"
+        };
+        let mut tables = vec![
+            (
+                "version table",
+                &self.table,
+                "give a shorter one (`--version-table`, `MIGRATOR_VERSION_TABLE`, \
+                 `Options::version_table`)",
+            ),
+            ("audit log", &self.audit_table, audit_mend),
+        ];
+        if lock_table {
+            tables.push((
+                "lock table",
+                &lock,
+                "shorten the version table's name (`--version-table`, `MIGRATOR_VERSION_TABLE`, \
+                 `Options::version_table`), which the `table` lock's lease table \
+                 `<version table>_lock` extends",
+            ));
+        }
+        for (what, table, mend) in tables {
+            for name in table.schema.iter().chain([&table.name]) {
+                let length = limit.length(name);
+                if length > limit.max {
+                    return Err(Error::IdentifierTooLong {
+                        what,
+                        name: name.clone(),
+                        length,
+                        max: limit.max,
+                        unit: limit.unit(),
+                        backend,
+                        consequence: limit.consequence(),
+                        mend,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The store as the connection names its tables, so that every
     /// statement of a command names the same two tables whatever the
     /// `search_path` finds:
@@ -208,6 +264,7 @@ impl Store {
     ///   schema): that one is kept, with its history.
     pub fn resolve(&self, backend: &mut dyn Backend, audit: bool) -> Result<Store> {
         let d = backend.dialect();
+        self.check_names(d.kind(), false)?;
         let mut store = self.clone();
         if let Some(sql) = d.current_schema_sql() {
             let missing = [&mut store.table, &mut store.audit_table];

@@ -236,6 +236,32 @@ pub enum Error {
         backend: BackendKind,
     },
 
+    /// A table name the options give (or derive: the audit log's
+    /// `<version table>_audit`, the lease table's `<version table>_lock`)
+    /// is longer than the backend keeps; found before any SQL is sent.
+    #[error(
+        "the {what} name `{name}` is {length} {unit} long, longer than {backend}'s limit of \
+         {max} {unit} ({consequence}); {mend}"
+    )]
+    IdentifierTooLong {
+        /// `version table`, `audit log` or `lock table`.
+        what: &'static str,
+        /// The name (one part of a `schema.table` name).
+        name: String,
+        /// Its length, in `unit`s.
+        length: usize,
+        /// The backend's limit, in `unit`s.
+        max: usize,
+        /// `characters` (MySQL) or `bytes` (PostgreSQL).
+        unit: &'static str,
+        /// The backend.
+        backend: BackendKind,
+        /// What the backend does with a longer name.
+        consequence: &'static str,
+        /// Which option to shorten.
+        mend: &'static str,
+    },
+
     /// `--single-transaction` with a revision that must run outside one.
     #[error(
         "revision {revision} ({file}) says `Transaction: false`, so it cannot run in a single \

@@ -123,4 +123,31 @@ pub use migrator_macros::{embed_migrations, reversibility_tests};
 ))]
 pub mod __private {
     pub use crate::migrations::{Migrations, RevisionId, RustRevision};
+
+    /// What `reversibility_tests!(…, backends = [mysql])` generates for
+    /// the backend: `Kind::Mysql`, which exists with the `mysql` feature.
+    #[cfg(all(feature = "testing", feature = "mysql"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __mysql_test_kind {
+        () => {
+            $crate::testing::Kind::Mysql
+        };
+    }
+
+    /// Without the `mysql` feature, the error that says to switch it on.
+    #[cfg(not(all(feature = "testing", feature = "mysql")))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __mysql_test_kind {
+        () => {
+            ::core::compile_error!(
+                "reversibility_tests!(…, backends = [mysql]) needs migrator-runtime's `testing` \
+                 and `mysql` features: add `mysql` to the features of its dev-dependency \
+                 (features = [\"testing\", \"mysql\"])"
+            )
+        };
+    }
+
+    pub use __mysql_test_kind as mysql_test_kind;
 }

@@ -98,7 +98,7 @@ use crate::graph::Graph;
 use crate::lock::{Held, outside_transaction, unless_missing, with_lock};
 use crate::migrations::Migrations;
 use crate::model::{BackendKind, Direction, Revision, StateDigest};
-use crate::options::Options;
+use crate::options::{LockStrategy, Options};
 use crate::report::{Check, DirtyMarker, Event, Problem, Report, State};
 use crate::rows::{AppliedRevision, AuditEntry};
 use crate::plan::{self, Plan, PlanError, Target};
@@ -546,6 +546,7 @@ impl<'m> Migrator<'m> {
                 "-- Run with a client that stops at the first error: mysql <db> < <file> (without --force)"
             }
         });
+        self.store.check_names(backend, false)?;
         let create = self.store.create_sql(script.dialect());
         script
             .execute(&create)
@@ -568,6 +569,10 @@ impl<'m> Migrator<'m> {
         make_plan: impl Fn(&Graph, &[usize]) -> std::result::Result<Plan, PlanError>,
     ) -> Result<Report> {
         outside_transaction(backend)?;
+        self.store.check_names(
+            backend.dialect().kind(),
+            self.options.lock == LockStrategy::Table,
+        )?;
         let graph = self.graph();
         let mut progress = self.progress();
         let plan_now = |state: &State,

@@ -83,7 +83,9 @@ pub mod branchy {
 
 pub mod secrets;
 
-pub use migrator_runtime::testing::{Kind, TestDb, on_each_backend, postgres_admin_url, tables};
+pub use migrator_runtime::testing::{
+    Kind, TestDb, on_each_backend, on_every_backend, postgres_admin_url, tables,
+};
 
 /// Skips (loudly) or fails (in CI) when `service` is missing.
 pub fn missing(service: &str, error: &dyn std::fmt::Display) {

@@ -154,7 +154,7 @@ fn name<'t, 'a>(tokens: &'t [Token<'a>]) -> Option<(String, &'t [Token<'a>])> {
 }
 
 /// The identifier a token names, without its quotes.
-fn identifier(token: &Token<'_>) -> Option<String> {
+pub(super) fn identifier(token: &Token<'_>) -> Option<String> {
     match token.kind {
         TokenKind::Word => Some(token.text.to_owned()),
         TokenKind::QuotedIdent => {

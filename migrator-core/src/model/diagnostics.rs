@@ -62,6 +62,9 @@ pub enum Rule {
     RedundantParent,
     /// An upgrade that drops or truncates without `Allow: destructive`.
     Destructive,
+    /// A name longer than the backend a section serves keeps (64
+    /// characters on MySQL, 63 bytes on PostgreSQL).
+    IdentifierTooLong,
 }
 
 impl Rule {
@@ -90,6 +93,7 @@ impl Rule {
             Rule::MultipleHeads => "multiple-heads",
             Rule::RedundantParent => "redundant-parent",
             Rule::Destructive => "destructive-upgrade",
+            Rule::IdentifierTooLong => "identifier-too-long",
         }
     }
 }

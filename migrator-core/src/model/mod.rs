@@ -24,6 +24,8 @@ mod file;
 #[cfg(feature = "parser")]
 mod header;
 #[cfg(feature = "parser")]
+mod identifiers;
+#[cfg(feature = "parser")]
 mod rust;
 #[cfg(feature = "parser")]
 mod sections;
@@ -95,6 +97,61 @@ impl BackendKind {
             BackendKind::Postgres => "postgres",
             BackendKind::Sqlite => "sqlite",
             BackendKind::Mysql => "mysql",
+        }
+    }
+}
+
+impl BackendKind {
+    /// The longest identifier (table, index, constraint… name) the backend
+    /// keeps as written; `None` for SQLite, which has no limit.
+    pub fn identifier_limit(self) -> Option<IdentifierLimit> {
+        match self {
+            BackendKind::Postgres => Some(IdentifierLimit {
+                max: 63,
+                bytes: true,
+            }),
+            BackendKind::Mysql => Some(IdentifierLimit {
+                max: 64,
+                bytes: false,
+            }),
+            BackendKind::Sqlite => None,
+        }
+    }
+}
+
+/// How long an identifier may be: 63 bytes on PostgreSQL (which cuts a
+/// longer one to 63 bytes without an error), 64 characters on MySQL and
+/// MariaDB (which refuse a longer one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentifierLimit {
+    /// The longest length kept.
+    pub max: usize,
+    /// Whether the length counts bytes (PostgreSQL) or characters (MySQL).
+    pub bytes: bool,
+}
+
+impl IdentifierLimit {
+    /// The length of `name` as the backend counts it.
+    pub fn length(&self, name: &str) -> usize {
+        if self.bytes {
+            name.len()
+        } else {
+            name.chars().count()
+        }
+    }
+
+    /// `bytes` or `characters`.
+    pub fn unit(&self) -> &'static str {
+        if self.bytes { "bytes" } else { "characters" }
+    }
+
+    /// What the backend does with a longer name, for messages.
+    pub fn consequence(&self) -> &'static str {
+        if self.bytes {
+            "PostgreSQL cuts a longer identifier to 63 bytes without an error, so the object is \
+             not named as written and two long names can become one"
+        } else {
+            "MySQL and MariaDB refuse a longer identifier"
         }
     }
 }

@@ -2,10 +2,10 @@
 
 use std::borrow::Cow;
 
-use super::destructive;
 use super::sql_lexer::first_statement_line;
 use super::suggest::{Near, closest};
 use super::{BackendKind, Diagnostics, Direction, Rule, Section};
+use super::{destructive, identifiers};
 
 /// The part of a `-- migrate:` line after `migrate:`, if `line` is one.
 fn directive(line: &str) -> Option<&str> {
@@ -208,6 +208,7 @@ pub(super) fn parse_sections(file: &SqlFile<'_>, diagnostics: &mut Diagnostics) 
     if !broken {
         check_pairs(path, &pending, diagnostics);
     }
+    identifiers::check(path, &sections, diagnostics);
     sections
 }
 

@@ -110,7 +110,8 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::Plan(_)
         | Run::InTransaction
         | Run::NotInSingleTransaction { .. }
-        | Run::SingleTransactionUnsupported { .. } => exit::USAGE,
+        | Run::SingleTransactionUnsupported { .. }
+        | Run::IdentifierTooLong { .. } => exit::USAGE,
         Run::Connect { .. } => exit::CONNECT,
         Run::Revision { .. }
         | Run::NonTransactional { .. }

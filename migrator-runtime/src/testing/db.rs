@@ -82,10 +82,21 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Every backend tests run on, SQLite first.
+    /// SQLite and PostgreSQL, the backends the `testing` feature always
+    /// builds, SQLite first ([`Kind::built`] adds MySQL).
     pub const ALL: [Kind; 2] = [Kind::Sqlite, Kind::Postgres];
 
-    /// `sqlite` or `postgres`, as in the names of generated tests.
+    /// Every backend built in: [`Kind::ALL`], then MySQL with the `mysql`
+    /// feature.
+    pub fn built() -> impl Iterator<Item = Kind> {
+        #[cfg(feature = "mysql")]
+        let mysql = Some(Kind::Mysql);
+        #[cfg(not(feature = "mysql"))]
+        let mysql = None;
+        Kind::ALL.into_iter().chain(mysql)
+    }
+
+    /// `sqlite`, `postgres` or `mysql`, as in the names of generated tests.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Sqlite => "sqlite",
@@ -400,6 +411,17 @@ fn drop_database(admin_url: &str, name: &str) {
 /// (PostgreSQL skipped loudly outside CI when unreachable).
 pub fn on_each_backend(test: impl Fn(&TestDb)) {
     for kind in Kind::ALL {
+        if let Some(db) = TestDb::new(kind) {
+            test(&db);
+        }
+    }
+}
+
+/// [`on_each_backend`], then, with the `mysql` feature, on a fresh MySQL or
+/// MariaDB database too ([`Kind::built`]; a server skipped loudly outside CI
+/// when unreachable).
+pub fn on_every_backend(test: impl Fn(&TestDb)) {
+    for kind in Kind::built() {
         if let Some(db) = TestDb::new(kind) {
             test(&db);
         }
