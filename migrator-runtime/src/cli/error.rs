@@ -30,6 +30,10 @@ pub enum Error {
     #[error(transparent)]
     Scaffold(#[from] migrator_core::scaffold::ScaffoldError),
 
+    /// `revision --autogenerate` wrote nothing.
+    #[error(transparent)]
+    Autogenerate(#[from] super::AutogenerateError),
+
     /// Writing the command's output failed.
     #[error("could not write the output: {0}")]
     Output(#[source] std::io::Error),
@@ -54,7 +58,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
 /// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
-/// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
+/// | 6 | the database disagrees with this build (`revision --autogenerate`: the database or the migrations directory is not at this build's head): the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
 /// | 7 | any other database or I/O error |
 /// | 8 | the version table holds a dirty marker: a revision that cannot run in one transaction was started and did not finish; repair by hand, then `stamp` (every command but `current`, `history`, `show` and `stamp` stops) |
 pub mod exit {
@@ -88,6 +92,12 @@ impl Error {
                 exit::USAGE
             }
             Error::Output(_) => exit::OTHER,
+            Error::Autogenerate(error) => match error {
+                super::AutogenerateError::Run(error) => exit_status(error),
+                super::AutogenerateError::NotAtHead { .. }
+                | super::AutogenerateError::StaleBuild { .. } => exit::MISMATCH,
+                _ => exit::USAGE,
+            },
             Error::Run(error) => exit_status(error),
         }
     }

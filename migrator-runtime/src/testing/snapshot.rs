@@ -1,9 +1,19 @@
 //! A schema snapshot of a live database: plain data, read from the catalogue.
+//!
+//! Compiled for `testing` (which shows it as `testing::Snapshot`) and for
+//! `cli` (`revision --autogenerate` compares `schema.rs` with it), as the
+//! crate's `snapshot` module. A CLI built with one backend compiles only that
+//! backend's reader, so what the others share may go unused there.
+#![cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet};
 
+#[cfg(feature = "postgres")]
+use diesel::PgConnection;
+use diesel::QueryableByName;
+#[cfg(feature = "sqlite")]
+use diesel::SqliteConnection;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-use diesel::{PgConnection, QueryableByName, SqliteConnection};
 
 use crate::Options;
 use crate::backend::{AnyConnection, load};
@@ -178,7 +188,9 @@ impl Snapshot {
     pub fn take_with(conn: &mut AnyConnection, options: &Options) -> Result<Snapshot> {
         let excluded = Excluded::new(options);
         match conn {
+            #[cfg(feature = "postgres")]
             AnyConnection::Postgres(c) => postgres(c, &excluded),
+            #[cfg(feature = "sqlite")]
             AnyConnection::Sqlite(c) => sqlite(c, &excluded),
             #[cfg(feature = "mysql")]
             AnyConnection::Mysql(_) => Err(diesel::result::Error::QueryBuilderError(
@@ -639,6 +651,7 @@ fn pg_action(code: &str) -> String {
     .to_owned()
 }
 
+#[cfg(feature = "postgres")]
 fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult<Snapshot> {
     let mut snapshot = Snapshot::empty(BackendKind::Postgres);
     let now = chrono::Utc::now();
@@ -866,6 +879,7 @@ fn sqlite_predicate(sql: &str) -> Option<String> {
     Some(collapse(sql[at + 7..].trim_end_matches(';')))
 }
 
+#[cfg(feature = "sqlite")]
 fn sqlite(conn: &mut SqliteConnection, excluded: &Excluded) -> diesel::QueryResult<Snapshot> {
     let mut snapshot = Snapshot::empty(BackendKind::Sqlite);
     for t in load::<_, PgTable>(conn, SQLITE_TABLES)? {
@@ -981,7 +995,8 @@ fn sqlite(conn: &mut SqliteConnection, excluded: &Excluded) -> diesel::QueryResu
 }
 
 /// The names of the tables a snapshot would list, sorted.
-pub(super) fn table_names(conn: &mut AnyConnection, options: &Options) -> Result<Vec<String>> {
+#[cfg(feature = "testing")]
+pub(crate) fn table_names(conn: &mut AnyConnection, options: &Options) -> Result<Vec<String>> {
     let excluded = Excluded::new(options);
     let rows: Vec<PgTable> = match conn {
         AnyConnection::Postgres(c) => load(c, PG_TABLES),
