@@ -151,8 +151,11 @@ fn refuses_a_database_that_is_not_at_head() {
         assert!(
             matches!(
                 &error,
-                cli::Error::Autogenerate(AutogenerateError::NotAtHead { current, head, .. })
-                    if current == "001" && head == "002"
+                cli::Error::Autogenerate(e) if matches!(
+                    e.as_ref(),
+                    AutogenerateError::NotAtHead { current, head, .. }
+                        if current == "001" && head == "002"
+                )
             ),
             "{error}"
         );

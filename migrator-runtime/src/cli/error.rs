@@ -30,13 +30,20 @@ pub enum Error {
     #[error(transparent)]
     Scaffold(#[from] migrator_core::scaffold::ScaffoldError),
 
-    /// `revision --autogenerate` wrote nothing.
+    /// `revision --autogenerate` wrote nothing (boxed: it is large, and
+    /// rare).
     #[error(transparent)]
-    Autogenerate(#[from] super::AutogenerateError),
+    Autogenerate(Box<super::AutogenerateError>),
 
     /// Writing the command's output failed.
     #[error("could not write the output: {0}")]
     Output(#[source] std::io::Error),
+}
+
+impl From<super::AutogenerateError> for Error {
+    fn from(error: super::AutogenerateError) -> Self {
+        Error::Autogenerate(Box::new(error))
+    }
 }
 
 impl From<crate::PlanError> for Error {
@@ -92,7 +99,7 @@ impl Error {
                 exit::USAGE
             }
             Error::Output(_) => exit::OTHER,
-            Error::Autogenerate(error) => match error {
+            Error::Autogenerate(error) => match error.as_ref() {
                 super::AutogenerateError::Run(error) => exit_status(error),
                 super::AutogenerateError::NotAtHead { .. }
                 | super::AutogenerateError::StaleBuild { .. } => exit::MISMATCH,
