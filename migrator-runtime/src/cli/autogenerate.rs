@@ -203,3 +203,52 @@ fn db_schema(snapshot: &Snapshot) -> DbSchema {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Command, MigratorCli};
+
+    #[test]
+    fn schema_and_backend_need_autogenerate_and_rust_excludes_it() {
+        let parse = |args: &[&str]| MigratorCli::try_parse_from(args.iter().copied());
+        let cli = parse(&[
+            "m",
+            "revision",
+            "--autogenerate",
+            "-m",
+            "x",
+            "--schema",
+            "s.rs",
+            "--backend",
+            "postgres",
+            "--backend",
+            "sqlite",
+        ])
+        .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Revision { autogenerate: true, ref backends, .. } if backends.len() == 2
+        ));
+        assert!(cli.command.needs_database());
+        assert!(parse(&["m", "revision", "-m", "x", "--schema", "s.rs"]).is_err());
+        assert!(parse(&["m", "revision", "--autogenerate", "--rust", "-m", "x"]).is_err());
+        let error = parse(&[
+            "m",
+            "revision",
+            "--autogenerate",
+            "-m",
+            "x",
+            "--backend",
+            "oracle",
+        ])
+        .expect_err("unknown backend");
+        assert!(
+            error
+                .to_string()
+                .contains("`postgres`, `sqlite` or `mysql`"),
+            "{error}"
+        );
+    }
+}
