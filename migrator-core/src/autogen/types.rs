@@ -191,7 +191,7 @@ fn snake_case(name: &str) -> String {
 
 /// True when the database's column type `actual` (as a
 /// [`DbColumn`](super::DbColumn) holds it) is the type `wanted` (a DDL type
-/// from [`ddl`]) on `backend`.
+/// as autogenerate writes it) on `backend`.
 ///
 /// What counts as the same is what a Diesel type can tell apart: on
 /// PostgreSQL `TEXT`, `VARCHAR(n)` and `CHAR(n)` are all Diesel's `Text` (a

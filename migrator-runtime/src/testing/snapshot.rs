@@ -39,7 +39,7 @@ use crate::model::BackendKind;
 ///   (their bodies included), check constraints and partial-index
 ///   predicates, runs of whitespace count as one space.
 /// - **Column order** is kept apart ([`Table::column_order`]) and compared
-///   only when asked ([`DiffOptions::column_order`](super::DiffOptions)):
+///   only when asked ([`DiffOptions::column_order`](crate::testing::DiffOptions)):
 ///   a column a downgrade adds back lands at the end of its table.
 /// - **Times folded at creation** (PostgreSQL): `'now'::timestamp`,
 ///   `'today'::date`, a `DEFAULT 'now'`… are stored as the literal time of
@@ -59,7 +59,7 @@ use crate::model::BackendKind;
 /// Data is not part of a snapshot.
 ///
 /// Take one with [`Snapshot::take`]; compare two with
-/// [`SchemaDiff::between`](super::SchemaDiff::between).
+/// [`SchemaDiff::between`](crate::testing::SchemaDiff::between).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// The backend it was taken on.
