@@ -201,6 +201,7 @@ fn db_schema(snapshot: &Snapshot) -> DbSchema {
                 (name.clone(), table)
             })
             .collect(),
+        views: snapshot.views.keys().cloned().collect(),
     }
 }
 
