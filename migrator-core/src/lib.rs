@@ -1,8 +1,10 @@
 //! The model of migrator, with no Diesel in it: revision files and their
 //! checks ([`model`]), the validated revision graph ([`graph`]), targets and
 //! the steps that reach them ([`plan`]), and the writing of new revision
-//! files (`scaffold`, feature `parser`), and the import of a diesel_migrations
-//! directory (`import`, feature `parser`).
+//! files (`scaffold`, feature `parser`), with the SQL `revision
+//! --autogenerate` derives from a Diesel `schema.rs` (`autogen`, feature
+//! `parser`), and the import of a diesel_migrations directory (`import`,
+//! feature `parser`).
 //!
 //! `migrator-macros` runs this code at build time (`embed_migrations!`), and
 //! `migrator-runtime` at run time, so the build and the runtime can never
@@ -16,6 +18,8 @@
 //! is defined) use `model` and `graph`, which never use them.
 #![warn(missing_docs, clippy::unwrap_used)]
 
+#[cfg(feature = "parser")]
+pub mod autogen;
 pub mod build;
 mod checks;
 pub mod graph;

@@ -89,6 +89,17 @@ with_backend! {
 pub mod cli;
 #[cfg(feature = "testing")]
 pub mod testing;
+// Schema snapshots: `testing` shows them, the CLI's `revision
+// --autogenerate` compares `schema.rs` with them. The file stays with the
+// rest of `testing`, whose helpers it serves first.
+#[cfg(any(
+    feature = "testing",
+    all(
+        feature = "cli",
+        any(feature = "postgres", feature = "sqlite", feature = "mysql")
+    )
+))]
+mod snapshot;
 
 with_backend! {
     use migrator_core::{graph, model, plan};

@@ -34,9 +34,20 @@ pub enum Error {
     #[error(transparent)]
     Import(#[from] migrator_core::import::ImportError),
 
+    /// `revision --autogenerate` wrote nothing (boxed: it is large, and
+    /// rare).
+    #[error(transparent)]
+    Autogenerate(Box<super::AutogenerateError>),
+
     /// Writing the command's output failed.
     #[error("could not write the output: {0}")]
     Output(#[source] std::io::Error),
+}
+
+impl From<super::AutogenerateError> for Error {
+    fn from(error: super::AutogenerateError) -> Self {
+        Error::Autogenerate(Box::new(error))
+    }
 }
 
 impl From<crate::PlanError> for Error {
@@ -58,7 +69,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
 /// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
-/// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones, or `__diesel_schema_migrations` lists a version no revision carries (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
+/// | 6 | the database disagrees with this build (`revision --autogenerate`: the database or the migrations directory is not at this build's head): the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones, or `__diesel_schema_migrations` lists a version no revision carries (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
 /// | 7 | any other database or I/O error (`import` included) |
 /// | 8 | the version table holds a dirty marker: a revision that cannot run in one transaction was started and did not finish; repair by hand, then `stamp` (every command but `current`, `history`, `show` and `stamp` stops) |
 pub mod exit {
@@ -95,6 +106,12 @@ impl Error {
                 exit::OTHER
             }
             Error::Import(_) => exit::USAGE,
+            Error::Autogenerate(error) => match error.as_ref() {
+                super::AutogenerateError::Run(error) => exit_status(error),
+                super::AutogenerateError::NotAtHead { .. }
+                | super::AutogenerateError::StaleBuild { .. } => exit::MISMATCH,
+                _ => exit::USAGE,
+            },
             Error::Run(error) => exit_status(error),
         }
     }

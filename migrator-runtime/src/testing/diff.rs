@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::snapshot::Snapshot;
+use super::Snapshot;
 
 /// What a comparison of two snapshots takes into account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -71,11 +71,11 @@ mod db;
 mod diff;
 mod drift;
 mod pool;
-mod snapshot;
 mod template;
 
 use std::collections::BTreeMap;
 
+use crate::snapshot;
 pub use db::{
     Kind, POSTGRES_URL_VAR, TestDb, in_ci, on_each_backend, on_every_backend, postgres_admin_url,
     tables,

@@ -1,9 +1,20 @@
 //! A schema snapshot of a live database: plain data, read from the catalogue.
+//!
+//! Compiled for `testing` (which shows it as `testing::Snapshot`) and for
+//! `cli` (`revision --autogenerate` compares `schema.rs` with it), as the
+//! crate's `snapshot` module. Without `testing`, only what autogenerate
+//! reads is used, and a CLI built with one backend compiles only that
+//! backend's reader.
+#![cfg_attr(not(feature = "testing"), allow(dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet};
 
+#[cfg(feature = "postgres")]
+use diesel::PgConnection;
+use diesel::QueryableByName;
+#[cfg(feature = "sqlite")]
+use diesel::SqliteConnection;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-use diesel::{PgConnection, QueryableByName, SqliteConnection};
 
 use crate::Options;
 use crate::backend::{AnyConnection, load};
@@ -27,7 +38,7 @@ mod mysql;
 ///   (their bodies included), check constraints and partial-index
 ///   predicates, runs of whitespace count as one space.
 /// - **Column order** is kept apart ([`Table::column_order`]) and compared
-///   only when asked ([`DiffOptions::column_order`](super::DiffOptions)):
+///   only when asked ([`DiffOptions::column_order`](crate::testing::DiffOptions)):
 ///   a column a downgrade adds back lands at the end of its table.
 /// - **Times folded at creation** (PostgreSQL): `'now'::timestamp`,
 ///   `'today'::date`, a `DEFAULT 'now'`… are stored as the literal time of
@@ -73,7 +84,7 @@ mod mysql;
 /// of a snapshot.
 ///
 /// Take one with [`Snapshot::take`]; compare two with
-/// [`SchemaDiff::between`](super::SchemaDiff::between).
+/// [`SchemaDiff::between`](crate::testing::SchemaDiff::between).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// The backend it was taken on.
@@ -208,7 +219,9 @@ impl Snapshot {
     pub fn take_with(conn: &mut AnyConnection, options: &Options) -> Result<Snapshot> {
         let excluded = Excluded::new(options);
         match conn {
+            #[cfg(feature = "postgres")]
             AnyConnection::Postgres(c) => postgres(c, &excluded),
+            #[cfg(feature = "sqlite")]
             AnyConnection::Sqlite(c) => sqlite(c, &excluded),
             #[cfg(feature = "mysql")]
             AnyConnection::Mysql(c) => mysql::snapshot(c, &excluded),
@@ -667,6 +680,7 @@ fn pg_action(code: &str) -> String {
     .to_owned()
 }
 
+#[cfg(feature = "postgres")]
 fn postgres(conn: &mut PgConnection, excluded: &Excluded) -> diesel::QueryResult<Snapshot> {
     let mut snapshot = Snapshot::empty(BackendKind::Postgres);
     let now = chrono::Utc::now();
@@ -894,6 +908,7 @@ fn sqlite_predicate(sql: &str) -> Option<String> {
     Some(collapse(sql[at + 7..].trim_end_matches(';')))
 }
 
+#[cfg(feature = "sqlite")]
 fn sqlite(conn: &mut SqliteConnection, excluded: &Excluded) -> diesel::QueryResult<Snapshot> {
     let mut snapshot = Snapshot::empty(BackendKind::Sqlite);
     for t in load::<_, PgTable>(conn, SQLITE_TABLES)? {
@@ -1009,7 +1024,8 @@ fn sqlite(conn: &mut SqliteConnection, excluded: &Excluded) -> diesel::QueryResu
 }
 
 /// The names of the tables a snapshot would list, sorted.
-pub(super) fn table_names(conn: &mut AnyConnection, options: &Options) -> Result<Vec<String>> {
+#[cfg(feature = "testing")]
+pub(crate) fn table_names(conn: &mut AnyConnection, options: &Options) -> Result<Vec<String>> {
     let excluded = Excluded::new(options);
     let rows: Vec<PgTable> = match conn {
         AnyConnection::Postgres(c) => load(c, PG_TABLES),

@@ -14,9 +14,8 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::{
     Column, Excluded, ForeignKey, Index, MYSQL_TABLES, Named, NamedOnTable, PgTable, Snapshot,
-    Table, Trigger, View, collapse,
+    Table, Trigger, View, collapse, load,
 };
-use crate::backend::load;
 use crate::model::BackendKind;
 
 #[derive(QueryableByName)]
