@@ -18,7 +18,7 @@ use migrator_runtime::cli::{self, GlobalArgs, Settings};
 use migrator_runtime::cli::{Config, exit};
 use migrator_runtime::{AnyConnection, Error, Migrator, Problem, Target};
 use migrator_tests::{
-    Kind, TestDb, applied_ids, branchy, count, exit_code, on_every_backend, tables,
+    Kind, TestDb, applied_ids, branchy, count, drop_index_sql, exit_code, on_every_backend, tables,
 };
 
 mod failing {
@@ -1981,11 +1981,8 @@ fn library_non_transactional_failures_name_the_right_stamp() {
         let m = migrator();
         let mut conn = db.connect();
         m.upgrade(&mut conn, Target::Head).expect("upgrade");
-        let drop = match db.kind() {
-            Kind::Mysql => "DROP INDEX left_t_id ON left_t",
-            Kind::Sqlite | Kind::Postgres => "DROP INDEX left_t_id",
-        };
-        conn.batch_execute(drop).expect("drop 006's index by hand");
+        conn.batch_execute(&drop_index_sql(db.kind(), "left_t_id", "left_t"))
+            .expect("drop 006's index by hand");
         let error = m
             .downgrade(&mut conn, target("-1"))
             .expect_err("006's downgrade fails");
