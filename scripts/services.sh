@@ -35,6 +35,11 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
     apt_install sqlite3
 fi
 
+# The mysql CLI, likewise (and to check the server below).
+if ! command -v mysql >/dev/null 2>&1; then
+    apt_install mariadb-client
+fi
+
 if pg_isready -q -h 127.0.0.1 -p 5432; then
     log "PostgreSQL is running"
 else

@@ -66,14 +66,15 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    /// A revision that cannot run in one transaction (`Transaction: false`)
-    /// failed: statements before the failure may have taken effect. The
-    /// version table keeps its dirty marker, which stops the next run
+    /// A revision that cannot run in one transaction (`Transaction: false`,
+    /// or any revision on MySQL, whose DDL commits on its own) failed:
+    /// statements before the failure may have taken effect. The version
+    /// table keeps its dirty marker, which stops the next run
     /// ([`Error::Dirty`]) until `stamp` clears it.
     #[error(
         "{direction} of revision {revision} ({file}) failed: {source}\n\
-         it runs outside a transaction (`Transaction: false`), so statements before the \
-         failure may have taken effect; the version table keeps its dirty marker, and every \
+         {why}, so statements before the failure may have taken effect; the version table \
+         keeps its dirty marker, and every \
          command but `current`, `history` and `show` stops until it is cleared: check the \
          schema and repair it by hand, then record the {direction} as done with {stamp}, or as \
          not done with {undone} (the next run then runs it again)"
@@ -85,6 +86,8 @@ pub enum Error {
         file: String,
         /// Which way it was run.
         direction: Direction,
+        /// Why it cannot run in one transaction.
+        why: &'static str,
         /// The `stamp` that records the step as done: the revision itself
         /// after an upgrade, its parents after a downgrade (boxed, as the
         /// next one: errors stay small).

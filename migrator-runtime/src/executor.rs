@@ -915,10 +915,19 @@ impl Executor<'_> {
                 || (String::new(), format!("`stamp {revision}`")),
                 |r| repair_stamps(r, direction),
             );
+            // Why nothing rolled back: the header's opt-out, or the
+            // backend's DDL.
+            let why = if step.non_transactional() {
+                "it runs outside a transaction (`Transaction: false`)"
+            } else {
+                "each DDL statement commits on its own on MySQL and MariaDB, so no transaction \
+                 can roll it back"
+            };
             Error::NonTransactional {
                 revision,
                 file,
                 direction,
+                why,
                 stamp: stamp.into(),
                 undone: undone.into(),
                 source,

@@ -437,7 +437,7 @@ impl<'m> Migrator<'m> {
     /// `base`, or a revision with all its ancestors applied) to `to` would
     /// run on `backend`, without touching any database: transaction
     /// statements, each revision's SQL, version-table and audit statements.
-    /// Runnable as is with `psql` or `sqlite3`.
+    /// Runnable as is with `psql`, `sqlite3` or `mysql`.
     ///
     /// A script cannot lie about what it did: each revision's block first
     /// checks that the version table is where the script expects (the
@@ -446,7 +446,7 @@ impl<'m> Migrator<'m> {
     /// still holds. The audit rows take the server's time, client and user
     /// when the script runs. What each backend guarantees, with a client
     /// that goes on after errors (`psql` without `ON_ERROR_STOP`, `sqlite3`
-    /// without `-bail`):
+    /// without `-bail`, `mysql --force`):
     ///
     /// - PostgreSQL: a failed statement aborts its block's transaction, so
     ///   the block records nothing; the next block's check then fails (the
@@ -462,12 +462,19 @@ impl<'m> Migrator<'m> {
     ///   without `-bail` runs every statement; a block whose check fails
     ///   records nothing, but a statement that fails inside a block whose
     ///   check passed is not seen, and the block records.
-    /// - With a client that stops at the first error, on both: nothing after
-    ///   the failure runs, and its block's transaction is rolled back.
+    /// - MySQL and MariaDB: as SQLite (a failed check is an error, but
+    ///   cannot stop the statements after it). Every revision's block
+    ///   writes and commits its dirty marker first, as DDL commits on its
+    ///   own there.
+    /// - With a client that stops at the first error: nothing after the
+    ///   failure runs, and its block's transaction is rolled back; on
+    ///   MySQL the failed revision's dirty marker stays (its statements
+    ///   before the failure are in effect), and `current` shows it.
     ///
-    /// So run PostgreSQL scripts with `psql -v ON_ERROR_STOP=1` and SQLite
+    /// So run PostgreSQL scripts with `psql -v ON_ERROR_STOP=1`, SQLite
     /// scripts with `sqlite3 -bail` (or any client that stops at the first
-    /// error, such as `executescript`), as the script's first line says. On
+    /// error, such as `executescript`) and MySQL scripts with `mysql` without
+    /// `--force`, as the script's first line says. On
     /// PostgreSQL use a direct connection, not a pooler in transaction mode:
     /// a `Transaction: false` revision's session settings (its timeouts, any
     /// `SET` in its SQL) would stay on a server connection other clients

@@ -120,6 +120,14 @@ pub fn through_pgbouncer(db: &TestDb) -> Option<String> {
     }
 }
 
+/// `DROP INDEX index` as `kind` spells it (MySQL names the table too).
+pub fn drop_index_sql(kind: Kind, index: &str, table: &str) -> String {
+    match kind {
+        Kind::Mysql => format!("DROP INDEX {index} ON {table}"),
+        Kind::Sqlite | Kind::Postgres => format!("DROP INDEX {index}"),
+    }
+}
+
 /// The `BIGINT` column `n` of the first row `sql` returns, e.g.
 /// `SELECT COUNT(*) AS n FROM widgets`.
 pub fn count(conn: &mut migrator_runtime::AnyConnection, sql: &str) -> i64 {

@@ -5,8 +5,10 @@
 //! user) when the script runs.
 //!
 //! PostgreSQL with `psql -f`, with and without `ON_ERROR_STOP`; SQLite with
-//! the `sqlite3` CLI, with and without `-bail` (what SQLite guarantees
-//! without it is narrower: see `Dialect::script_guard_sql`).
+//! the `sqlite3` CLI, with and without `-bail`; MySQL (MariaDB) with the
+//! `mysql` CLI, without and with `--force` (what SQLite and MySQL guarantee
+//! with a client that goes on after errors is narrower: see
+//! `Dialect::script_guard_sql`).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -37,12 +39,16 @@ fn script_to_004(db: &TestDb, dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// Runs `client` with its output captured (it must exist: CI installs
-/// `postgresql-client` and `sqlite3`).
-fn run_client(mut client: Command) -> Run {
+/// Runs `client` with its output captured, its input `input` (a file) or
+/// nothing (it must exist: `scripts/services.sh` installs
+/// `postgresql-client`, `sqlite3` and `mariadb-client`).
+fn run_client(mut client: Command, input: Option<&Path>) -> Run {
     let start = std::time::Instant::now();
+    let stdin = input.map_or_else(Stdio::null, |path| {
+        Stdio::from(std::fs::File::open(path).expect("open the script"))
+    });
     let output = client
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
@@ -57,7 +63,34 @@ fn psql(url: &str, script: &Path, stop_on_error: bool) -> Run {
     if stop_on_error {
         psql.args(["-v", "ON_ERROR_STOP=1"]);
     }
-    run_client(psql)
+    run_client(psql, None)
+}
+
+/// `mysql [--force] db < script` against the MySQL `db`, the password (if
+/// any) in the environment, not on the command line.
+fn mysql(db: &TestDb, script: &Path, force: bool) -> Run {
+    let decode = |part: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .expect("a UTF-8 URL")
+            .into_owned()
+    };
+    let rest = db.url().split_once("://").expect("a URL").1;
+    let rest = rest.split_once('?').map_or(rest, |(rest, _)| rest);
+    let (authority, database) = rest.split_once('/').expect("a database in the URL");
+    let (credentials, host) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+    let (host, port) = host.rsplit_once(':').unwrap_or((host, "3306"));
+    let mut mysql = Command::new("mysql");
+    mysql
+        .args(["--host", host, "--port", port, "--protocol", "TCP"])
+        .args(["--user", &decode(user)])
+        .env("MYSQL_PWD", decode(password))
+        .arg(decode(database));
+    if force {
+        mysql.arg("--force");
+    }
+    run_client(mysql, Some(script))
 }
 
 /// `sqlite3 [-bail] file < script`.
@@ -68,7 +101,7 @@ fn sqlite3(db: &TestDb, script: &Path, bail: bool) -> Run {
         sqlite3.arg("-bail");
     }
     sqlite3.arg(file).arg(format!(".read {}", script.display()));
-    run_client(sqlite3)
+    run_client(sqlite3, None)
 }
 
 fn migrator() -> Migrator<'static> {
@@ -181,6 +214,107 @@ fn a_psql_script_records_nothing_past_a_failure_with_or_without_on_error_stop() 
     assert_eq!(audit_rows(&mut conn), 4);
 }
 
+/// MySQL (MariaDB), `mysql` without `--force`: the conflict stops the
+/// script at 001's `CREATE TABLE`. DDL commits on its own there, so 001's
+/// block cannot be undone: the dirty marker its first block wrote stays,
+/// `current` shows it, `verify` stops on it, and `stamp base`, the mend it
+/// names, clears it; nothing after the failure ran or was recorded. The
+/// same script on a clean database then applies everything, the audit rows
+/// the server's; run again with `--force` (which goes on after errors),
+/// every block is refused and nothing is recorded twice.
+#[test]
+fn a_mysql_script_stops_at_a_failure_and_leaves_an_honest_dirty_marker() {
+    let Some(db) = TestDb::new(Kind::Mysql) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a directory");
+    let script = script_to_004(&db, dir.path());
+    let mut conn = db.connect();
+    conn.batch_execute(
+        "CREATE TABLE base_t (id INTEGER NOT NULL PRIMARY KEY); \
+         CREATE TABLE left_t (id INTEGER NOT NULL PRIMARY KEY);",
+    )
+    .expect("the conflicting tables");
+    let run = mysql(&db, &script, false);
+    run.expect_code(1, "the conflict stops the client");
+    assert!(run.stderr.contains("'base_t' already exists"), "{run}");
+    assert!(applied_ids(&migrator(), &mut conn).is_empty(), "{run}");
+    let marker = migrator().state(&mut conn).expect("the state").marker;
+    assert_eq!(marker.map(|m| m.revision).as_deref(), Some("001"), "{run}");
+    let log = migrator().audit_log(&mut conn).expect("the audit log");
+    let log: Vec<_> = log
+        .iter()
+        .map(|e| (e.revision.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(log, [("001", "started")], "{run}");
+    assert!(!tables(&mut conn).contains(&"right_t".to_owned()), "{run}");
+    let current = cli(&db, &["current"]);
+    current.expect_code(0, "current shows the marker");
+    assert!(
+        current
+            .stdout
+            .starts_with("001 (dirty: its upgrade started"),
+        "{current}"
+    );
+    let verify = cli(&db, &["verify"]);
+    assert!(verify.stderr.contains("`stamp base`"), "{verify}");
+    assert_ne!(verify.code, Some(0), "{verify}");
+    cli(&db, &["stamp", "base"]).expect_code(0, "the mend");
+    assert_eq!(migrator().state(&mut conn).expect("the state").marker, None);
+
+    conn.batch_execute("DROP TABLE base_t; DROP TABLE left_t;")
+        .expect("drop the conflicting tables");
+    let before = count(
+        &mut conn,
+        "SELECT CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(6)) AS SIGNED) AS n",
+    );
+    let entries_before = audit_rows(&mut conn);
+    mysql(&db, &script, false).expect_code(0, "the script on a clean database");
+    assert_eq!(
+        applied_ids(&migrator(), &mut conn),
+        ["001", "002", "003", "004"]
+    );
+    assert!(migrator().verify(&mut conn).expect("verify").is_empty());
+    let audit = migrator().audit_log(&mut conn).expect("the audit log");
+    let audit = &audit[entries_before..];
+    // Each revision with its dirty marker's `started` entry first.
+    let outcomes: Vec<_> = audit
+        .iter()
+        .map(|e| (e.revision.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["001", "002", "003", "004"]
+            .iter()
+            .flat_map(|r| [(*r, "started"), (*r, "success")])
+            .collect::<Vec<_>>()
+    );
+    for entry in audit {
+        if entry.outcome == "success" {
+            assert!(
+                entry.detail.starts_with("offline script run by root@"),
+                "{entry:?}"
+            );
+        }
+        assert_eq!(entry.host, "127.0.0.1", "the client's address: {entry:?}");
+        assert_ne!(i64::from(std::process::id()), entry.pid, "{entry:?}");
+        let at = entry.at.and_utc().timestamp_micros();
+        assert!(
+            at >= before,
+            "written when the script ran, not generated: {entry:?}"
+        );
+    }
+
+    let again = mysql(&db, &script, true);
+    assert!(again.stderr.contains("expects 001 not applied"), "{again}");
+    assert!(again.stderr.contains("expects its dirty marker"), "{again}");
+    assert_eq!(
+        applied_ids(&migrator(), &mut conn),
+        ["001", "002", "003", "004"]
+    );
+    assert_eq!(audit_rows(&mut conn), entries_before + 8);
+}
+
 /// How many server connections PgBouncer keeps per database and user
 /// (`default_pool_size` in `scripts/services.sh`).
 const PGBOUNCER_POOL: usize = 4;
@@ -237,25 +371,41 @@ fn a_failing_script_through_pgbouncer_leaves_no_server_connection_read_only() {
 }
 
 /// A downgrade script run on a database that is not where it expects (at
-/// 002 instead of 004) refuses every block: nothing is removed.
+/// 002 instead of 004) refuses every block: nothing is removed. PostgreSQL
+/// with `psql` going on after errors (each block's guard aborts its
+/// transaction); MySQL with `mysql` stopping at the first error, the
+/// guard's (with `--force` it would go on to the blocks' `DROP TABLE`s,
+/// though record nothing: see `Dialect::script_guard_sql`).
 #[test]
 fn a_downgrade_script_on_the_wrong_revision_removes_nothing() {
-    let Some(db) = TestDb::new(Kind::Postgres) else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("a directory");
-    let run = cli(&db, &["downgrade", "base", "--sql", "--from", "004"]);
-    run.expect_code(0, "render the downgrade");
-    let script = dir.path().join("down.sql");
-    std::fs::write(&script, &run.stdout).expect("write it");
-    let mut conn = db.connect();
-    migrator()
-        .upgrade(&mut conn, "002".parse::<Target>().expect("a target"))
-        .expect("upgrade to 002");
-    let down = psql(db.url(), &script, false);
-    assert!(down.stderr.contains("expects 004 applied"), "{down}");
-    assert_eq!(applied_ids(&migrator(), &mut conn), ["001", "002"]);
-    assert!(tables(&mut conn).contains(&"left_t".to_owned()), "{down}");
+    for kind in [Kind::Postgres, Kind::Mysql] {
+        let Some(db) = TestDb::new(kind) else {
+            continue;
+        };
+        let dir = tempfile::tempdir().expect("a directory");
+        let run = cli(&db, &["downgrade", "base", "--sql", "--from", "004"]);
+        run.expect_code(0, "render the downgrade");
+        let script = dir.path().join("down.sql");
+        std::fs::write(&script, &run.stdout).expect("write it");
+        let mut conn = db.connect();
+        migrator()
+            .upgrade(&mut conn, "002".parse::<Target>().expect("a target"))
+            .expect("upgrade to 002");
+        let audit_before = audit_rows(&mut conn);
+        let down = match kind {
+            Kind::Mysql => mysql(&db, &script, false),
+            Kind::Postgres | Kind::Sqlite => psql(db.url(), &script, false),
+        };
+        assert!(
+            down.stderr.contains("expects 004 applied"),
+            "{kind:?}: {down}"
+        );
+        assert_eq!(applied_ids(&migrator(), &mut conn), ["001", "002"]);
+        assert_eq!(audit_rows(&mut conn), audit_before, "{kind:?}: {down}");
+        let names = tables(&mut conn);
+        assert!(names.contains(&"left_t".to_owned()), "{kind:?}: {down}");
+        assert!(names.contains(&"base_t".to_owned()), "{kind:?}: {down}");
+    }
 }
 
 /// SQLite, `sqlite3 -bail`: the conflict stops everything. Without `-bail`

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::{Connection, PgConnection};
 use migrator_runtime::{AnyConnection, Error, Migrator, Target};
-use migrator_tests::{Kind, TestDb, branchy, count, on_each_backend, tables};
+use migrator_tests::{Kind, TestDb, branchy, count, drop_index_sql, on_every_backend, tables};
 
 use migrator_tests::BRANCHY_AT_HEAD as AT_HEAD;
 
@@ -32,7 +32,7 @@ fn stop_recording(conn: &mut impl Connection) {
 /// table and the audit log: no other table, and no function or trigger.
 #[test]
 fn migrator_owns_two_tables_and_nothing_else() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let mut conn = db.connect();
         Migrator::new(&branchy::MIGRATIONS)
             .upgrade(&mut conn, Target::Head)
@@ -41,7 +41,18 @@ fn migrator_owns_two_tables_and_nothing_else() {
         found.sort();
         assert_eq!(found, AT_HEAD);
         let (functions, triggers) = match db.kind() {
-            Kind::Mysql => unreachable!("on_each_backend runs PostgreSQL and SQLite"),
+            Kind::Mysql => (
+                count(
+                    &mut conn,
+                    "SELECT COUNT(*) AS n FROM information_schema.routines \
+                     WHERE routine_schema = DATABASE()",
+                ),
+                count(
+                    &mut conn,
+                    "SELECT COUNT(*) AS n FROM information_schema.triggers \
+                     WHERE trigger_schema = DATABASE()",
+                ),
+            ),
             Kind::Postgres => (
                 count(
                     &mut conn,
@@ -70,7 +81,7 @@ fn migrator_owns_two_tables_and_nothing_else() {
 /// transaction, no write.
 #[test]
 fn at_head_a_start_is_one_query() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let migrator = Migrator::new(&branchy::MIGRATIONS);
         let mut conn = db.connect();
         migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
@@ -114,7 +125,7 @@ fn at_head_a_start_waits_for_no_lock() {
 /// the revision pending again.
 #[test]
 fn every_edit_of_the_version_table_is_seen_at_the_next_start() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let migrator = Migrator::new(&branchy::MIGRATIONS);
         let mut conn = db.connect();
         migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
@@ -127,9 +138,10 @@ fn every_edit_of_the_version_table_is_seen_at_the_next_start() {
             .expect_err("the edit is seen");
         assert!(matches!(error, Error::ChecksumMismatch { .. }), "{error}");
         migrator.stamp(&mut conn, Target::Head).expect("re-record");
-        conn.batch_execute(
-            "DELETE FROM migrator_version WHERE revision = '006'; DROP INDEX left_t_id;",
-        )
+        conn.batch_execute(&format!(
+            "DELETE FROM migrator_version WHERE revision = '006'; {};",
+            drop_index_sql(db.kind(), "left_t_id", "left_t")
+        ))
         .expect("delete by hand");
         let report = migrator
             .upgrade(&mut conn, Target::Head)
@@ -139,11 +151,20 @@ fn every_edit_of_the_version_table_is_seen_at_the_next_start() {
     });
 }
 
-/// The state table, its trigger and (PostgreSQL) its function, which
+/// The state table, its triggers and (PostgreSQL) its function, which
 /// earlier builds of migrator created beside the version table.
 fn create_legacy_state(conn: &mut AnyConnection, kind: Kind) {
     let sql = match kind {
-        Kind::Mysql => unreachable!("on_each_backend runs PostgreSQL and SQLite"),
+        Kind::Mysql => {
+            "CREATE TABLE migrator_version_state (state VARCHAR(100) NOT NULL, \
+                 version_table VARCHAR(100) NOT NULL);
+             CREATE TRIGGER migrator_version_state_reset_insert AFTER INSERT ON migrator_version
+                 FOR EACH ROW DELETE FROM migrator_version_state;
+             CREATE TRIGGER migrator_version_state_reset_update AFTER UPDATE ON migrator_version
+                 FOR EACH ROW DELETE FROM migrator_version_state;
+             CREATE TRIGGER migrator_version_state_reset_delete AFTER DELETE ON migrator_version
+                 FOR EACH ROW DELETE FROM migrator_version_state;"
+        }
         Kind::Postgres => {
             "CREATE TABLE migrator_version_state (state VARCHAR(100) NOT NULL, \
                  version_table VARCHAR(100) NOT NULL);
@@ -178,7 +199,7 @@ fn create_legacy_state(conn: &mut AnyConnection, kind: Kind) {
 /// lock drops them.
 #[test]
 fn the_state_table_of_older_versions_is_dropped() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let migrator = Migrator::new(&branchy::MIGRATIONS);
         let mut conn = db.connect();
         migrator
@@ -193,7 +214,11 @@ fn the_state_table_of_older_versions_is_dropped() {
         found.sort();
         assert_eq!(found, AT_HEAD);
         let leftovers = match db.kind() {
-            Kind::Mysql => unreachable!("on_each_backend runs PostgreSQL and SQLite"),
+            Kind::Mysql => count(
+                &mut conn,
+                "SELECT COUNT(*) AS n FROM information_schema.triggers \
+                 WHERE trigger_schema = DATABASE()",
+            ),
             Kind::Postgres => count(
                 &mut conn,
                 "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE NOT tgisinternal) \
@@ -238,7 +263,7 @@ fn a_publication_for_all_tables_does_not_stop_a_run() {
 /// alone, with its rows.
 #[test]
 fn a_users_table_named_like_the_old_state_table_is_left_alone() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let migrator = Migrator::new(&branchy::MIGRATIONS);
         let mut conn = db.connect();
         migrator

@@ -12,7 +12,7 @@ use diesel::connection::SimpleConnection;
 use migrator_runtime::cli::exit;
 use migrator_runtime::{AnyConnection, Error, Event, Migrator, Problem, Target};
 use migrator_tests::{
-    Run, TestDb, applied_ids, branchy, cli_command, count, exit_code, on_each_backend,
+    Run, TestDb, applied_ids, branchy, cli_command, count, exit_code, on_every_backend,
 };
 
 mod branchy_next {
@@ -62,7 +62,7 @@ const NEW_ALL: [&str; 7] = ["001", "002", "003", "004", "005", "006", "007"];
 
 #[test]
 fn an_old_build_on_a_database_ahead_of_it_goes_on_through_the_library() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let mut conn = db.connect();
         new().upgrade(&mut conn, Target::Head).expect("new build");
         assert_eq!(applied_ids(&new(), &mut conn), NEW_ALL);
@@ -148,7 +148,7 @@ fn an_old_build_on_a_database_ahead_of_it_goes_on_through_the_library() {
 
 #[test]
 fn unknown_revisions_below_this_builds_head_still_stop_the_run() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let mut conn = db.connect();
         old()
             .upgrade(&mut conn, "004".parse::<Target>().expect("target"))
@@ -199,7 +199,7 @@ fn unknown_revisions_below_this_builds_head_still_stop_the_run() {
 
 #[test]
 fn an_old_build_on_a_database_ahead_of_it_goes_on_through_the_cli() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let mut conn = db.connect();
         new().upgrade(&mut conn, Target::Head).expect("new build");
 
@@ -249,7 +249,7 @@ fn an_old_build_on_a_database_ahead_of_it_goes_on_through_the_cli() {
 
 #[test]
 fn a_revision_missing_below_applied_ones_is_named_everywhere() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let mut conn = db.connect();
         old().upgrade(&mut conn, Target::Head).expect("upgrade");
         conn.batch_execute("DELETE FROM migrator_version WHERE revision = '004'")
@@ -317,7 +317,7 @@ fn a_revision_missing_below_applied_ones_is_named_everywhere() {
 
 #[test]
 fn check_names_an_edited_checksum() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let mut conn = db.connect();
         old()
             .upgrade(&mut conn, "005".parse::<Target>().expect("target"))
@@ -743,7 +743,7 @@ fn an_earlier_builds_lock_still_excludes_this_build() {
 
 #[test]
 fn the_audit_log_of_earlier_builds_is_kept() {
-    on_each_backend(|db| {
+    on_every_backend(|db| {
         let mut conn = db.connect();
         // As an earlier build left it: history in `migrator_audit`.
         let legacy = Migrator::with_options(
@@ -759,7 +759,12 @@ fn the_audit_log_of_earlier_builds_is_kept() {
         let run = cli_at(db.url(), &["upgrade", "003"]);
         run.expect_code(exit::OK, "upgrade");
         let log = old().audit_log(&mut conn).expect("audit");
-        let revisions: Vec<&str> = log.iter().map(|e| e.revision.as_str()).collect();
+        // (On MySQL each also has the `started` entry of its dirty marker.)
+        let revisions: Vec<&str> = log
+            .iter()
+            .filter(|e| e.outcome == "success")
+            .map(|e| e.revision.as_str())
+            .collect();
         assert_eq!(revisions, ["001", "002", "003"]);
         let mut names = migrator_tests::tables(&mut conn);
         names.sort();
@@ -773,8 +778,8 @@ fn the_audit_log_of_earlier_builds_is_kept() {
         conn.batch_execute("ALTER TABLE migrator_audit RENAME TO migrator_version_audit")
             .expect("rename");
         old().upgrade(&mut conn, Target::Head).expect("upgrade");
-        // Six upgrades and the `started` entry of 006 (`Transaction: false`).
-        assert_eq!(old().audit_log(&mut conn).expect("audit").len(), 7);
+        // Six upgrades and the `started` entries of the dirty markers.
+        branchy::assert_at_head_once(db);
     });
 }
 

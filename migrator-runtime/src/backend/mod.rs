@@ -206,13 +206,12 @@ pub trait Dialect: Sync {
     /// Offline scripts: the statement, first in a step's block, that fails
     /// with `message` unless `condition` (an SQL boolean) holds.
     ///
-    /// By default (SQLite, MySQL, which have no procedural block outside a
-    /// stored program and no way to end a transaction on a condition): a
-    /// query that fails with the message (an invalid JSON path) when the
-    /// condition does not hold. A client that goes on after errors
-    /// (`sqlite3` without `-bail`, `mysql --force`) still runs the block's
-    /// statements; the block's version-table and audit rows are written
-    /// only where the same condition holds.
+    /// By default (SQLite, which has no procedural block and no way to end
+    /// a transaction on a condition): a query that fails with the message
+    /// (an invalid JSON path) when the condition does not hold. A client
+    /// that goes on after errors (`sqlite3` without `-bail`) still runs the
+    /// block's statements; the block's version-table and audit rows are
+    /// written only where the same condition holds.
     fn script_guard_sql(&self, condition: &str, message: &str) -> String {
         format!(
             "SELECT json_extract('{{}}', CASE WHEN {condition} THEN '$' ELSE {} END);",
