@@ -142,6 +142,9 @@ impl Backend for AnyConnection {
     fn execute(&mut self, sql: &str) -> QueryResult<()> {
         dispatch!(self, c => Backend::execute(c, sql))
     }
+    fn changed(&mut self, sql: &str) -> QueryResult<usize> {
+        dispatch!(self, c => Backend::changed(c, sql))
+    }
     fn begin(&mut self) -> QueryResult<()> {
         dispatch!(self, c => Backend::begin(c))
     }

@@ -54,7 +54,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
 /// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
-/// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
+/// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones, or a revision's dirty marker vanished while it ran (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
 /// | 7 | any other database or I/O error |
 /// | 8 | the version table holds a dirty marker: a revision that cannot run in one transaction was started and did not finish; repair by hand, then `stamp` (every command but `current`, `history`, `show` and `stamp` stops) |
 pub mod exit {
@@ -116,7 +116,8 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         Run::UnknownApplied { .. }
         | Run::ChecksumMismatch { .. }
         | Run::MissingAncestor { .. }
-        | Run::TableElsewhere { .. } => exit::MISMATCH,
+        | Run::TableElsewhere { .. }
+        | Run::MarkerLost { .. } => exit::MISMATCH,
         _ => exit::OTHER,
     }
 }

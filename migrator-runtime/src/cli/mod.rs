@@ -269,9 +269,11 @@ impl Settings {
     /// Combines flags and environment (`args`) with the configuration file.
     pub fn resolve(args: &GlobalArgs, config: Config) -> Settings {
         let defaults = Options::default();
+        let url = args.database_url.clone().or(config.database_url);
         Settings {
-            url: args.database_url.clone().or(config.database_url),
             options: Options {
+                // The `table` lease's heartbeat connects where the run does.
+                lock_heartbeat_url: url.clone(),
                 version_table: args
                     .version_table
                     .clone()
@@ -298,6 +300,7 @@ impl Settings {
                     .unwrap_or(defaults.ddl_retries),
                 ..defaults
             },
+            url,
             migrations_dir: args
                 .migrations_dir
                 .clone()
