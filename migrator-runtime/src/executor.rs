@@ -483,6 +483,15 @@ impl Executor<'_> {
                 // replaces: none (or more) means another run took the lock
                 // over, or `stamp` ran, while the revision ran.
                 Step::Run(r, direction) if marks && !offline => {
+                    // Where DDL committed the step's transaction on its own
+                    // (MySQL), the record and its audit entry get a fresh
+                    // one, so that they commit together (statements of the
+                    // revision after its last DDL commit first: its marker
+                    // covers them).
+                    if in_transaction && !d.transactional_ddl() {
+                        sink.commit().map_err(|e| fail(e.into()))?;
+                        sink.begin().map_err(|e| fail(e.into()))?;
+                    }
                     let matched = sink.changed(&record).map_err(|e| fail(e.into()))?;
                     if let Some(matched) = matched.filter(|&n| n != 1) {
                         let (undone, done) = repair_stamps(r, *direction);
