@@ -355,3 +355,32 @@ fn what_cannot_run_on_mysql_is_refused_before_the_marker() {
         assert!(state.marker.is_none(), "no dirty marker: {state:?}");
     });
 }
+
+/// A `mysql://` URL whose server never answers (a listening socket that
+/// nobody accepts on: the system completes the TCP handshake, and the
+/// client waits for a greeting that never comes, as it would for a host
+/// that drops packets): the CLI gives up after its connect timeout, exit
+/// 3, naming the URL without its password and the timeout. (Diesel's
+/// MySQL connection has no connect timeout of its own.)
+#[test]
+fn a_silent_server_fails_within_the_connect_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a listening socket");
+    let port = silent.local_addr().expect("its port").port();
+    let url = format!("mysql://root:Secr3t-Pw@127.0.0.1:{port}/app");
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let start = Instant::now();
+    let output = cli_command(env!("CARGO_BIN_EXE_branchy"), &url, cwd.path())
+        .args(["--connect-timeout", "1s", "current"])
+        .output()
+        .expect("run branchy");
+    let run = Run::from_output(output, start.elapsed());
+    run.expect_code(migrator_runtime::cli::exit::CONNECT, "a silent server");
+    for needle in [
+        &format!("could not connect to `mysql://root:***@127.0.0.1:{port}/app`"),
+        "did not answer within the connect timeout of 1s",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle:?}\n{run}");
+    }
+    assert!(!run.stderr.contains("Secr3t"), "{run}");
+    drop(silent);
+}

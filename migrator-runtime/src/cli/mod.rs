@@ -185,8 +185,8 @@ pub struct GlobalArgs {
     /// How long one statement may run (e.g. `5m`; PostgreSQL) [default: no limit].
     #[arg(long, env = "MIGRATOR_STATEMENT_TIMEOUT", global = true, value_parser = duration)]
     pub statement_timeout: Option<Duration>,
-    /// How long to wait for a PostgreSQL server to answer a connection
-    /// (whole seconds, at least 2) [default: 10s].
+    /// How long to wait for the server to answer a connection (PostgreSQL:
+    /// whole seconds, at least 2; MySQL: the whole login) [default: 10s].
     #[arg(long, env = "MIGRATOR_CONNECT_TIMEOUT", global = true, value_parser = duration)]
     pub connect_timeout: Option<Duration>,
     /// How runs keep each other out: `advisory` (PostgreSQL session
@@ -257,7 +257,8 @@ pub struct Settings {
     pub options: Options,
     /// The migrations source directory.
     pub migrations_dir: PathBuf,
-    /// How long to wait for a PostgreSQL server to answer a connection.
+    /// How long to wait for a PostgreSQL or MySQL server to answer a
+    /// connection.
     pub connect_timeout: Duration,
     /// The `application_name` of the PostgreSQL connections it opens.
     pub application_name: String,
