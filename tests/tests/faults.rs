@@ -780,21 +780,11 @@ fn sixteen_processes_apply_each_revision_once() {
     migrator_tests::on_each_backend(|db| {
         let cwd = tempfile::tempdir().expect("a working directory");
         let start = Instant::now();
-        let children: Vec<Child> = (0..LOAD_PROCESSES)
-            .map(|_| {
-                long_cli(db.url(), cwd.path())
-                    .args(["--lock-timeout", "60s", "upgrade", "head"])
-                    .spawn()
-                    .expect("spawn the long CLI")
-            })
-            .collect();
-        let runs: Vec<Run> = children
-            .into_iter()
-            .map(|child| {
-                let output = child.wait_with_output().expect("wait for the CLI");
-                Run::from_output(output, start.elapsed())
-            })
-            .collect();
+        let runs = migrator_tests::run_together((0..LOAD_PROCESSES).map(|_| {
+            let mut command = long_cli(db.url(), cwd.path());
+            command.args(["--lock-timeout", "60s", "upgrade", "head"]);
+            command
+        }));
         let all = runs
             .iter()
             .enumerate()

@@ -100,16 +100,9 @@ fn branchy(url: &str, args: &[&str]) -> Command {
 /// one must exit 0, the database must be at head with each revision run
 /// once.
 fn eight_at_once(db: &TestDb, url: &str, lock_args: &[&str]) -> Vec<Run> {
-    let start = Instant::now();
     let mut args = vec!["upgrade", "head"];
     args.extend_from_slice(lock_args);
-    let children: Vec<_> = (0..PEERS)
-        .map(|_| branchy(url, &args).spawn().expect("spawn branchy"))
-        .collect();
-    let runs: Vec<Run> = children
-        .into_iter()
-        .map(|child| Run::from_output(child.wait_with_output().expect("wait"), start.elapsed()))
-        .collect();
+    let runs = migrator_tests::run_together((0..PEERS).map(|_| branchy(url, &args)));
     for (i, run) in runs.iter().enumerate() {
         run.expect_code(0, &format!("process {i} of {PEERS} with {lock_args:?}"));
     }

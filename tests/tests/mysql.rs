@@ -10,7 +10,7 @@ use std::time::Instant;
 use migrator_runtime::testing::on_mysql;
 use migrator_runtime::{AnyConnection, LockStrategy, Migrator, Target};
 use migrator_tests::branchy::{ALL, MIGRATIONS, applied, assert_at_head_once, audit};
-use migrator_tests::{Run, TestDb, cli_command, count, options, tables};
+use migrator_tests::{Run, TestDb, cli_command, count, options, run_together, tables};
 
 /// Runs `sql` on `conn`.
 fn execute(conn: &mut AnyConnection, sql: &str) {
@@ -122,19 +122,11 @@ fn upgrade_current_downgrade_and_stamp() {
 fn eight_processes_migrate_once() {
     const PEERS: usize = 8;
     on_mysql(|db| {
-        let start = Instant::now();
-        let children: Vec<_> = (0..PEERS)
-            .map(|_| {
-                branchy(db)
-                    .args(["upgrade", "head"])
-                    .spawn()
-                    .expect("spawn branchy")
-            })
-            .collect();
-        let runs: Vec<Run> = children
-            .into_iter()
-            .map(|child| Run::from_output(child.wait_with_output().expect("wait"), start.elapsed()))
-            .collect();
+        let runs = run_together((0..PEERS).map(|_| {
+            let mut command = branchy(db);
+            command.args(["upgrade", "head"]);
+            command
+        }));
         for (i, run) in runs.iter().enumerate() {
             run.expect_code(0, &format!("process {i} of {PEERS}"));
         }
@@ -169,11 +161,10 @@ fn eight_processes_migrate_once() {
 fn a_held_lock_times_out_and_names_its_holder() {
     on_mysql(|db| {
         let mut holder = db.connect();
-        let name = {
-            let url = db.url();
-            let database = url.rsplit('/').next().expect("a database in the URL");
-            format!("migrator:{database}.migrator_version")
-        };
+        let name = format!(
+            "migrator:{}.migrator_version",
+            migrator_tests::database_name(db.url())
+        );
         assert_eq!(
             count(&mut holder, &format!("SELECT GET_LOCK('{name}', 0) AS n")),
             1
