@@ -181,6 +181,19 @@ pub fn cli_command(exe: &str, url: &str, cwd: &std::path::Path) -> std::process:
     command
 }
 
+/// Runs the CLI binary `exe` against `url` with `args`, in a fresh
+/// working directory (a bare path must not land in the repository), to its
+/// end.
+pub fn run_cli(exe: &str, url: &str, args: &[&str]) -> Run {
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let start = std::time::Instant::now();
+    let output = cli_command(exe, url, cwd.path())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {exe}: {e}"));
+    Run::from_output(output, start.elapsed())
+}
+
 /// What one CLI run did.
 pub struct Run {
     /// The exit status (`None` when killed by a signal).

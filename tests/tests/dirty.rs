@@ -6,12 +6,10 @@
 //! CLI (`fixtures/dirty`, whose revision 002 fails on its second statement
 //! until the table `needed` exists) and the library.
 
-use std::time::Instant;
-
 use diesel::connection::SimpleConnection;
 use migrator_runtime::cli::exit;
 use migrator_runtime::{AnyConnection, Direction, Error, Migrator, Target};
-use migrator_tests::{Run, TestDb, applied_ids, cli_command, count, exit_code, tables};
+use migrator_tests::{Run, TestDb, applied_ids, count, exit_code, tables};
 
 mod dirty {
     migrator_runtime::embed_migrations!("fixtures/dirty");
@@ -19,13 +17,7 @@ mod dirty {
 
 /// The `dirty` CLI against `db` with `args`.
 fn cli(db: &TestDb, args: &[&str]) -> Run {
-    let cwd = tempfile::tempdir().expect("a working directory");
-    let start = Instant::now();
-    let output = cli_command(env!("CARGO_BIN_EXE_dirty"), db.url(), cwd.path())
-        .args(args)
-        .output()
-        .expect("run the dirty CLI");
-    Run::from_output(output, start.elapsed())
+    migrator_tests::run_cli(env!("CARGO_BIN_EXE_dirty"), db.url(), args)
 }
 
 fn batch(conn: &mut AnyConnection, sql: &str) {

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,7 @@ use migrator_runtime::{
 };
 use migrator_tests::{
     Kind, Run, SplitMix, TestDb, applied_ids, cli_command, count, exit_code, postgres_admin_url,
-    tables,
+    run_cli, tables,
 };
 
 mod long {
@@ -140,13 +140,7 @@ fn assert_no_secret(run: &Run, what: &str) {
 }
 
 fn run_long(url: &str, args: &[&str]) -> Run {
-    let cwd = tempfile::tempdir().expect("a working directory");
-    let start = Instant::now();
-    let output = long_cli(url, cwd.path())
-        .args(args)
-        .output()
-        .expect("run the long CLI");
-    Run::from_output(output, start.elapsed())
+    run_cli(env!("CARGO_BIN_EXE_long"), url, args)
 }
 
 fn strings(conn: &mut AnyConnection, sql: &str) -> Vec<String> {
@@ -195,6 +189,18 @@ fn audit(migrations: &Migrations, conn: &mut AnyConnection) -> Vec<AuditEntry> {
 
 fn env_number(var: &str) -> Option<u64> {
     std::env::var(var).ok().and_then(|v| v.trim().parse().ok())
+}
+
+/// The kill delays' generator, seeded by `MIGRATOR_FAULT_SEED` (default:
+/// the clock); the seed is printed after `what`, so a run can be replayed.
+fn fault_rng(what: &str) -> SplitMix {
+    let seed = env_number("MIGRATOR_FAULT_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    eprintln!("{what}, MIGRATOR_FAULT_SEED={seed}");
+    SplitMix(seed)
 }
 
 // ---------------------------------------------------------------------------
@@ -302,14 +308,22 @@ fn assert_consistent(db: &TestDb, context: &str) -> usize {
     k
 }
 
-/// Spawns `long upgrade head` against `db`, output discarded.
-fn spawn_long(db: &TestDb, cwd: &Path) -> Child {
-    long_cli(db.url(), cwd)
+/// Spawns `exe upgrade head` against `db` (output discarded), kills it
+/// with SIGKILL after `delay` ms and waits for its server session to go;
+/// true when it had exited by itself before.
+fn kill_after(exe: &str, db: &TestDb, cwd: &Path, delay: u64) -> bool {
+    let mut child = cli_command(exe, db.url(), cwd)
         .args(["upgrade", "head"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn the long CLI")
+        .unwrap_or_else(|e| panic!("spawn {exe}: {e}"));
+    std::thread::sleep(Duration::from_millis(delay));
+    let exited = child.try_wait().expect("poll the migrator").is_some();
+    child.kill().expect("SIGKILL the migrator");
+    child.wait().expect("reap the migrator");
+    wait_for_orphans(db);
+    exited
 }
 
 fn kill_trials(kind: Kind, trials: u64, rng: &mut SplitMix) {
@@ -333,14 +347,9 @@ fn kill_trials(kind: Kind, trials: u64, rng: &mut SplitMix) {
     for trial in 0..trials {
         let db = TestDb::new(kind).expect("a fresh database");
         let delay = rng.below(usize::try_from(span).unwrap_or(usize::MAX)) as u64;
-        let mut child = spawn_long(&db, cwd.path());
-        std::thread::sleep(Duration::from_millis(delay));
-        if child.try_wait().expect("poll the migrator").is_some() {
+        if kill_after(env!("CARGO_BIN_EXE_long"), &db, cwd.path(), delay) {
             finished_first += 1;
         }
-        child.kill().expect("SIGKILL the migrator");
-        child.wait().expect("reap the migrator");
-        wait_for_orphans(&db);
         let context = format!("{name}, trial {trial}, killed after {delay} ms");
         let k = assert_consistent(&db, &format!("{context}, after the kill"));
         *landed.entry(k).or_default() += 1;
@@ -379,13 +388,7 @@ fn kill_trials(kind: Kind, trials: u64, rng: &mut SplitMix) {
 #[test]
 fn killed_mid_run_leaves_a_consistent_database_and_the_next_run_completes() {
     let trials = env_number("MIGRATOR_FAULT_TRIALS").unwrap_or(5);
-    let seed = env_number("MIGRATOR_FAULT_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-    });
-    eprintln!("kill test: {trials} trial(s) per backend, MIGRATOR_FAULT_SEED={seed}");
-    let mut rng = SplitMix(seed);
+    let mut rng = fault_rng(&format!("kill test: {trials} trial(s) per backend"));
     for kind in Kind::ALL {
         kill_trials(kind, trials, &mut rng);
     }
@@ -393,13 +396,7 @@ fn killed_mid_run_leaves_a_consistent_database_and_the_next_run_completes() {
 
 /// The `dirty_kill` CLI against `db`, run to its end.
 fn run_dirty_kill(db: &TestDb, args: &[&str]) -> Run {
-    let cwd = tempfile::tempdir().expect("a working directory");
-    let start = Instant::now();
-    let output = cli_command(env!("CARGO_BIN_EXE_dirty_kill"), db.url(), cwd.path())
-        .args(args)
-        .output()
-        .expect("run the dirty_kill CLI");
-    Run::from_output(output, start.elapsed())
+    run_cli(env!("CARGO_BIN_EXE_dirty_kill"), db.url(), args)
 }
 
 /// The rows of `slow_t` (written by the last statement of revision 002,
@@ -490,13 +487,7 @@ fn assert_marker_honest(db: &TestDb, context: &str) -> bool {
 #[test]
 fn killed_outside_a_transaction_leaves_an_honest_dirty_marker() {
     let trials = env_number("MIGRATOR_FAULT_TRIALS").unwrap_or(5);
-    let seed = env_number("MIGRATOR_FAULT_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-    });
-    eprintln!("marker kill test: {trials} trial(s) per backend, MIGRATOR_FAULT_SEED={seed}");
-    let mut rng = SplitMix(seed);
+    let mut rng = fault_rng(&format!("marker kill test: {trials} trial(s) per backend"));
     for kind in Kind::ALL {
         let Some(db) = TestDb::new(kind) else {
             continue;
@@ -513,16 +504,7 @@ fn killed_outside_a_transaction_leaves_an_honest_dirty_marker() {
         for trial in 0..trials {
             let db = TestDb::new(kind).expect("a fresh database");
             let delay = rng.below(usize::try_from(span).unwrap_or(usize::MAX)) as u64;
-            let mut child = cli_command(env!("CARGO_BIN_EXE_dirty_kill"), db.url(), cwd.path())
-                .args(["upgrade", "head"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn the dirty_kill CLI");
-            std::thread::sleep(Duration::from_millis(delay));
-            child.kill().expect("SIGKILL the migrator");
-            child.wait().expect("reap the migrator");
-            wait_for_orphans(&db);
+            kill_after(env!("CARGO_BIN_EXE_dirty_kill"), &db, cwd.path(), delay);
             let context = format!("{name}, trial {trial}, killed after {delay} ms of {span}");
             marked += u64::from(assert_marker_honest(&db, &context));
         }
@@ -646,13 +628,7 @@ fn assert_ddl_consistent(db: &TestDb, context: &str, one_run: bool) -> (usize, O
 
 /// The `ddl_kill` CLI against `db`, run to its end.
 fn run_ddl_kill(db: &TestDb, args: &[&str]) -> Run {
-    let cwd = tempfile::tempdir().expect("a working directory");
-    let start = Instant::now();
-    let output = cli_command(env!("CARGO_BIN_EXE_ddl_kill"), db.url(), cwd.path())
-        .args(args)
-        .output()
-        .expect("run the ddl_kill CLI");
-    Run::from_output(output, start.elapsed())
+    run_cli(env!("CARGO_BIN_EXE_ddl_kill"), db.url(), args)
 }
 
 /// "Killed mid-run where DDL commits on its own": SIGKILL at a seeded
@@ -665,13 +641,7 @@ fn run_ddl_kill(db: &TestDb, args: &[&str]) -> Run {
 #[test]
 fn killed_mid_ddl_on_mysql_leaves_version_table_marker_and_schema_consistent() {
     let trials = env_number("MIGRATOR_FAULT_TRIALS").unwrap_or(50);
-    let seed = env_number("MIGRATOR_FAULT_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-    });
-    eprintln!("MySQL kill test: {trials} trial(s), MIGRATOR_FAULT_SEED={seed}");
-    let mut rng = SplitMix(seed);
+    let mut rng = fault_rng(&format!("MySQL kill test: {trials} trial(s)"));
     let Some(db) = TestDb::new(Kind::Mysql) else {
         return;
     };
@@ -693,16 +663,7 @@ fn killed_mid_ddl_on_mysql_leaves_version_table_marker_and_schema_consistent() {
     for trial in 0..trials {
         let db = TestDb::new(Kind::Mysql).expect("a fresh database");
         let delay = rng.below(usize::try_from(span).unwrap_or(usize::MAX)) as u64;
-        let mut child = cli_command(env!("CARGO_BIN_EXE_ddl_kill"), db.url(), cwd.path())
-            .args(["upgrade", "head"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the ddl_kill CLI");
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().expect("SIGKILL the migrator");
-        child.wait().expect("reap the migrator");
-        wait_for_orphans(&db);
+        kill_after(env!("CARGO_BIN_EXE_ddl_kill"), &db, cwd.path(), delay);
         let context = format!("mysql, trial {trial}, killed after {delay} ms of {span}");
         let (k, marked) = assert_ddl_consistent(&db, &format!("{context}, after the kill"), true);
         *landed.entry((k, marked)).or_default() += 1;
