@@ -801,4 +801,24 @@ mod tests {
     fn the_command_line_is_well_formed() {
         MigratorCli::command().debug_assert();
     }
+
+    /// The `table` lease's heartbeat connects where the run does, and no
+    /// `Debug` of the options shows its password.
+    #[test]
+    fn the_heartbeat_connects_to_the_database_url() {
+        let cli = MigratorCli::parse_from([
+            "m",
+            "--database-url",
+            "mysql://app:Secr3t@db:3306/app",
+            "--lock",
+            "table",
+            "current",
+        ]);
+        let settings = Settings::resolve(&cli.global, Config::default());
+        assert_eq!(
+            settings.options.lock_heartbeat_url.as_deref(),
+            Some("mysql://app:Secr3t@db:3306/app")
+        );
+        assert!(!format!("{:?}", settings.options).contains("Secr3t"));
+    }
 }
