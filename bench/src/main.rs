@@ -273,7 +273,11 @@ impl Ctx {
         if backend == "sqlite" {
             self.drop_sqlite(&self.run_dir.join(format!("{name}.db")));
         } else {
-            self.exec(n, &self.admin_url(backend), &format!("DROP DATABASE IF EXISTS {name}"));
+            self.exec(
+                n,
+                &self.admin_url(backend),
+                &format!("DROP DATABASE IF EXISTS {name}"),
+            );
         }
     }
 
