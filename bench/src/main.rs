@@ -1,12 +1,13 @@
 //! migrator's benchmarks (issue "[4/4] Prove it"): migrator against
 //! diesel_migrations and a raw `batch_execute` floor, on SQLite and
-//! PostgreSQL, in one run.
+//! PostgreSQL (and, with `--backends mysql`, MySQL or MariaDB), in one run.
 //!
 //! ```text
 //! scripts/bench.sh [--n 100,1000] [--parts apply,startup,compile,size,plan]
 //!                  [--backends sqlite,postgres] [--reps 5] [--startup-reps 15]
 //!                  [--rebuild-reps 3] [--plan-n 100000] [--plan-reps 5]
-//!                  [--pg-url postgres://postgres@127.0.0.1:5432] [--offline]
+//!                  [--pg-url postgres://postgres@127.0.0.1:5432]
+//!                  [--mysql-url mysql://root@127.0.0.1:3306] [--offline]
 //!                  [--out bench/target/report.md]
 //! ```
 //!
@@ -48,6 +49,7 @@ struct Args {
     plan_n: usize,
     plan_reps: usize,
     pg_url: String,
+    mysql_url: String,
     offline: bool,
     out: Option<PathBuf>,
 }
@@ -59,7 +61,8 @@ fn usage() -> ! {
         "usage: bench [--n 100,1000] [--parts {}] [--backends sqlite,postgres]\n\
          \x20            [--reps 5] [--startup-reps 15] [--rebuild-reps 3]\n\
          \x20            [--plan-n 100000] [--plan-reps 5]\n\
-         \x20            [--pg-url postgres://postgres@127.0.0.1:5432] [--offline] [--out FILE]",
+         \x20            [--pg-url postgres://postgres@127.0.0.1:5432]\n\
+         \x20            [--mysql-url mysql://root@127.0.0.1:3306] [--offline] [--out FILE]",
         PARTS.join(",")
     );
     std::process::exit(2)
@@ -77,6 +80,8 @@ fn parse_args() -> Args {
         plan_reps: 5,
         pg_url: std::env::var("BENCH_PG_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into()),
+        mysql_url: std::env::var("BENCH_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
         offline: false,
         out: None,
     };
@@ -95,6 +100,7 @@ fn parse_args() -> Args {
             "--plan-n" => args.plan_n = num(value()),
             "--plan-reps" => args.plan_reps = num(value()),
             "--pg-url" => args.pg_url = value().trim_end_matches('/').to_owned(),
+            "--mysql-url" => args.mysql_url = value().trim_end_matches('/').to_owned(),
             "--offline" => args.offline = true,
             "--out" => args.out = Some(PathBuf::from(value())),
             "-h" | "--help" => usage(),
@@ -107,7 +113,7 @@ fn parse_args() -> Args {
         }
     }
     for b in &args.backends {
-        if b != "sqlite" && b != "postgres" {
+        if !["sqlite", "postgres", "mysql"].contains(&b.as_str()) {
             usage();
         }
     }
@@ -207,20 +213,19 @@ impl Ctx {
             .collect()
     }
 
-    fn pg_admin(&self, n: usize, sql: &str) {
-        let url = format!("{}/postgres", self.args.pg_url);
-        let out = Command::new(self.bin(Tool::Raw, n))
-            .arg(&url)
-            .arg("exec")
-            .arg(sql)
-            .output()
-            .expect("running the admin command");
-        if !out.status.success() {
-            eprintln!(
-                "`{sql}` on {url} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::process::exit(1);
+    /// The server's administrative URL (PostgreSQL or MySQL).
+    fn admin_url(&self, backend: &str) -> String {
+        match backend {
+            "mysql" => format!("{}/mysql", self.args.mysql_url),
+            _ => format!("{}/postgres", self.args.pg_url),
+        }
+    }
+
+    /// The server URL of the database `name`.
+    fn server_url(&self, backend: &str, name: &str) -> String {
+        match backend {
+            "mysql" => format!("{}/{name}", self.args.mysql_url),
+            _ => format!("{}/{name}", self.args.pg_url),
         }
     }
 
@@ -253,22 +258,26 @@ impl Ctx {
 
     /// A fresh, empty database; returns its URL.
     fn fresh_db(&self, backend: &str, n: usize, name: &str) -> String {
-        if backend == "postgres" {
-            self.pg_admin(n, &format!("DROP DATABASE IF EXISTS {name}"));
-            self.pg_admin(n, &format!("CREATE DATABASE {name}"));
-            format!("{}/{name}", self.args.pg_url)
-        } else {
+        if backend == "sqlite" {
             let path = self.run_dir.join(format!("{name}.db"));
             self.drop_sqlite(&path);
-            path.to_string_lossy().into_owned()
+            return path.to_string_lossy().into_owned();
         }
+        let admin = self.admin_url(backend);
+        self.exec(n, &admin, &format!("DROP DATABASE IF EXISTS {name}"));
+        self.exec(n, &admin, &format!("CREATE DATABASE {name}"));
+        self.server_url(backend, name)
     }
 
     fn drop_db(&self, backend: &str, n: usize, name: &str) {
-        if backend == "postgres" {
-            self.pg_admin(n, &format!("DROP DATABASE IF EXISTS {name}"));
-        } else {
+        if backend == "sqlite" {
             self.drop_sqlite(&self.run_dir.join(format!("{name}.db")));
+        } else {
+            self.exec(
+                n,
+                &self.admin_url(backend),
+                &format!("DROP DATABASE IF EXISTS {name}"),
+            );
         }
     }
 
@@ -384,11 +393,13 @@ fn main() {
     if needs_crates && args.backends.iter().any(|b| b == "postgres") {
         versions.push((
             "PostgreSQL".into(),
-            ctx.query(
-                n0,
-                &format!("{}/postgres", args.pg_url),
-                "SELECT version() AS v",
-            ),
+            ctx.query(n0, &ctx.admin_url("postgres"), "SELECT version() AS v"),
+        ));
+    }
+    if needs_crates && args.backends.iter().any(|b| b == "mysql") {
+        versions.push((
+            "MySQL/MariaDB".into(),
+            ctx.query(n0, &ctx.admin_url("mysql"), "SELECT VERSION() AS v"),
         ));
     }
     if needs_crates && args.backends.iter().any(|b| b == "sqlite") {

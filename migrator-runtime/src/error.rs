@@ -130,6 +130,33 @@ pub enum Error {
         done: String,
     },
 
+    /// A revision that ran with its dirty marker finished, but the marker
+    /// was no longer the one row of the version table it should replace
+    /// (another run took the lock over after this run's lease ran out, or
+    /// `stamp` ran meanwhile): nothing was recorded for it.
+    #[error(
+        "the {direction} of revision {revision} ({file}) ran to its end, but recording it matched \
+         {matched} row(s) of the version table instead of its dirty marker's one: another run \
+         took the lock over (a lease that ran out) or `stamp` changed the version table while it \
+         ran; nothing was recorded for it and its effects are in the database: check `current` \
+         and the schema, then record where the database is with {done} (its {direction} done) \
+         or {undone} (undone by hand)"
+    )]
+    MarkerLost {
+        /// The revision ID.
+        revision: String,
+        /// The revision's file name.
+        file: String,
+        /// Which way it was run.
+        direction: Direction,
+        /// How many rows recording it matched.
+        matched: usize,
+        /// The `stamp` that records the step as done.
+        done: Box<str>,
+        /// The `stamp` that records the step as not done.
+        undone: Box<str>,
+    },
+
     /// A revision exceeded its lock or statement timeout (after its
     /// retries, for a lock timeout); its transaction was rolled back.
     #[error(

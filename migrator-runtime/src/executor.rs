@@ -375,6 +375,9 @@ impl Executor<'_> {
                 let guard = d.script_guard_sql(&e.condition, &e.message);
                 (e.condition, Some(e.record), guard)
             });
+        // Recorded in a transaction of its own: a revision run outside one
+        // (offline, or live with its marker).
+        let record_transaction = !in_transaction && (offline || marks);
         let outer_depth = sink.depth();
         if own_transaction {
             sink.begin().map_err(|e| not_started(e.into()))?;
@@ -441,13 +444,12 @@ impl Executor<'_> {
                 }
                 ran.map_err(fail)?;
             }
-            // An offline script records a `Transaction: false` revision in
-            // a transaction of its own, checked again.
-            let record_transaction = offline && !in_transaction;
+            // A revision run outside a transaction is recorded in a
+            // transaction of its own (offline, checked again).
             if record_transaction {
                 let indexes = d
                     .invalid_indexes_sql()
-                    .filter(|_| step.non_transactional())
+                    .filter(|_| offline && step.non_transactional())
                     .map(|sql| {
                         let undone = step.revision().map_or_else(
                             || "`stamp` to the revision before it".to_owned(),
@@ -508,20 +510,49 @@ impl Executor<'_> {
                 &detail,
                 when,
             );
-            // A script's condition is about the state before the block's
-            // change: its audit entry comes first.
-            let batch = if offline {
-                format!("{audit}\n{record}")
-            } else {
-                format!("{record}\n{audit}")
-            };
-            sink.execute(&batch).map_err(|e| fail(e.into()))?;
+            match step {
+                // Live, the marker's row must be the one row the record
+                // replaces: none (or more) means another run took the lock
+                // over, or `stamp` ran, while the revision ran.
+                Step::Run(r, direction) if marks && !offline => {
+                    // Where DDL committed the step's transaction on its own
+                    // (MySQL), the record and its audit entry get a fresh
+                    // one, so that they commit together (statements of the
+                    // revision after its last DDL commit first: its marker
+                    // covers them).
+                    if in_transaction && !d.transactional_ddl() {
+                        sink.commit().map_err(|e| fail(e.into()))?;
+                        sink.begin().map_err(|e| fail(e.into()))?;
+                    }
+                    let matched = sink.changed(&record).map_err(|e| fail(e.into()))?;
+                    if let Some(matched) = matched.filter(|&n| n != 1) {
+                        let (undone, done) = repair_stamps(r, *direction);
+                        return Err(Error::MarkerLost {
+                            revision: r.id.to_string(),
+                            file: r.file_name.to_string(),
+                            direction: *direction,
+                            matched,
+                            done: done.into(),
+                            undone: undone.into(),
+                        });
+                    }
+                    sink.execute(&audit).map_err(|e| fail(e.into()))?;
+                }
+                // A script's condition is about the state before the
+                // block's change: its audit entry comes first.
+                _ if offline => sink
+                    .execute(&format!("{audit}\n{record}"))
+                    .map_err(|e| fail(e.into()))?,
+                _ => sink
+                    .execute(&format!("{record}\n{audit}"))
+                    .map_err(|e| fail(e.into()))?,
+            }
             if own_transaction || record_transaction {
                 sink.commit().map_err(|e| fail(e.into()))?;
             }
             Ok(())
         })();
-        if outcome.is_err() && own_transaction {
+        if outcome.is_err() && (own_transaction || record_transaction) {
             sink.rollback_to(outer_depth);
         }
         if !in_transaction {
@@ -984,6 +1015,11 @@ pub(crate) trait Sink {
     }
     /// Runs (or writes) a batch of statements.
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()>;
+    /// Runs one statement and returns how many rows it matched (`None`
+    /// from a script, which writes it and cannot count).
+    fn changed(&mut self, sql: &str) -> diesel::QueryResult<Option<usize>> {
+        self.execute(sql).map(|()| None)
+    }
     /// Runs a Rust revision's function.
     fn run_rust(&mut self, function: RevisionFn, revision: &Revision) -> RevisionResult;
     /// First in `step`'s transaction (before a `Transaction: false`
@@ -1041,6 +1077,10 @@ impl Sink for Live<'_> {
 
     fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
         self.0.execute(sql)
+    }
+
+    fn changed(&mut self, sql: &str) -> diesel::QueryResult<Option<usize>> {
+        self.0.changed(sql).map(Some)
     }
 
     fn before_step(&mut self, step: &Step<'_>) -> Result<()> {

@@ -11,7 +11,7 @@ use crate::bookkeeping::DEFAULT_VERSION_TABLE;
 /// let mut options = migrator_runtime::Options::default();
 /// options.lock_timeout = std::time::Duration::from_secs(10);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
     /// The version table (default `migrator_version`). `schema.table` names
@@ -60,9 +60,21 @@ pub struct Options {
     /// [`lock_timeout`](Options::lock_timeout), so a run started just after
     /// a crash still gets the lock. At least 5 s (a shorter lease is
     /// refused). A table lease is renewed in each revision's transaction,
-    /// not during a `Transaction: false` revision: raise it above the
-    /// longest of those (see [`LockStrategy::Table`]).
+    /// and during a revision only by its heartbeat
+    /// ([`Options::lock_heartbeat_url`]); without one, raise it above the
+    /// longest revision that runs outside a transaction (see
+    /// [`LockStrategy::Table`]).
     pub lock_lease: Duration,
+    /// The URL (as [`connect`](crate::connect) takes it) of the database the
+    /// [`LockStrategy::Table`] lease is in, for its heartbeat: a thread that
+    /// renews the lease every third of [`Options::lock_lease`] on a
+    /// connection of its own while the run goes on, so that a revision
+    /// longer than the lease (a `Transaction: false` one; on MySQL any,
+    /// whose DDL commits the transaction that held the lease's row) keeps
+    /// it, and a run that died loses it after one lease. The CLI sets it to
+    /// its database URL. Default `None`: no heartbeat, the lease is renewed
+    /// only before each revision. Never printed (`Debug` hides it).
+    pub lock_heartbeat_url: Option<String>,
 }
 
 impl Default for Options {
@@ -78,7 +90,30 @@ impl Default for Options {
             ignore_checksums: false,
             lock: LockStrategy::default(),
             lock_lease: Duration::from_secs(30),
+            lock_heartbeat_url: None,
         }
+    }
+}
+
+/// Every field but the heartbeat URL, which may hold a password.
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("version_table", &self.version_table)
+            .field("audit_table", &self.audit_table)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("ddl_lock_timeout", &self.ddl_lock_timeout)
+            .field("ddl_retries", &self.ddl_retries)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("single_transaction", &self.single_transaction)
+            .field("ignore_checksums", &self.ignore_checksums)
+            .field("lock", &self.lock)
+            .field("lock_lease", &self.lock_lease)
+            .field(
+                "lock_heartbeat_url",
+                &self.lock_heartbeat_url.as_ref().map(|_| "***"),
+            )
+            .finish()
     }
 }
 
@@ -117,13 +152,17 @@ pub enum LockStrategy {
     /// for that commit and then finds it renewed. A run whose lease was
     /// taken anyway (its renewal matched no row) stops before its next
     /// revision ([`Error::LockLost`](crate::Error::LockLost)). A
-    /// `Transaction: false` revision runs outside any transaction: its
-    /// lease is renewed just before it and nothing holds it during it, so
-    /// one that outlasts the lease lets another run take the lease and
-    /// start the same revision (and a Rust revision's effects outside the
-    /// database are never rolled back). Set the lease above the longest
-    /// `Transaction: false` revision. In a single-transaction run the row
-    /// stays locked for the whole run.
+    /// revision that runs outside a transaction (`Transaction: false`; on
+    /// MySQL any, whose DDL commits the transaction) holds no row lock:
+    /// during it the lease is kept by its heartbeat
+    /// ([`Options::lock_heartbeat_url`], set by the CLI), a thread that
+    /// renews it every third of the lease on a connection of its own.
+    /// Without a heartbeat, one that outlasts the lease lets another run
+    /// take the lease and find the revision's dirty marker; set the lease
+    /// above the longest such revision then. A revision whose marker another
+    /// run removed meanwhile is not recorded
+    /// ([`Error::MarkerLost`](crate::Error::MarkerLost)). In a
+    /// single-transaction run the row stays locked for the whole run.
     Table,
     /// A lease in Redis at this URL (`redis://[:password@]host[:port][/db]`,
     /// `rediss://` with TLS): `SET key token NX PX lease`, the key naming the

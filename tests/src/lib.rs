@@ -209,6 +209,19 @@ pub fn cli_command(exe: &str, url: &str, cwd: &std::path::Path) -> std::process:
     command
 }
 
+/// Runs the CLI binary `exe` against `url` with `args`, in a fresh
+/// working directory (a bare path must not land in the repository), to its
+/// end.
+pub fn run_cli(exe: &str, url: &str, args: &[&str]) -> Run {
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let start = std::time::Instant::now();
+    let output = cli_command(exe, url, cwd.path())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {exe}: {e}"));
+    Run::from_output(output, start.elapsed())
+}
+
 /// What one CLI run did.
 pub struct Run {
     /// The exit status (`None` when killed by a signal).
@@ -313,3 +326,42 @@ pub const BRANCHY_AT_HEAD: [&str; 5] = [
     "migrator_version_audit",
     "right_t",
 ];
+
+/// Spawns every command at once (back to back, so they race for the lock),
+/// then waits for each: their runs, in order, each timed from the first
+/// spawn.
+pub fn run_together(commands: impl IntoIterator<Item = std::process::Command>) -> Vec<Run> {
+    let start = std::time::Instant::now();
+    let children: Vec<std::process::Child> = commands
+        .into_iter()
+        .map(|mut command| command.spawn().expect("spawn a migrator"))
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().expect("wait for a migrator");
+            Run::from_output(output, start.elapsed())
+        })
+        .collect()
+}
+
+/// The database a server URL names: its path's last segment, without a
+/// query (`mysql://root@host:3306/app?x=1` → `app`).
+pub fn database_name(url: &str) -> &str {
+    let path = url.split('?').next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// PostgreSQL: leaves an invalid index `dup_v` behind, as a failed
+/// `CREATE UNIQUE INDEX CONCURRENTLY` over duplicates (a DBA's failed
+/// build, a cancelled `REINDEX CONCURRENTLY`) does, on the table `dup`.
+pub fn leave_invalid_index(conn: &mut migrator_runtime::AnyConnection) {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("CREATE TABLE dup (v INTEGER); INSERT INTO dup VALUES (1), (1);")
+        .expect("duplicates");
+    assert!(
+        conn.batch_execute("CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v);")
+            .is_err(),
+        "the unique index fails over duplicates, and stays, invalid"
+    );
+}

@@ -130,21 +130,11 @@ fn eight_processes_migrate_once() {
         let start = Instant::now();
         // Spawned in a tight loop: each run lasts well over 200 ms (005
         // sleeps), spawning all of them takes a few milliseconds.
-        let children: Vec<_> = (0..PEERS)
-            .map(|_| {
-                branchy(db)
-                    .args(["upgrade", "head"])
-                    .spawn()
-                    .expect("spawn branchy")
-            })
-            .collect();
-        let runs: Vec<Run> = children
-            .into_iter()
-            .map(|child| {
-                let output = child.wait_with_output().expect("wait for branchy");
-                Run::from_output(output, start.elapsed())
-            })
-            .collect();
+        let runs = migrator_tests::run_together((0..PEERS).map(|_| {
+            let mut command = branchy(db);
+            command.args(["upgrade", "head"]);
+            command
+        }));
         for (i, run) in runs.iter().enumerate() {
             run.expect_code(0, &format!("process {i} of {PEERS}"));
         }

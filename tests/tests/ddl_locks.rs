@@ -353,13 +353,7 @@ fn an_invalid_index_already_there_refuses_a_concurrent_index_revision_before_it_
     let m = factory_service_db::migrator();
     let mut conn = db.connect();
     m.upgrade(&mut conn, target("008")).expect("upgrade to 008");
-    conn.batch_execute("CREATE TABLE dup (v INTEGER); INSERT INTO dup VALUES (1), (1);")
-        .expect("duplicates");
-    assert!(
-        conn.batch_execute("CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v);")
-            .is_err(),
-        "the unique index fails over duplicates, and stays, invalid"
-    );
+    migrator_tests::leave_invalid_index(&mut conn);
     let error = m.upgrade(&mut conn, Target::Head).expect_err("refused");
     expect_refused(&error, "public.dup_v");
     assert_eq!(last_used_index(&mut conn), -1, "009 did not run");

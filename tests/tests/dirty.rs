@@ -6,12 +6,10 @@
 //! CLI (`fixtures/dirty`, whose revision 002 fails on its second statement
 //! until the table `needed` exists) and the library.
 
-use std::time::Instant;
-
 use diesel::connection::SimpleConnection;
 use migrator_runtime::cli::exit;
 use migrator_runtime::{AnyConnection, Direction, Error, Migrator, Target};
-use migrator_tests::{Run, TestDb, applied_ids, cli_command, count, exit_code, tables};
+use migrator_tests::{Run, TestDb, applied_ids, count, exit_code, tables};
 
 mod dirty {
     migrator_runtime::embed_migrations!("fixtures/dirty");
@@ -19,13 +17,7 @@ mod dirty {
 
 /// The `dirty` CLI against `db` with `args`.
 fn cli(db: &TestDb, args: &[&str]) -> Run {
-    let cwd = tempfile::tempdir().expect("a working directory");
-    let start = Instant::now();
-    let output = cli_command(env!("CARGO_BIN_EXE_dirty"), db.url(), cwd.path())
-        .args(args)
-        .output()
-        .expect("run the dirty CLI");
-    Run::from_output(output, start.elapsed())
+    migrator_tests::run_cli(env!("CARGO_BIN_EXE_dirty"), db.url(), args)
 }
 
 fn batch(conn: &mut AnyConnection, sql: &str) {
@@ -458,4 +450,54 @@ fn a_live_runs_marker_is_not_dirt_for_the_commands_that_read() {
     assert!(dirty(
         short.pending(&mut conn).expect_err("a dead run's marker")
     ));
+}
+
+/// A revision whose dirty marker went while it ran (another run took the
+/// lease over and ran `stamp`; here the revision deletes it itself): its
+/// record matches no row, so the run fails naming it and the stamps (exit
+/// 6), the version table stays at 001 with no marker, the failure is in
+/// the audit log. (Recorded by a blind `UPDATE … WHERE checksum = marker`,
+/// it reported success with nothing recorded.)
+#[test]
+fn a_marker_gone_while_its_revision_ran_is_not_reported_as_recorded() {
+    mod marker_taken {
+        migrator_runtime::embed_migrations!("fixtures/marker_taken");
+    }
+    let check = |db: &TestDb| {
+        let migrator = Migrator::new(&marker_taken::MIGRATIONS);
+        let mut conn = db.connect();
+        let error = migrator
+            .upgrade(&mut conn, Target::Head)
+            .expect_err("the marker is gone");
+        let message = error.to_string();
+        assert!(
+            matches!(error, Error::MarkerLost { matched: 0, .. }),
+            "{message}"
+        );
+        for needle in [
+            "upgrade of revision 002 (002_marker_removed_meanwhile.sql) ran to its end",
+            "matched 0 row(s)",
+            "nothing was recorded",
+            "`stamp 002`",
+            "`stamp 001`",
+        ] {
+            assert!(message.contains(needle), "{needle:?} in {message}");
+        }
+        assert_eq!(exit_code(&error), exit::MISMATCH);
+        assert_eq!(rows(db), ["001:ok"]);
+        assert!(tables(&mut conn).contains(&"taken_t".to_owned()));
+        let log: Vec<String> = migrator
+            .audit_log(&mut conn)
+            .expect("read the audit log")
+            .into_iter()
+            .map(|e| format!("{} {} {}", e.action, e.outcome, e.revision))
+            .collect();
+        assert_eq!(
+            log.last().map(String::as_str),
+            Some("upgrade failure 002"),
+            "{log:#?}"
+        );
+    };
+    migrator_tests::on_each_backend(check);
+    migrator_runtime::testing::on_mysql(check);
 }

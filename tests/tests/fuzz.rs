@@ -7,6 +7,8 @@
 //! near-valid files (a valid header and sections, then random mutations:
 //! dropped, duplicated, swapped and inserted lines, random directives and
 //! tags, truncation, CRLF / CR endings, a BOM, unicode, dollar quotes,
+//! MySQL's own syntax in `mysql` sections (backtick identifiers, `#`
+//! comments, `/*! … */`, backslash escapes),
 //! unterminated comments and strings); small random directories.
 //!
 //! `MIGRATOR_FUZZ_CASES` sets the cases per property (default 2 000; the
@@ -233,6 +235,15 @@ const SQL_LINES: &[&str] = &[
     "DROP INDEX things_name;",
     "CREATE INDEX things_name ON things (name);",
     "UPDATE things SET name = 'é 漢字 🦀' WHERE id = 1;",
+    // MySQL's own syntax, for `mysql` sections.
+    "CREATE TABLE `things` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB;",
+    "SELECT `DROP TABLE things` FROM `things`;",
+    "INSERT INTO things (name) VALUES ('it\\'s; DROP TABLE things');",
+    "# a MySQL comment; DROP TABLE things;",
+    "/*!50503 SET NAMES utf8mb4 */;",
+    "DELIMITER //",
+    "DO SLEEP(0.1);",
+    "`an unterminated backtick identifier",
     "",
     "   ",
     "\t-- indented comment",
@@ -286,7 +297,11 @@ fn valid_sql_lines() -> impl Strategy<Value = Vec<String>> {
             if let Some(tag) = tagged {
                 lines.push(String::new());
                 lines.push(format!("-- migrate:upgrade {tag}"));
-                lines.push("CREATE TABLE things (id INTEGER);".to_owned());
+                lines.push(if tag == "mysql" {
+                    "CREATE TABLE `things` (`id` INT, `drop` INT) ENGINE=InnoDB;".to_owned()
+                } else {
+                    "CREATE TABLE things (id INTEGER);".to_owned()
+                });
                 lines.push(format!("-- migrate:downgrade {tag}"));
                 lines.push("-- migrate:noop".to_owned());
             }
@@ -524,6 +539,9 @@ const INERT_DROPS: &[&str] = &[
     "CREATE TABLE dropped (id INTEGER);",
     "INSERT INTO t (note) VALUES ('truncate; drop schema x');",
     "CREATE INDEX drop_idx ON t (id);",
+    // MySQL: backtick identifiers.
+    "SELECT `DROP TABLE users` FROM t;",
+    "CREATE TABLE `drop` (`truncate` INT);",
 ];
 
 // ---------------------------------------------------------------------------

@@ -100,16 +100,9 @@ fn branchy(url: &str, args: &[&str]) -> Command {
 /// one must exit 0, the database must be at head with each revision run
 /// once.
 fn eight_at_once(db: &TestDb, url: &str, lock_args: &[&str]) -> Vec<Run> {
-    let start = Instant::now();
     let mut args = vec!["upgrade", "head"];
     args.extend_from_slice(lock_args);
-    let children: Vec<_> = (0..PEERS)
-        .map(|_| branchy(url, &args).spawn().expect("spawn branchy"))
-        .collect();
-    let runs: Vec<Run> = children
-        .into_iter()
-        .map(|child| Run::from_output(child.wait_with_output().expect("wait"), start.elapsed()))
-        .collect();
+    let runs = migrator_tests::run_together((0..PEERS).map(|_| branchy(url, &args)));
     for (i, run) in runs.iter().enumerate() {
         run.expect_code(0, &format!("process {i} of {PEERS} with {lock_args:?}"));
     }
@@ -668,4 +661,73 @@ fn a_lease_below_the_floor_is_refused() {
         }
         assert!(applied(&mut conn).is_empty(), "nothing ran");
     });
+}
+
+/// The `table` lease through a revision outside a transaction that outlasts
+/// it (`fixtures/long_outside`: 002 sleeps 8 s, the lease is 5 s), on
+/// PostgreSQL and MySQL, with a second run starting 1 s in. With the
+/// heartbeat (`lock_heartbeat_url`), the second run waits and then finds
+/// nothing to do. Without it, the lease runs out during 002 and the second
+/// run takes it over and calls the live run's marker dirty: the bug the
+/// heartbeat fixes, shown on its own database at the same time.
+#[test]
+fn the_heartbeat_keeps_the_table_lease_through_a_revision_longer_than_it() {
+    mod long_outside {
+        migrator_runtime::embed_migrations!("fixtures/long_outside");
+    }
+    let lease = std::time::Duration::from_secs(5);
+    let migrator = |db: &TestDb, heartbeat: bool| {
+        Migrator::with_options(
+            &long_outside::MIGRATIONS,
+            options(|o| {
+                o.lock = LockStrategy::Table;
+                o.lock_lease = lease;
+                o.lock_timeout = std::time::Duration::from_secs(30);
+                o.lock_heartbeat_url = heartbeat.then(|| db.url().to_owned());
+            }),
+        )
+    };
+    // The first run's outcome and the second's.
+    let race = |db: &TestDb, heartbeat: bool| {
+        std::thread::scope(|scope| {
+            let first =
+                scope.spawn(|| migrator(db, heartbeat).upgrade(&mut db.connect(), Target::Head));
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let second = migrator(db, heartbeat).upgrade(&mut db.connect(), Target::Head);
+            (first.join().expect("the first run"), second)
+        })
+    };
+    let kinds = [Kind::Postgres, Kind::Mysql];
+    for kind in kinds {
+        let (Some(with), Some(without)) = (TestDb::new(kind), TestDb::new(kind)) else {
+            continue;
+        };
+        let ((first, second), (bare_first, bare_second)) = std::thread::scope(|scope| {
+            let bare = scope.spawn(|| race(&without, false));
+            (
+                race(&with, true),
+                bare.join().expect("the run without heartbeat"),
+            )
+        });
+        let first = first.expect("the first run, with its heartbeat");
+        assert_eq!(first.steps.len(), 2, "{kind}: the first run applied both");
+        let second = second.expect("the second run waited for the lease");
+        assert!(
+            second.steps.is_empty(),
+            "{kind}: nothing left for the second run"
+        );
+        let mut conn = with.connect();
+        assert_eq!(
+            count(
+                &mut conn,
+                &format!("SELECT COUNT(*) AS n FROM {LOCK_TABLE}")
+            ),
+            0,
+            "{kind}: the lease was released"
+        );
+        // Without the heartbeat: the lease ran out under the live run.
+        bare_first.expect("the first run, without heartbeat, still finishes 002");
+        let error = bare_second.expect_err("the second run took the lease over");
+        assert!(matches!(error, Error::Dirty { .. }), "{kind}: {error}");
+    }
 }

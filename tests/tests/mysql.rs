@@ -10,7 +10,7 @@ use std::time::Instant;
 use migrator_runtime::testing::on_mysql;
 use migrator_runtime::{AnyConnection, LockStrategy, Migrator, Target};
 use migrator_tests::branchy::{ALL, MIGRATIONS, applied, assert_at_head_once, audit};
-use migrator_tests::{Run, TestDb, cli_command, count, options, tables};
+use migrator_tests::{Run, TestDb, cli_command, count, options, run_together, tables};
 
 /// Runs `sql` on `conn`.
 fn execute(conn: &mut AnyConnection, sql: &str) {
@@ -122,19 +122,11 @@ fn upgrade_current_downgrade_and_stamp() {
 fn eight_processes_migrate_once() {
     const PEERS: usize = 8;
     on_mysql(|db| {
-        let start = Instant::now();
-        let children: Vec<_> = (0..PEERS)
-            .map(|_| {
-                branchy(db)
-                    .args(["upgrade", "head"])
-                    .spawn()
-                    .expect("spawn branchy")
-            })
-            .collect();
-        let runs: Vec<Run> = children
-            .into_iter()
-            .map(|child| Run::from_output(child.wait_with_output().expect("wait"), start.elapsed()))
-            .collect();
+        let runs = run_together((0..PEERS).map(|_| {
+            let mut command = branchy(db);
+            command.args(["upgrade", "head"]);
+            command
+        }));
         for (i, run) in runs.iter().enumerate() {
             run.expect_code(0, &format!("process {i} of {PEERS}"));
         }
@@ -169,11 +161,10 @@ fn eight_processes_migrate_once() {
 fn a_held_lock_times_out_and_names_its_holder() {
     on_mysql(|db| {
         let mut holder = db.connect();
-        let name = {
-            let url = db.url();
-            let database = url.rsplit('/').next().expect("a database in the URL");
-            format!("migrator:{database}.migrator_version")
-        };
+        let name = format!(
+            "migrator:{}.migrator_version",
+            migrator_tests::database_name(db.url())
+        );
         assert_eq!(
             count(&mut holder, &format!("SELECT GET_LOCK('{name}', 0) AS n")),
             1
@@ -354,4 +345,33 @@ fn what_cannot_run_on_mysql_is_refused_before_the_marker() {
         let state = migrator.state(&mut conn).expect("the state");
         assert!(state.marker.is_none(), "no dirty marker: {state:?}");
     });
+}
+
+/// A `mysql://` URL whose server never answers (a listening socket that
+/// nobody accepts on: the system completes the TCP handshake, and the
+/// client waits for a greeting that never comes, as it would for a host
+/// that drops packets): the CLI gives up after its connect timeout, exit
+/// 3, naming the URL without its password and the timeout. (Diesel's
+/// MySQL connection has no connect timeout of its own.)
+#[test]
+fn a_silent_server_fails_within_the_connect_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a listening socket");
+    let port = silent.local_addr().expect("its port").port();
+    let url = format!("mysql://root:Secr3t-Pw@127.0.0.1:{port}/app");
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let start = Instant::now();
+    let output = cli_command(env!("CARGO_BIN_EXE_branchy"), &url, cwd.path())
+        .args(["--connect-timeout", "1s", "current"])
+        .output()
+        .expect("run branchy");
+    let run = Run::from_output(output, start.elapsed());
+    run.expect_code(migrator_runtime::cli::exit::CONNECT, "a silent server");
+    for needle in [
+        &format!("could not connect to `mysql://root:***@127.0.0.1:{port}/app`"),
+        "did not answer within the connect timeout of 1s",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle:?}\n{run}");
+    }
+    assert!(!run.stderr.contains("Secr3t"), "{run}");
+    drop(silent);
 }

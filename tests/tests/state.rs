@@ -444,12 +444,7 @@ fn an_unqualified_name_means_the_first_schema_of_the_search_path() {
     old()
         .upgrade(&mut conn, Target::Head)
         .expect("public at head");
-    let name = db
-        .url()
-        .rsplit('/')
-        .next()
-        .expect("a database name")
-        .to_owned();
+    let name = migrator_tests::database_name(db.url()).to_owned();
     conn.batch_execute(&format!(
         "CREATE SCHEMA tenant_x; ALTER DATABASE \"{name}\" SET search_path = tenant_x, public"
     ))

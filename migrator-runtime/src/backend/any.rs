@@ -81,9 +81,10 @@ pub(crate) const DEFAULT_APPLICATION_NAME: &str = "migrator";
 /// Opens a connection from a URL: `postgres://…` or `postgresql://…`, a
 /// libpq `key=value` string, `sqlite://path`, `sqlite::memory:`, a bare
 /// file path (SQLite), or `mysql://user:password@host:3306/db` (`mariadb://`
-/// alike), as far as this build's features allow. A PostgreSQL
-/// server that does not answer fails the connection after 10 s, unless the
-/// URL sets `connect_timeout` itself. A PostgreSQL connection carries the
+/// alike), as far as this build's features allow. A PostgreSQL or MySQL
+/// server that does not answer fails the connection after 10 s (PostgreSQL:
+/// unless the URL sets `connect_timeout` itself; MySQL: the whole
+/// connection, name lookup and login included, is given 10 s). A PostgreSQL connection carries the
 /// `application_name` `migrator` (seen in `pg_stat_activity`), unless the
 /// URL or `PGAPPNAME` names one.
 ///
@@ -119,8 +120,7 @@ pub(crate) fn connect_with(
         }
         #[cfg(feature = "mysql")]
         BackendKind::Mysql => {
-            <diesel::MysqlConnection as diesel::Connection>::establish(url.connect_str())
-                .map(AnyConnection::Mysql)
+            establish_within(url.connect_str(), timeout).map(AnyConnection::Mysql)
         }
         #[allow(unreachable_patterns)]
         _ => {
@@ -135,12 +135,45 @@ pub(crate) fn connect_with(
     })
 }
 
+/// Opens a MySQL connection, giving up after `timeout`: Diesel's
+/// `MysqlConnection` takes no connect timeout (its URL accepts no such
+/// option, and libmysqlclient then waits as long as the system's TCP
+/// connect does, minutes for a host that drops packets). The connection is
+/// opened on a thread of its own; past the timeout the caller gets an
+/// error at once, and the thread, left behind, closes whatever it opens
+/// when the system gives up.
+#[cfg(feature = "mysql")]
+fn establish_within(
+    url: &str,
+    timeout: std::time::Duration,
+) -> diesel::ConnectionResult<diesel::MysqlConnection> {
+    let (send, receive) = std::sync::mpsc::channel();
+    let owned = url.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("migrator-mysql-connect".to_owned())
+        .spawn(move || {
+            let _ = send.send(<diesel::MysqlConnection as diesel::Connection>::establish(&owned));
+        });
+    if spawned.is_err() {
+        return <diesel::MysqlConnection as diesel::Connection>::establish(url);
+    }
+    receive.recv_timeout(timeout).unwrap_or_else(|_| {
+        Err(diesel::ConnectionError::BadConnection(format!(
+            "the server did not answer within the connect timeout of {timeout:?} (`--connect-timeout`); \
+             check the host and port, and that no firewall drops the packets, or raise the timeout"
+        )))
+    })
+}
+
 impl Backend for AnyConnection {
     fn dialect(&self) -> &'static dyn Dialect {
         dispatch!(self, c => Backend::dialect(c))
     }
     fn execute(&mut self, sql: &str) -> QueryResult<()> {
         dispatch!(self, c => Backend::execute(c, sql))
+    }
+    fn changed(&mut self, sql: &str) -> QueryResult<usize> {
+        dispatch!(self, c => Backend::changed(c, sql))
     }
     fn begin(&mut self) -> QueryResult<()> {
         dispatch!(self, c => Backend::begin(c))

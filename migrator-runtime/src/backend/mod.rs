@@ -334,6 +334,9 @@ pub trait Backend: Any {
     fn dialect(&self) -> &'static dyn Dialect;
     /// Runs `sql` as one batch (several statements allowed).
     fn execute(&mut self, sql: &str) -> QueryResult<()>;
+    /// Runs the one statement `sql` (an `UPDATE` or `DELETE`) and returns
+    /// how many rows it matched.
+    fn changed(&mut self, sql: &str) -> QueryResult<usize>;
     /// Opens a transaction (a savepoint when one is open).
     fn begin(&mut self) -> QueryResult<()>;
     /// Commits the innermost transaction.
@@ -373,6 +376,14 @@ pub trait Backend: Any {
 /// type: implemented once here, used by each backend's `impl Backend`.
 pub(crate) fn execute<C: SimpleConnection>(conn: &mut C, sql: &str) -> QueryResult<()> {
     conn.batch_execute(sql)
+}
+
+pub(crate) fn changed<C>(conn: &mut C, sql: &str) -> QueryResult<usize>
+where
+    C: Connection,
+    SqlQuery: diesel::query_builder::QueryFragment<C::Backend> + diesel::query_builder::QueryId,
+{
+    diesel::sql_query(sql).execute(conn)
 }
 
 pub(crate) fn begin<C: Connection>(conn: &mut C) -> QueryResult<()> {
@@ -418,6 +429,9 @@ macro_rules! common_backend_methods {
     () => {
         fn execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
             $crate::backend::execute(self, sql)
+        }
+        fn changed(&mut self, sql: &str) -> diesel::QueryResult<usize> {
+            $crate::backend::changed(self, sql)
         }
         fn begin(&mut self) -> diesel::QueryResult<()> {
             $crate::backend::begin(self)

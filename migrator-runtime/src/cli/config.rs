@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::error::{Error, Result};
+use crate::backend::redact;
 use crate::model::parse_duration;
 use crate::options::LockStrategy;
 
@@ -35,7 +36,7 @@ pub const CONFIG_ENV: &str = "MIGRATOR_CONFIG";
 pub const DEFAULT_CONFIG_FILE: &str = "migrator.toml";
 
 /// The settings of a configuration file; every one is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Config {
     /// The database URL.
     pub database_url: Option<String>,
@@ -61,6 +62,41 @@ pub struct Config {
     pub lock: Option<LockStrategy>,
     /// The lease of the table and Redis locks.
     pub lock_lease: Option<Duration>,
+}
+
+/// Every field, with the password of the database URL hidden.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so that a new field cannot be left out.
+        let Config {
+            database_url,
+            version_table,
+            audit_table,
+            statement_timeout,
+            lock_timeout,
+            ddl_lock_timeout,
+            ddl_retries,
+            connect_timeout,
+            application_name,
+            migrations,
+            lock,
+            lock_lease,
+        } = self;
+        f.debug_struct("Config")
+            .field("database_url", &database_url.as_deref().map(redact))
+            .field("version_table", version_table)
+            .field("audit_table", audit_table)
+            .field("statement_timeout", statement_timeout)
+            .field("lock_timeout", lock_timeout)
+            .field("ddl_lock_timeout", ddl_lock_timeout)
+            .field("ddl_retries", ddl_retries)
+            .field("connect_timeout", connect_timeout)
+            .field("application_name", application_name)
+            .field("migrations", migrations)
+            .field("lock", lock)
+            .field("lock_lease", lock_lease)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]

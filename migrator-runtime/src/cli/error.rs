@@ -69,7 +69,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
 /// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
-/// | 6 | the database disagrees with this build (`revision --autogenerate`: the database or the migrations directory is not at this build's head): the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones, or `__diesel_schema_migrations` lists a version no revision carries (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
+/// | 6 | the database disagrees with this build (`revision --autogenerate`: the database or the migrations directory is not at this build's head): the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones, or `__diesel_schema_migrations` lists a version no revision carries, or a revision's dirty marker vanished while it ran (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
 /// | 7 | any other database or I/O error (`import` included) |
 /// | 8 | the version table holds a dirty marker: a revision that cannot run in one transaction was started and did not finish; repair by hand, then `stamp` (every command but `current`, `history`, `show` and `stamp` stops) |
 pub mod exit {
@@ -142,7 +142,8 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::UnknownDieselVersions { .. }
         | Run::ChecksumMismatch { .. }
         | Run::MissingAncestor { .. }
-        | Run::TableElsewhere { .. } => exit::MISMATCH,
+        | Run::TableElsewhere { .. }
+        | Run::MarkerLost { .. } => exit::MISMATCH,
         _ => exit::OTHER,
     }
 }

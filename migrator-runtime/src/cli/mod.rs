@@ -220,8 +220,8 @@ pub struct GlobalArgs {
     /// How long one statement may run (e.g. `5m`; PostgreSQL) [default: no limit].
     #[arg(long, env = "MIGRATOR_STATEMENT_TIMEOUT", global = true, value_parser = duration)]
     pub statement_timeout: Option<Duration>,
-    /// How long to wait for a PostgreSQL server to answer a connection
-    /// (whole seconds, at least 2) [default: 10s].
+    /// How long to wait for the server to answer a connection (PostgreSQL:
+    /// whole seconds, at least 2; MySQL: the whole login) [default: 10s].
     #[arg(long, env = "MIGRATOR_CONNECT_TIMEOUT", global = true, value_parser = duration)]
     pub connect_timeout: Option<Duration>,
     /// How runs keep each other out: `advisory` (PostgreSQL session
@@ -290,7 +290,7 @@ fn duration(value: &str) -> std::result::Result<Duration, String> {
 }
 
 /// Everything a command needs besides the command itself.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// The database URL, if one was given anywhere.
     pub url: Option<String>,
@@ -298,7 +298,8 @@ pub struct Settings {
     pub options: Options,
     /// The migrations source directory.
     pub migrations_dir: PathBuf,
-    /// How long to wait for a PostgreSQL server to answer a connection.
+    /// How long to wait for a PostgreSQL or MySQL server to answer a
+    /// connection.
     pub connect_timeout: Duration,
     /// The `application_name` of the PostgreSQL connections it opens.
     pub application_name: String,
@@ -306,13 +307,38 @@ pub struct Settings {
     pub quiet: bool,
 }
 
+/// Every field, with the password of the database URL hidden.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so that a new field cannot be left out.
+        let Settings {
+            url,
+            options,
+            migrations_dir,
+            connect_timeout,
+            application_name,
+            quiet,
+        } = self;
+        f.debug_struct("Settings")
+            .field("url", &url.as_deref().map(redact))
+            .field("options", options)
+            .field("migrations_dir", migrations_dir)
+            .field("connect_timeout", connect_timeout)
+            .field("application_name", application_name)
+            .field("quiet", quiet)
+            .finish()
+    }
+}
+
 impl Settings {
     /// Combines flags and environment (`args`) with the configuration file.
     pub fn resolve(args: &GlobalArgs, config: Config) -> Settings {
         let defaults = Options::default();
+        let url = args.database_url.clone().or(config.database_url);
         Settings {
-            url: args.database_url.clone().or(config.database_url),
             options: Options {
+                // The `table` lease's heartbeat connects where the run does.
+                lock_heartbeat_url: url.clone(),
                 version_table: args
                     .version_table
                     .clone()
@@ -339,6 +365,7 @@ impl Settings {
                     .unwrap_or(defaults.ddl_retries),
                 ..defaults
             },
+            url,
             migrations_dir: args
                 .migrations_dir
                 .clone()
@@ -950,5 +977,46 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         MigratorCli::command().debug_assert();
+    }
+
+    /// The `table` lease's heartbeat connects where the run does, and no
+    /// `Debug` of the options shows its password.
+    #[test]
+    fn the_heartbeat_connects_to_the_database_url() {
+        let cli = MigratorCli::parse_from([
+            "m",
+            "--database-url",
+            "mysql://app:Secr3t@db:3306/app",
+            "--lock",
+            "table",
+            "current",
+        ]);
+        let settings = Settings::resolve(&cli.global, Config::default());
+        assert_eq!(
+            settings.options.lock_heartbeat_url.as_deref(),
+            Some("mysql://app:Secr3t@db:3306/app")
+        );
+        assert!(!format!("{:?}", settings.options).contains("Secr3t"));
+    }
+
+    /// Neither the settings nor a configuration file's contents show a
+    /// password in `Debug` (a service may log them at debug level).
+    #[test]
+    fn settings_and_config_hide_the_password_in_debug() {
+        let config = Config {
+            database_url: Some("postgres://app:Secr3t@db/app?sslpassword=K3y".into()),
+            ..Config::default()
+        };
+        let cli = MigratorCli::parse_from([
+            "m",
+            "--database-url",
+            "mysql://app:Secr3t@db:3306/app",
+            "current",
+        ]);
+        let settings = Settings::resolve(&cli.global, config.clone());
+        for shown in [format!("{settings:?}"), format!("{config:?}")] {
+            assert!(!shown.contains("Secr3t") && !shown.contains("K3y"), "{shown}");
+            assert!(shown.contains("app:***@db"), "{shown}");
+        }
     }
 }

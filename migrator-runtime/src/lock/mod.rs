@@ -27,6 +27,13 @@ use crate::error::{Error, Result};
 use crate::options::{LockStrategy, Options};
 use crate::report::Event;
 
+// Unused in a build that can open no connection of its own (diesel-async
+// alone, without `redis`).
+#[cfg_attr(
+    not(any(feature = "redis", feature = "postgres", feature = "sqlite", feature = "mysql")),
+    allow(dead_code)
+)]
+mod heartbeat;
 #[cfg(feature = "redis")]
 mod redis;
 mod table;
@@ -36,8 +43,9 @@ mod table;
 pub(crate) enum Held {
     /// The backend's advisory locks (or lock file), in the order taken.
     Advisory(Advisory),
-    /// A lease row in the lock table.
-    Table(Box<table::Lease>),
+    /// A lease row in the lock table, and its heartbeat (with
+    /// [`Options::lock_heartbeat_url`]).
+    Table(Box<table::Lease>, Option<heartbeat::Heartbeat>),
     /// A lease in Redis.
     #[cfg(feature = "redis")]
     Redis(Box<redis::Lease>),
@@ -124,7 +132,8 @@ fn backend_pid(backend: &mut dyn Backend) -> Result<Option<i64>> {
 /// A lock this run wants.
 enum Contender {
     Advisory,
-    Table(Box<table::Lease>),
+    /// The lease, and where its heartbeat connects.
+    Table(Box<table::Lease>, Option<String>),
     #[cfg(feature = "redis")]
     Redis(Box<redis::Lease>),
     None,
@@ -152,12 +161,15 @@ impl Contender {
         }
         Ok(match &options.lock {
             LockStrategy::Advisory => Contender::Advisory,
-            LockStrategy::Table => Contender::Table(Box::new(table::Lease::new(
-                backend.dialect(),
-                store.table(),
-                &token(),
-                options.lock_lease,
-            ))),
+            LockStrategy::Table => Contender::Table(
+                Box::new(table::Lease::new(
+                    backend.dialect(),
+                    store.table(),
+                    &token(),
+                    options.lock_lease,
+                )),
+                options.lock_heartbeat_url.clone(),
+            ),
             LockStrategy::None => Contender::None,
             #[cfg(feature = "redis")]
             LockStrategy::Redis(url) => {
@@ -206,9 +218,23 @@ impl Contender {
                 Ok(advisory) => Ok(Ok(Held::Advisory(advisory))),
                 Err(holder) => Ok(Err((Contender::Advisory, holder))),
             },
-            Contender::Table(lease) => match lease.try_take(backend)? {
-                None => Ok(Ok(Held::Table(lease))),
-                Some(holder) => Ok(Err((Contender::Table(lease), holder))),
+            Contender::Table(lease, url) => match lease.try_take(backend)? {
+                None => {
+                    let Some(url) = url else {
+                        tracing::debug!(
+                            "no heartbeat URL: the table lease is renewed only before each revision"
+                        );
+                        return Ok(Ok(Held::Table(lease, None)));
+                    };
+                    match lease.start_heartbeat(&url) {
+                        Ok(heartbeat) => Ok(Ok(Held::Table(lease, Some(heartbeat)))),
+                        Err(error) => {
+                            let _ = lease.release(backend);
+                            Err(error)
+                        }
+                    }
+                }
+                Some(holder) => Ok(Err((Contender::Table(lease, url), holder))),
             },
             #[cfg(feature = "redis")]
             Contender::Redis(mut lease) => match lease.try_take()? {
@@ -228,7 +254,13 @@ impl Held {
         let (lock, lost) = match self {
             Held::Advisory(advisory) => return advisory.check(backend, next),
             Held::None => return Ok(()),
-            Held::Table(lease) => ("table".to_owned(), lease.renew(backend)?),
+            Held::Table(lease, heartbeat) => (
+                "table".to_owned(),
+                match heartbeat.as_ref().and_then(heartbeat::Heartbeat::lost) {
+                    Some(lost) => Some(lost),
+                    None => lease.renew(backend)?,
+                },
+            ),
             #[cfg(feature = "redis")]
             Held::Redis(lease) => {
                 let lost = lease.lost();
@@ -250,7 +282,12 @@ impl Held {
     fn release(self, backend: &mut dyn Backend) -> std::result::Result<(), String> {
         match self {
             Held::Advisory(advisory) => advisory.release(backend),
-            Held::Table(lease) => lease.release(backend).map_err(|e| e.to_string()),
+            Held::Table(lease, heartbeat) => {
+                if let Some(heartbeat) = heartbeat {
+                    heartbeat.stop();
+                }
+                lease.release(backend).map_err(|e| e.to_string())
+            }
             #[cfg(feature = "redis")]
             Held::Redis(lease) => lease.release(),
             Held::None => Ok(()),

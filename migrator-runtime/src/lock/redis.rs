@@ -4,17 +4,11 @@
 //! (compare-and-set scripts).
 //!
 //! A thread renews the lease every third of its length, on a Redis
-//! connection of its own, while the run goes on. Renewal between revisions
-//! alone would lose the lease during any revision longer than it; the
-//! thread keeps it as long as the process lives, and a process that died
-//! stops renewing, so its lease expires. What the thread learns (the key
-//! taken by another run or gone, or Redis silent for a whole lease) stops
-//! the run before its next revision.
+//! connection of its own, while the run goes on (see [`super::heartbeat`]).
 
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::heartbeat::{Beat, Heartbeat};
 use crate::backend::millis;
 use crate::error::{Error, Result};
 
@@ -38,22 +32,7 @@ pub(crate) struct Lease {
     /// The token, then who this run is.
     value: String,
     lease: Duration,
-    renewal: Option<Renewal>,
-}
-
-/// The renewal thread and what it found.
-struct Renewal {
-    shared: Arc<Shared>,
-    thread: JoinHandle<()>,
-}
-
-#[derive(Default)]
-struct Shared {
-    /// `Some(what happened)` once the lease is lost.
-    lost: Mutex<Option<String>>,
-    /// Set to stop the thread.
-    stop: Mutex<bool>,
-    wake: Condvar,
+    renewal: Option<Heartbeat>,
 }
 
 impl std::fmt::Debug for Lease {
@@ -137,13 +116,7 @@ impl Lease {
     /// the renewal thread found, or the key's value now (asked, so a lease
     /// taken a moment ago stops the run at once).
     pub(crate) fn lost(&mut self) -> Option<String> {
-        let renewal = self.renewal.as_ref()?;
-        let found = renewal
-            .shared
-            .lost
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let found = self.renewal.as_ref()?.lost();
         if found.is_some() {
             return found;
         }
@@ -163,9 +136,7 @@ impl Lease {
     /// Stops the renewal and deletes the key if it is still this run's.
     pub(crate) fn release(mut self) -> std::result::Result<(), String> {
         if let Some(renewal) = self.renewal.take() {
-            *renewal.shared.stop.lock().unwrap_or_else(PoisonError::into_inner) = true;
-            renewal.shared.wake.notify_all();
-            let _ = renewal.thread.join();
+            renewal.stop();
         }
         redis::cmd("EVAL")
             .arg(RELEASE)
@@ -177,21 +148,18 @@ impl Lease {
             .map_err(|e| self.error("releasing the lease", &e).to_string())
     }
 
-    fn start_renewal(&self) -> Result<Renewal> {
-        let shared = Arc::new(Shared::default());
+    fn start_renewal(&self) -> Result<Heartbeat> {
         let mut conn =
             open(&self.client, self.lease).map_err(|e| self.error("connecting to Redis", &e))?;
         let (key, value, lease) = (self.key.clone(), self.value.clone(), self.lease);
-        let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("migrator-redis-lease".to_owned())
-            .spawn(move || renew_until_stopped(&mut conn, &key, &value, lease, &thread_shared))
-            .map_err(|e| Error::Lock {
-                lock: self.shown.clone(),
-                action: "starting the lease's renewal",
-                reason: e.to_string(),
-            })?;
-        Ok(Renewal { shared, thread })
+        Heartbeat::start("migrator-redis-lease", lease, move || {
+            renew(&mut conn, &key, &value, lease)
+        })
+        .map_err(|e| Error::Lock {
+            lock: self.shown.clone(),
+            action: "starting the lease's renewal",
+            reason: e.to_string(),
+        })
     }
 
     fn error(&self, action: &'static str, error: &redis::RedisError) -> Error {
@@ -203,58 +171,25 @@ impl Lease {
     }
 }
 
-/// The renewal thread: every third of the lease, extends the key while it
-/// is this run's; records a loss and ends when it is not, or when Redis did
-/// not confirm it for a whole lease.
-fn renew_until_stopped(
-    conn: &mut redis::Connection,
-    key: &str,
-    value: &str,
-    lease: Duration,
-    shared: &Shared,
-) {
-    let mut confirmed = Instant::now();
-    loop {
-        {
-            let stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
-            let (stop, _) = shared
-                .wake
-                .wait_timeout_while(stop, lease / 3, |stop| !*stop)
-                .unwrap_or_else(PoisonError::into_inner);
-            if *stop {
-                return;
-            }
+/// One renewal: extends the key while it is this run's.
+fn renew(conn: &mut redis::Connection, key: &str, value: &str, lease: Duration) -> Beat {
+    let renewed = redis::cmd("EVAL")
+        .arg(RENEW)
+        .arg(1)
+        .arg(key)
+        .arg(value)
+        .arg(millis(lease))
+        .query::<i64>(conn);
+    match renewed {
+        Ok(1) => Beat::Renewed,
+        Ok(_) => {
+            let now: Option<String> = redis::cmd("GET").arg(key).query(conn).ok().flatten();
+            Beat::Lost(match now {
+                Some(other) => format!("taken by {}", describe(key, &other)),
+                None => format!("the key `{key}` expired or was deleted"),
+            })
         }
-        let renewed = redis::cmd("EVAL")
-            .arg(RENEW)
-            .arg(1)
-            .arg(key)
-            .arg(value)
-            .arg(millis(lease))
-            .query::<i64>(conn);
-        let lost = match renewed {
-            Ok(1) => {
-                confirmed = Instant::now();
-                continue;
-            }
-            Ok(_) => {
-                let now: Option<String> = redis::cmd("GET").arg(key).query(conn).ok().flatten();
-                match now {
-                    Some(other) => format!("taken by {}", describe(key, &other)),
-                    None => format!("the key `{key}` expired or was deleted"),
-                }
-            }
-            Err(error) if confirmed.elapsed() >= lease => {
-                format!("Redis did not confirm the lease for {lease:?}: {error}")
-            }
-            Err(error) => {
-                tracing::warn!(%error, "could not renew the Redis lease; retrying");
-                continue;
-            }
-        };
-        tracing::error!(lost = %lost, "the Redis lease was lost");
-        *shared.lost.lock().unwrap_or_else(PoisonError::into_inner) = Some(lost);
-        return;
+        Err(error) => Beat::Failed(format!("Redis did not answer: {error}")),
     }
 }
 

@@ -10,12 +10,17 @@
 
 use std::time::Duration;
 
+use super::heartbeat::Heartbeat;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+use super::heartbeat::Beat;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+use crate::backend::TimeoutKind;
 use crate::backend::{Backend, Dialect};
 use crate::bookkeeping::TableName;
 use crate::error::{Error, Result};
 
 /// A run that wants, or holds, the lease.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Lease {
     /// The lock table's name.
     table_name: TableName,
@@ -103,6 +108,52 @@ impl Lease {
             .execute(&renew)
             .map_err(Error::database("renewing the lease of the table lock"))?;
         self.held_by_other(backend, "checking the lease of the table lock")
+    }
+
+    /// Starts the heartbeat: a thread that renews the lease on a connection
+    /// of its own to `url` (the same database), every third of the lease.
+    /// A renewal that waits for a row lock beyond the connection's lock
+    /// timeout counts as renewed: only this run's own open transaction
+    /// (which renewed the lease first) holds the row for long.
+    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+    pub(crate) fn start_heartbeat(&self, url: &str) -> Result<Heartbeat> {
+        let fail = |action: &'static str| {
+            move |reason: String| Error::Lock {
+                lock: "table".to_owned(),
+                action,
+                reason,
+            }
+        };
+        let mut conn = crate::connect(url)
+            .map_err(|e| fail("connecting the lease's heartbeat")(e.to_string()))?;
+        let lease = self.clone();
+        Heartbeat::start("migrator-table-lease", self.lease, move || {
+            match lease.renew(&mut conn) {
+                Ok(None) => Beat::Renewed,
+                Ok(Some(holder)) => Beat::Lost(holder),
+                Err(error) => {
+                    let error = error.to_string();
+                    match Backend::dialect(&conn).timeout_kind(&error) {
+                        Some(TimeoutKind::Lock) => Beat::Renewed,
+                        _ => Beat::Failed(error),
+                    }
+                }
+            }
+        })
+        .map_err(|e| fail("starting the lease's heartbeat")(e.to_string()))
+    }
+
+    /// A build that opens no connection of its own (diesel-async alone)
+    /// has no heartbeat.
+    #[cfg(not(any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
+    pub(crate) fn start_heartbeat(&self, _url: &str) -> Result<Heartbeat> {
+        Err(Error::Lock {
+            lock: "table".to_owned(),
+            action: "starting the lease's heartbeat",
+            reason: "this build opens no connection of its own: enable the `postgres` feature, \
+                     or leave `lock_heartbeat_url` unset"
+                .to_owned(),
+        })
     }
 
     /// Deletes the row, if it is still this run's.
