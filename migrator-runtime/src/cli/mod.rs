@@ -26,6 +26,7 @@ pub use history::Format as HistoryFormat;
 
 use crate::backend::{
     AnyConnection, DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_TIMEOUT, DatabaseUrl, connect_with,
+    redact,
 };
 use crate::graph::Graph;
 use crate::migrations::Migrations;
@@ -1015,7 +1016,10 @@ mod tests {
         ]);
         let settings = Settings::resolve(&cli.global, config.clone());
         for shown in [format!("{settings:?}"), format!("{config:?}")] {
-            assert!(!shown.contains("Secr3t") && !shown.contains("K3y"), "{shown}");
+            assert!(
+                !shown.contains("Secr3t") && !shown.contains("K3y"),
+                "{shown}"
+            );
             assert!(shown.contains("app:***@db"), "{shown}");
         }
     }
