@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::OnlineRule;
+
 /// The rule of `FORMAT.md` that a [`Diagnostic`] reports a breach of.
 ///
 /// Each rule has a stable kebab-case [code](Rule::code) that appears in
@@ -62,6 +64,16 @@ pub enum Rule {
     RedundantParent,
     /// An upgrade that drops or truncates without `Allow: destructive`.
     Destructive,
+    /// A PostgreSQL upgrade that breaks an online-safety rule its header does
+    /// not `Allow:`; the code is the rule's own name.
+    Online(OnlineRule),
+    /// A statement PostgreSQL refuses inside a transaction (`CREATE INDEX
+    /// CONCURRENTLY`, `VACUUM`, …) in a revision without `Transaction: false`.
+    OutsideTransaction,
+    /// A revision listed in `released.sum` whose file is missing or edited.
+    ReleasedEdited,
+    /// A line of `released.sum` that does not parse, or lists an ID twice.
+    BadReleasedSum,
 }
 
 impl Rule {
@@ -90,6 +102,10 @@ impl Rule {
             Rule::MultipleHeads => "multiple-heads",
             Rule::RedundantParent => "redundant-parent",
             Rule::Destructive => "destructive-upgrade",
+            Rule::Online(rule) => rule.name(),
+            Rule::OutsideTransaction => "outside-transaction",
+            Rule::ReleasedEdited => "released-edited",
+            Rule::BadReleasedSum => "bad-released-sum",
         }
     }
 }

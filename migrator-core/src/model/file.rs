@@ -10,20 +10,42 @@ use std::borrow::Cow;
 
 use super::discover::{FileKind, check_file_name};
 use super::header::{Context, parse_header, split_header};
+use super::lint;
 use super::rust::check_rust;
 use super::sections::{SqlFile, parse_sections};
-use super::{Body, Diagnostics, Parsed, Revision, checksum, normalise};
+use super::{Body, Checks, Diagnostics, Parsed, Revision, checksum, normalise};
 
 /// Parses one revision file. `file_name` is the bare name
 /// (`001_add_api_keys.sql`), `path` how messages name it
 /// (`migrations/001_add_api_keys.sql`), `contents` the raw text (normalised
 /// here). Returns `None` when the file is too broken to yield a revision (a
 /// bad file name, or no `Revision ID`); every problem is in `diagnostics`
-/// either way.
+/// either way. Every check is on, and the revision is taken as not released
+/// (see [`super::load_revisions_with`] for a directory's `released.sum`).
 pub fn parse_file(
     file_name: &str,
     path: &str,
     contents: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<Parsed> {
+    parse_file_with(
+        file_name,
+        path,
+        contents,
+        &Checks::default(),
+        false,
+        diagnostics,
+    )
+}
+
+/// [`parse_file`] with the checks of `checks`; a `released` revision (listed
+/// in `released.sum`) is exempt from the destructive and online-safety rules.
+pub(super) fn parse_file_with(
+    file_name: &str,
+    path: &str,
+    contents: &str,
+    checks: &Checks,
+    released: bool,
     diagnostics: &mut Diagnostics,
 ) -> Option<Parsed> {
     let name = check_file_name(file_name, path, diagnostics)?;
@@ -45,9 +67,17 @@ pub fn parse_file(
                 text: &text,
                 header_end,
                 path,
-                allow_destructive: header.allow_destructive,
+                allow_destructive: header.allow_destructive || released,
             };
-            Body::Sql(Cow::Owned(parse_sections(&file, diagnostics)))
+            let sections = parse_sections(&file, diagnostics);
+            let revision = lint::Revision {
+                path,
+                transactional: header.transactional,
+                allowed: &header.allowed,
+                online: checks.postgres_lint && !released,
+            };
+            lint::check(&revision, &sections, diagnostics);
+            Body::Sql(Cow::Owned(sections))
         }
         FileKind::Rust => {
             check_rust(&text, file_name, path, diagnostics);

@@ -24,6 +24,10 @@ mod file;
 #[cfg(feature = "parser")]
 mod header;
 #[cfg(feature = "parser")]
+mod lint;
+mod online;
+pub mod released;
+#[cfg(feature = "parser")]
 mod rust;
 #[cfg(feature = "parser")]
 mod sections;
@@ -41,11 +45,29 @@ pub use checksum::checksum;
 pub use diagnostics::{Diagnostic, Diagnostics, Rule};
 pub use digest::StateDigest;
 #[cfg(feature = "parser")]
-pub use discover::{load_revisions, normalise};
+pub use discover::{load_revisions, load_revisions_with, normalise};
 #[cfg(feature = "parser")]
 pub use file::parse_file;
 #[cfg(feature = "parser")]
 pub use header::{is_field_key, parse_duration};
+pub use online::OnlineRule;
+
+/// Which of the optional checks a load runs. The default runs them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    /// The PostgreSQL online-safety rules ([`OnlineRule`]) over upgrades
+    /// that serve PostgreSQL; off for a crate whose migrations never run
+    /// there (`embed_migrations!("migrations", postgres_lint = false)`).
+    pub postgres_lint: bool,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks {
+            postgres_lint: true,
+        }
+    }
+}
 
 /// True for a revision ID as FORMAT.md allows it (and a prefix of one): 1 to
 /// 64 characters of `[0-9A-Za-z]`.
