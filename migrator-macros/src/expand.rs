@@ -44,6 +44,16 @@ impl Parse for Input {
                  optionally `postgres_lint = false`",
             ));
         }
+        // The crate's build script (`migrator_runtime::build::watch`) gives
+        // it an OUT_DIR: lint findings are kept there between rebuilds.
+        checks.lint_cache = std::env::var_os("OUT_DIR").map(|out| {
+            let name: String = dir
+                .value()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            PathBuf::from(out).join(format!("migrator-lint-{name}.cache"))
+        });
         Ok(Input { dir, checks })
     }
 }

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use super::file::parse_file_with;
+use super::lint_cache::Cache;
 use super::released;
 use super::suggest::{Near, SUGGESTED_IDS, closest, quoted_list};
 use super::{Checks, Diagnostics, Parsed, Rule, is_revision_id};
@@ -82,6 +83,7 @@ pub fn load_revisions_with(
     files.sort();
 
     let released = read_released(dir, display, diagnostics);
+    let mut cache = Cache::open(checks.lint_cache.as_deref());
     let mut parsed = Vec::new();
     for (name, path, full_path) in files {
         let Some(parts) = check_file_name(&name, &path, diagnostics) else {
@@ -102,6 +104,7 @@ pub fn load_revisions_with(
                 &contents,
                 checks,
                 is_released,
+                &mut cache,
                 diagnostics,
             )),
             Err(_) => diagnostics.report(
@@ -113,6 +116,7 @@ pub fn load_revisions_with(
             ),
         }
     }
+    cache.save();
     check_released(&released, &parsed, display, diagnostics);
     parsed
 }
@@ -427,6 +431,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "lint")]
     fn released_revisions_are_checked_and_exempt() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let first = VALID.replace(

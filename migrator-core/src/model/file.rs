@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use super::discover::{FileKind, check_file_name};
 use super::header::{Context, parse_header, split_header};
 use super::lint;
+use super::lint_cache::Cache;
 use super::rust::check_rust;
 use super::sections::{SqlFile, parse_sections};
 use super::{Body, Checks, Diagnostics, Parsed, Revision, checksum, normalise};
@@ -34,18 +35,21 @@ pub fn parse_file(
         contents,
         &Checks::default(),
         false,
+        &mut Cache::default(),
         diagnostics,
     )
 }
 
 /// [`parse_file`] with the checks of `checks`; a `released` revision (listed
 /// in `released.sum`) is exempt from the destructive and online-safety rules.
+/// Lint findings of section texts seen before come from `cache`.
 pub(super) fn parse_file_with(
     file_name: &str,
     path: &str,
     contents: &str,
     checks: &Checks,
     released: bool,
+    cache: &mut Cache,
     diagnostics: &mut Diagnostics,
 ) -> Option<Parsed> {
     let name = check_file_name(file_name, path, diagnostics)?;
@@ -76,7 +80,7 @@ pub(super) fn parse_file_with(
                 allowed: &header.allowed,
                 online: checks.postgres_lint && !released,
             };
-            lint::check(&revision, &sections, diagnostics);
+            lint::check(&revision, &sections, cache, diagnostics);
             Body::Sql(Cow::Owned(sections))
         }
         FileKind::Rust => {

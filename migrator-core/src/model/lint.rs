@@ -9,9 +9,14 @@
 //! lines of the file. Tables created earlier in the same section are exempt,
 //! as squawk decides it (a `CREATE TABLE` before the statement, by name).
 
+#[cfg(feature = "lint")]
 use squawk_linter::{Linter, LinterSettings, Violation};
+#[cfg(feature = "lint")]
 use squawk_syntax::SourceFile;
 
+use super::lint_cache::Cache;
+#[cfg(feature = "lint")]
+use super::lint_cache::{Found, key};
 use super::sql_lexer::{Token, statements};
 use super::{BackendKind, Diagnostics, Direction, OnlineRule, Rule, Section};
 
@@ -22,14 +27,29 @@ pub(super) struct Revision<'a> {
     /// The revision runs in a transaction (no `Transaction: false`).
     pub transactional: bool,
     /// The online-safety rules its `Allow:` names.
+    #[cfg_attr(
+        not(feature = "lint"),
+        allow(dead_code, reason = "read by the online-safety rules, feature `lint`")
+    )]
     pub allowed: &'a [OnlineRule],
     /// Whether the online-safety rules apply: on for the crate, and the
-    /// revision is not released.
+    /// revision is not released (they run only with the `lint` feature).
+    #[cfg_attr(
+        not(feature = "lint"),
+        allow(dead_code, reason = "read by the online-safety rules, feature `lint`")
+    )]
     pub online: bool,
 }
 
-/// Runs the PostgreSQL checks of `revision`, whose sections are `sections`.
-pub(super) fn check(revision: &Revision<'_>, sections: &[Section], diagnostics: &mut Diagnostics) {
+/// Runs the PostgreSQL checks of `revision`, whose sections are `sections`;
+/// the online-safety findings of a section text already linted come from
+/// `cache`.
+pub(super) fn check(
+    revision: &Revision<'_>,
+    sections: &[Section],
+    #[cfg_attr(not(feature = "lint"), allow(unused_variables))] cache: &mut Cache,
+    diagnostics: &mut Diagnostics,
+) {
     for direction in [Direction::Upgrade, Direction::Downgrade] {
         let Some(section) = postgres_section(sections, direction) else {
             continue;
@@ -44,8 +64,9 @@ pub(super) fn check(revision: &Revision<'_>, sections: &[Section], diagnostics: 
                 diagnostics,
             );
         }
+        #[cfg(feature = "lint")]
         if direction == Direction::Upgrade && revision.online {
-            online(revision, &section.sql, first_line, diagnostics);
+            online(revision, &section.sql, first_line, cache, diagnostics);
         }
     }
 }
@@ -60,13 +81,27 @@ fn postgres_section(sections: &[Section], direction: Direction) -> Option<&Secti
         .filter(|s| !s.noop)
 }
 
+#[cfg(feature = "lint")]
 /// The PostgreSQL version the rules assume: the oldest with the behaviour
 /// they rely on (a constant `DEFAULT` added without a rewrite since 11, `SET
 /// NOT NULL` that uses a valid check since 12, `ALTER TYPE … ADD VALUE`
 /// inside a transaction since 12).
 const POSTGRES_VERSION: &str = "12";
 
-fn online(revision: &Revision<'_>, sql: &str, first_line: u32, diagnostics: &mut Diagnostics) {
+/// What the cache's keys name: the linter, its rules and settings.
+#[cfg(feature = "lint")]
+fn linter_key() -> String {
+    let rules: Vec<&str> = OnlineRule::ALL.iter().map(|r| r.name()).collect();
+    // The last field changes with `findings`' own filtering.
+    format!(
+        "squawk-linter 2.68.0; pg {POSTGRES_VERSION}; {}; findings 1",
+        rules.join(",")
+    )
+}
+
+/// squawk's findings in `sql`, before `Allow:`.
+#[cfg(feature = "lint")]
+fn findings(sql: &str, transactional: bool) -> Vec<Found> {
     let parse = SourceFile::parse(sql);
     let lint = |assume_in_transaction: bool| {
         let mut linter = Linter::from(OnlineRule::ALL.into_iter().filter_map(squawk_rule));
@@ -77,7 +112,7 @@ fn online(revision: &Revision<'_>, sql: &str, first_line: u32, diagnostics: &mut
         linter.lint(&parse, sql)
     };
     let mut violations = lint(true);
-    if !revision.transactional {
+    if !transactional {
         // squawk exempts the tables created earlier only inside a
         // transaction, and flags `VALIDATE` after `NOT VALID` only inside
         // one: linted both ways, what both find is what applies here (every
@@ -85,17 +120,51 @@ fn online(revision: &Revision<'_>, sql: &str, first_line: u32, diagnostics: &mut
         let outside = lint(false);
         violations.retain(|v| outside.iter().any(|o| same(o, v)));
     }
+    // squawk also calls a foreign key, a unique constraint or a primary key
+    // a constraint without `NOT VALID`: the more precise rule says it (and
+    // `NOT VALID` is no mend for the last two).
+    let generic = squawk_linter::Rule::ConstraintMissingNotValid;
+    let precise: Vec<_> = violations
+        .iter()
+        .filter(|v| v.code != generic)
+        .map(|v| v.text_range)
+        .collect();
+    violations.retain(|v| {
+        v.code != generic
+            || !precise
+                .iter()
+                .any(|r| r.contains_range(v.text_range) || v.text_range.contains_range(*r))
+    });
+    violations
+        .into_iter()
+        .map(|v| Found {
+            rule: v.code.to_string(),
+            offset: usize::from(v.text_range.start()),
+            message: v.message.trim().trim_end_matches('.').to_owned(),
+        })
+        .collect()
+}
+
+#[cfg(feature = "lint")]
+fn online(
+    revision: &Revision<'_>,
+    sql: &str,
+    first_line: u32,
+    cache: &mut Cache,
+    diagnostics: &mut Diagnostics,
+) {
+    let key = key(&linter_key(), revision.transactional, sql);
+    let found = cache.get_or(key, || findings(sql, revision.transactional));
     let dir = revision.path.rsplit_once('/').map_or(".", |(dir, _)| dir);
-    for violation in violations {
-        let Some(rule) = OnlineRule::from_name(&violation.code.to_string()) else {
+    for found in found {
+        let Some(rule) = OnlineRule::from_name(&found.rule) else {
             continue;
         };
         if revision.allowed.contains(&rule) {
             continue;
         }
-        let offset = usize::from(violation.text_range.start()).min(sql.len());
-        let line = line_at(sql, offset, first_line);
-        let message = violation.message.trim().trim_end_matches('.');
+        let line = line_at(sql, found.offset.min(sql.len()), first_line);
+        let message = &found.message;
         diagnostics.report(
             revision.path,
             Some(line),
@@ -109,15 +178,18 @@ fn online(revision: &Revision<'_>, sql: &str, first_line: u32, diagnostics: &mut
     }
 }
 
+#[cfg(feature = "lint")]
 /// squawk's rule of the same name.
 fn squawk_rule(rule: OnlineRule) -> Option<squawk_linter::Rule> {
     rule.name().parse().ok()
 }
 
+#[cfg(feature = "lint")]
 fn same(a: &Violation, b: &Violation) -> bool {
     a.code == b.code && a.text_range == b.text_range
 }
 
+#[cfg(feature = "lint")]
 /// The line of byte `offset` of `sql`, whose first line is `first_line`.
 fn line_at(sql: &str, offset: usize, first_line: u32) -> u32 {
     let newlines = sql.as_bytes()[..offset]
@@ -204,7 +276,7 @@ fn refused_in_transaction(tokens: &[Token<'_>]) -> Option<&'static str> {
     None
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "lint"))]
 mod tests {
     use super::*;
     use std::borrow::Cow;
@@ -231,7 +303,12 @@ mod tests {
             allowed,
             online: true,
         };
-        check(&revision, &sections, &mut diagnostics);
+        check(
+            &revision,
+            &sections,
+            &mut Cache::default(),
+            &mut diagnostics,
+        );
         diagnostics
             .iter()
             .map(|d| (d.line.unwrap_or(0), d.rule))
@@ -319,6 +396,27 @@ mod tests {
     }
 
     #[test]
+    fn a_foreign_key_or_unique_constraint_is_flagged_once() {
+        use OnlineRule::*;
+        for (sql, rule) in [
+            (
+                "ALTER TABLE users ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES t (id);",
+                AddingForeignKeyConstraint,
+            ),
+            (
+                "ALTER TABLE users ADD CONSTRAINT u UNIQUE (email);",
+                DisallowedUniqueConstraint,
+            ),
+            (
+                "ALTER TABLE users ADD PRIMARY KEY (id);",
+                AddingSerialPrimaryKeyField,
+            ),
+        ] {
+            assert_eq!(run(sql, true, &[]), [(11, online(rule))], "{sql}");
+        }
+    }
+
+    #[test]
     fn safe_forms_and_new_tables_pass() {
         for (sql, transactional) in [
             ("CREATE INDEX CONCURRENTLY ix ON users (email);", false),
@@ -376,7 +474,12 @@ mod tests {
             allowed: &OnlineRule::ALL,
             online: true,
         };
-        check(&revision, &sections, &mut diagnostics);
+        check(
+            &revision,
+            &sections,
+            &mut Cache::default(),
+            &mut diagnostics,
+        );
         let found: Vec<_> = diagnostics.iter().map(|d| (d.line, d.rule)).collect();
         assert_eq!(
             found,
@@ -432,7 +535,12 @@ mod tests {
             allowed: &[],
             online: true,
         };
-        check(&revision, &sections, &mut diagnostics);
+        check(
+            &revision,
+            &sections,
+            &mut Cache::default(),
+            &mut diagnostics,
+        );
         assert_eq!(
             diagnostics.to_string(),
             "migrations/003_x.sql:12: PostgreSQL: During normal index creation, table updates are blocked, but reads are still allowed [require-concurrent-index-creation]\n  help: build it with `CREATE INDEX CONCURRENTLY`, in a revision whose header says `-- Transaction: false`; if the table is small or the lock is acceptable, add `-- Allow: require-concurrent-index-creation` to the header; a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"migrations\", postgres_lint = false)`"
@@ -442,7 +550,7 @@ mod tests {
             ..revision
         };
         let mut diagnostics = Diagnostics::new();
-        check(&off, &sections, &mut diagnostics);
+        check(&off, &sections, &mut Cache::default(), &mut diagnostics);
         assert!(diagnostics.is_empty(), "{diagnostics}");
     }
 }

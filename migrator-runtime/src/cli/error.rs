@@ -50,11 +50,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | --- | --- |
 /// | 0 | success |
 /// | 1 | `check`: revisions are pending; `keys verify` (factory): the key is invalid |
-/// | 2 | bad usage: arguments, target, URL, configuration |
+/// | 2 | bad usage: arguments, target, URL, configuration; a line of `released.sum` that does not parse (`release`) |
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
 /// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
-/// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
+/// | 6 | the database disagrees with this build: the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build); `release` finding a revision listed in `released.sum` with another checksum |
 /// | 7 | any other database or I/O error |
 /// | 8 | the version table holds a dirty marker: a revision that cannot run in one transaction was started and did not finish; repair by hand, then `stamp` (every command but `current`, `history`, `show` and `stamp` stops) |
 pub mod exit {
@@ -96,6 +96,7 @@ impl Error {
 /// The CLI's exit status for a run's error (see [`exit`]).
 pub fn exit_status(error: &crate::Error) -> u8 {
     use crate::Error as Run;
+    use migrator_core::model::released::ReleaseError;
     match error {
         Run::BadUrl { .. }
         | Run::NotRenderable { .. }
@@ -116,7 +117,9 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         Run::UnknownApplied { .. }
         | Run::ChecksumMismatch { .. }
         | Run::MissingAncestor { .. }
-        | Run::TableElsewhere { .. } => exit::MISMATCH,
+        | Run::TableElsewhere { .. }
+        | Run::Release(ReleaseError::Edited { .. }) => exit::MISMATCH,
+        Run::Release(ReleaseError::BadLine { .. }) => exit::USAGE,
         _ => exit::OTHER,
     }
 }

@@ -109,6 +109,15 @@ pub enum Command {
         #[arg(long)]
         rust: bool,
     },
+    /// Record a release: append to the migrations directory's `released.sum`
+    /// every revision up to TARGET not listed yet, with its checksum; the
+    /// build then refuses edits to them.
+    Release {
+        /// `head`, a revision ID or unique prefix, or `current`: the
+        /// revisions the database (e.g. production's) has applied.
+        #[arg(default_value = "head", allow_hyphen_values = true)]
+        target: String,
+    },
     /// Write the merge revision that joins the heads (`merge heads -m "…"`).
     Merge {
         /// What to merge: `heads`.
@@ -122,11 +131,13 @@ pub enum Command {
 
 impl Command {
     /// True for the commands that read or write a database (all but
-    /// `heads`, `show`, `history`, `revision`, `merge` and `--sql` runs;
-    /// `history` reads one when given).
+    /// `heads`, `show`, `history`, `revision`, `merge`, `release` of a
+    /// target other than `current` and `--sql` runs; `history` reads one
+    /// when given).
     pub fn needs_database(&self) -> bool {
         match self {
             Command::Upgrade { run, .. } | Command::Downgrade { run, .. } => !run.sql,
+            Command::Release { target } => target == RELEASE_APPLIED,
             Command::Heads
             | Command::History { .. }
             | Command::Show { .. }
@@ -136,6 +147,9 @@ impl Command {
         }
     }
 }
+
+/// The `release` target that means "what the database has applied".
+const RELEASE_APPLIED: &str = "current";
 
 /// Options of `upgrade` and `downgrade`.
 #[derive(Debug, Clone, Default, Args)]
@@ -451,6 +465,11 @@ pub fn execute(
             printer.line(format!("Wrote {}", path.display()))?;
             return Ok(exit::OK);
         }
+        Command::Release { target } if target != RELEASE_APPLIED => {
+            let released = migrator.release(&settings.migrations_dir, &target.parse()?)?;
+            print_released(&mut printer, &released, settings)?;
+            return Ok(exit::OK);
+        }
         Command::History {
             verbose,
             rev_range,
@@ -554,6 +573,10 @@ pub fn execute(
                 "OK: {applied} applied revision(s) match this build"
             ))?;
         }
+        Command::Release { .. } => {
+            let released = migrator.release_applied(conn, &settings.migrations_dir)?;
+            print_released(&mut printer, &released, settings)?;
+        }
         Command::Heads
         | Command::Show { .. }
         | Command::History { .. }
@@ -561,6 +584,31 @@ pub fn execute(
         | Command::Merge { .. } => {}
     }
     Ok(exit::OK)
+}
+
+/// What `release` appended, or that there was nothing to append.
+fn print_released(
+    printer: &mut Printer<'_>,
+    released: &[&Revision],
+    settings: &Settings,
+) -> Result<()> {
+    let file = settings
+        .migrations_dir
+        .join(crate::model::released::FILE_NAME);
+    if released.is_empty() {
+        return printer.note(format!(
+            "Nothing to release: {} lists every revision of the target",
+            file.display()
+        ));
+    }
+    for revision in released {
+        printer.line(format!("{} {}", revision.id, revision.file_name))?;
+    }
+    printer.note(format!(
+        "Released {} revision(s): appended to {}",
+        released.len(),
+        file.display()
+    ))
 }
 
 /// The applied revisions of the database at `url`, as a mask by index, for
