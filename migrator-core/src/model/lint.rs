@@ -153,6 +153,9 @@ fn online(
     cache: &mut Cache,
     diagnostics: &mut Diagnostics,
 ) {
+    if !may_be_flagged(sql) {
+        return;
+    }
     let key = key(&linter_key(), revision.transactional, sql);
     let found = cache.get_or(key, || findings(sql, revision.transactional));
     let dir = revision.path.rsplit_once('/').map_or(".", |(dir, _)| dir);
@@ -179,6 +182,81 @@ fn online(
 }
 
 #[cfg(feature = "lint")]
+/// False when no statement of `sql` is of a kind any rule that is on looks
+/// at, so squawk need not parse it (the macro runs unoptimised, and a
+/// history is mostly `CREATE TABLE` and indexes on the tables it creates).
+/// The rules look at `ALTER …`, `DROP …`, `REINDEX`, transaction control
+/// and `CREATE INDEX` on a table not created earlier in `sql`; anything
+/// else (`CREATE TABLE`, `INSERT`, `CREATE FUNCTION`, …) passes them all.
+#[cfg(feature = "lint")]
+fn may_be_flagged(sql: &str) -> bool {
+    let mut created: Vec<String> = Vec::new();
+    for statement in statements(sql, 1) {
+        let word = |i: usize, keyword: &str| statement.get(i).is_some_and(|t| t.is_keyword(keyword));
+        let Some(first) = statement.first() else {
+            continue;
+        };
+        let control = [
+            "ALTER", "DROP", "REINDEX", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
+        ];
+        if control.iter().any(|k| first.is_keyword(k)) {
+            return true;
+        }
+        if !first.is_keyword("CREATE") {
+            continue;
+        }
+        let mut i = 1;
+        while ["TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE"]
+            .iter()
+            .any(|k| word(i, k))
+        {
+            i += 1;
+        }
+        if word(i, "TABLE") {
+            i += 1;
+            if word(i, "IF") {
+                i += 3;
+            }
+            created.extend(last_name(statement.get(i..).unwrap_or_default()));
+        } else if word(i, "INDEX") {
+            let on = statement.iter().position(|t| t.is_keyword("ON"));
+            let table = on.and_then(|on| {
+                let rest = statement.get(on + 1..).unwrap_or_default();
+                let rest = match rest.first() {
+                    Some(t) if t.is_keyword("ONLY") => &rest[1..],
+                    _ => rest,
+                };
+                last_name(rest)
+            });
+            if !table.is_some_and(|t| created.contains(&t)) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The last part of the possibly qualified name at the start of `tokens`
+/// (`t` of `s.t`), as PostgreSQL folds it: lower case unless quoted.
+#[cfg(feature = "lint")]
+fn last_name(tokens: &[Token<'_>]) -> Option<String> {
+    use super::sql_lexer::TokenKind;
+    let mut last = None;
+    let mut rest = tokens;
+    while let Some((token, after)) = rest.split_first() {
+        last = Some(match token.kind {
+            TokenKind::Word => token.text.to_lowercase(),
+            TokenKind::QuotedIdent => token.text.trim_matches('"').to_owned(),
+            TokenKind::Literal | TokenKind::Punct => return last,
+        });
+        match after.split_first() {
+            Some((dot, after)) if dot.is_punct('.') => rest = after,
+            _ => break,
+        }
+    }
+    last
+}
+
 /// squawk's rule of the same name.
 fn squawk_rule(rule: OnlineRule) -> Option<squawk_linter::Rule> {
     rule.name().parse().ok()
@@ -413,6 +491,30 @@ mod tests {
             ),
         ] {
             assert_eq!(run(sql, true, &[]), [(11, online(rule))], "{sql}");
+        }
+    }
+
+    #[test]
+    fn only_what_a_rule_looks_at_is_parsed() {
+        for sql in [
+            "CREATE TABLE t (id int);\nCREATE UNIQUE INDEX ix ON public.t (id);",
+            "CREATE TABLE IF NOT EXISTS \"T\" (id int); CREATE INDEX ON ONLY \"T\" (id);",
+            "INSERT INTO users VALUES (1); CREATE FUNCTION f() RETURNS int AS $$ ALTER TABLE x RENAME TO y $$ LANGUAGE sql;",
+            "-- ALTER TABLE users RENAME TO people;\nSELECT 1;",
+        ] {
+            assert!(!may_be_flagged(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE INDEX ix ON users (a);",
+            "CREATE TABLE t (id int); CREATE INDEX ix ON s.users (a);",
+            "alter table users add column a int;",
+            "DROP INDEX ix;",
+            "REINDEX TABLE t;",
+            "BEGIN;",
+            "COMMIT;",
+            "CREATE TABLE \"T\" (id int); CREATE INDEX ON t (id);",
+        ] {
+            assert!(may_be_flagged(sql), "{sql}");
         }
     }
 
