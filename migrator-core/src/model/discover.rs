@@ -496,6 +496,7 @@ mod tests {
         assert!(text.contains("did you mean `001`?"), "{text}");
     }
 
+    #[cfg(feature = "lint")]
     fn rules_of(diagnostics: &Diagnostics) -> Vec<(String, Option<u32>, Rule)> {
         diagnostics
             .iter()

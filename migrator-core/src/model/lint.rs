@@ -181,7 +181,6 @@ fn online(
     }
 }
 
-#[cfg(feature = "lint")]
 /// False when no statement of `sql` is of a kind any rule that is on looks
 /// at, so squawk need not parse it (the macro runs unoptimised, and a
 /// history is mostly `CREATE TABLE` and indexes on the tables it creates).
@@ -258,6 +257,7 @@ fn last_name(tokens: &[Token<'_>]) -> Option<String> {
 }
 
 /// squawk's rule of the same name.
+#[cfg(feature = "lint")]
 fn squawk_rule(rule: OnlineRule) -> Option<squawk_linter::Rule> {
     rule.name().parse().ok()
 }
