@@ -264,12 +264,11 @@ impl<'m> Migrator<'m> {
     fn append_released(&self, dir: &Path, set: Vec<usize>) -> Result<Vec<&'m Revision>> {
         let graph = self.graph();
         let revisions: Vec<&'m Revision> = set.into_iter().map(|i| graph.revision(i)).collect();
-        let appended = released::append(
-            dir,
-            revisions
-                .iter()
-                .map(|r| (r.id.as_ref(), r.checksum.as_ref())),
-        )?;
+        let rows: Vec<(&str, &str)> = revisions
+            .iter()
+            .map(|r| (r.id.as_ref(), r.checksum.as_ref()))
+            .collect();
+        let appended = released::append(dir, &rows)?;
         Ok(revisions
             .into_iter()
             .filter(|r| appended.iter().any(|a| a == r.id.as_ref()))

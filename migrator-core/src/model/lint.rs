@@ -191,7 +191,8 @@ fn online(
 fn may_be_flagged(sql: &str) -> bool {
     let mut created: Vec<String> = Vec::new();
     for statement in statements(sql, 1) {
-        let word = |i: usize, keyword: &str| statement.get(i).is_some_and(|t| t.is_keyword(keyword));
+        let word =
+            |i: usize, keyword: &str| statement.get(i).is_some_and(|t| t.is_keyword(keyword));
         let Some(first) = statement.first() else {
             continue;
         };

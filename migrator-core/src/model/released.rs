@@ -126,9 +126,8 @@ pub enum ReleaseError {
 /// of `revisions`, `(ID, checksum)` in the order given, that it does not
 /// list yet; returns the IDs appended. A listed revision given with another
 /// checksum is an error, and nothing is written.
-pub fn append<I, A, B>(dir: &Path, revisions: I) -> Result<Vec<String>, ReleaseError>
+pub fn append<A, B>(dir: &Path, revisions: &[(A, B)]) -> Result<Vec<String>, ReleaseError>
 where
-    I: IntoIterator<Item = (A, B)>,
     A: AsRef<str>,
     B: AsRef<str>,
 {
@@ -228,11 +227,15 @@ mod tests {
     #[test]
     fn appends_what_is_not_listed_in_order() {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let appended = append(dir.path(), [("002", B), ("001", A)]).expect("append");
+        let appended = append(dir.path(), &[("002", B), ("001", A)]).expect("append");
         assert_eq!(appended, ["002", "001"]);
-        let appended = append(dir.path(), [("001", A), ("003", A), ("003", A)]).expect("append");
+        let appended = append(dir.path(), &[("001", A), ("003", A), ("003", A)]).expect("append");
         assert_eq!(appended, ["003"]);
-        assert!(append(dir.path(), [("001", A)]).expect("append").is_empty());
+        assert!(
+            append(dir.path(), &[("001", A)])
+                .expect("append")
+                .is_empty()
+        );
         let text = fs::read_to_string(dir.path().join(FILE_NAME)).expect("file");
         assert_eq!(text, format!("{PREAMBLE}002 {B}\n001 {A}\n003 {A}\n"));
         let (entries, bad) = parse(&text);
@@ -243,19 +246,19 @@ mod tests {
     fn refuses_an_edited_release_and_a_bad_file() {
         let dir = tempfile::tempdir().expect("temporary directory");
         fs::write(dir.path().join(FILE_NAME), format!("001 {A}")).expect("fixture");
-        let error = append(dir.path(), [("002", B), ("001", B)]).expect_err("edited");
+        let error = append(dir.path(), &[("002", B), ("001", B)]).expect_err("edited");
         assert!(matches!(error, ReleaseError::Edited { ref id, .. } if id == "001"));
         assert!(
             error.to_string().contains("restore its file as released"),
             "{error}"
         );
         // Nothing written; the missing newline is added before what follows.
-        append(dir.path(), [("002", B)]).expect("append");
+        append(dir.path(), &[("002", B)]).expect("append");
         let text = fs::read_to_string(dir.path().join(FILE_NAME)).expect("file");
         assert_eq!(text, format!("001 {A}\n002 {B}\n"));
 
         fs::write(dir.path().join(FILE_NAME), "001\n").expect("fixture");
-        let error = append(dir.path(), [("002", B)]).expect_err("bad line");
+        let error = append(dir.path(), &[("002", B)]).expect_err("bad line");
         assert!(
             error.to_string().contains("line 1: `001` is not"),
             "{error}"
