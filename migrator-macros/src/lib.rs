@@ -36,6 +36,11 @@ use proc_macro::TokenStream;
 /// migrator_runtime::embed_migrations!("migrations", postgres_lint = false);
 /// ```
 ///
+/// squawk parses only the sections that hold a statement some rule looks
+/// at, and its findings are kept in the crate's `OUT_DIR` (which the build
+/// script below gives it), so a rebuild lints only the sections that
+/// changed.
+///
 /// The transaction rule (`CREATE INDEX CONCURRENTLY` and the other
 /// statements PostgreSQL refuses inside a transaction need `Transaction:
 /// false`) and `released.sum` (released revisions may not be edited) are
