@@ -448,7 +448,7 @@ mod tests {
         );
         let text = diagnostics.to_string();
         assert!(text.contains(
-            "m/001_add_api_keys.sql:10: upgrade drops column `key_hash` of table `api_keys` [destructive-upgrade]\n  help: if losing this data is intended, add `-- Allow: destructive` to the header; otherwise move it to the downgrade"
+            "m/001_add_api_keys.sql:10: upgrade drops column `key_hash` of table `api_keys` [destructive-upgrade]\n  help: if losing this data is intended, add `-- Allow: destructive` to the header (or `destructive` to its `Allow:` list); otherwise move it to the downgrade"
         ), "{text}");
         assert!(text.contains(":11: upgrade drops table `old`"), "{text}");
     }

@@ -174,7 +174,7 @@ fn online(
             Rule::Online(rule),
             format!("PostgreSQL: {message}"),
             format!(
-                "{}; if the table is small or the lock is acceptable, add `-- Allow: {rule}` to the header; a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"{dir}\", postgres_lint = false)`",
+                "{}; if the table is small or the lock is acceptable, add `-- Allow: {rule}` to the header (or the rule to its `Allow:` list); a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"{dir}\", postgres_lint = false)`",
                 rule.mend()
             ),
         );
@@ -646,7 +646,7 @@ mod tests {
         );
         assert_eq!(
             diagnostics.to_string(),
-            "migrations/003_x.sql:12: PostgreSQL: During normal index creation, table updates are blocked, but reads are still allowed [require-concurrent-index-creation]\n  help: build it with `CREATE INDEX CONCURRENTLY`, in a revision whose header says `-- Transaction: false`; if the table is small or the lock is acceptable, add `-- Allow: require-concurrent-index-creation` to the header; a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"migrations\", postgres_lint = false)`"
+            "migrations/003_x.sql:12: PostgreSQL: During normal index creation, table updates are blocked, but reads are still allowed [require-concurrent-index-creation]\n  help: build it with `CREATE INDEX CONCURRENTLY`, in a revision whose header says `-- Transaction: false`; if the table is small or the lock is acceptable, add `-- Allow: require-concurrent-index-creation` to the header (or the rule to its `Allow:` list); a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"migrations\", postgres_lint = false)`"
         );
         let off = Revision {
             online: false,
