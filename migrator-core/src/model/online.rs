@@ -6,7 +6,7 @@
 //! them are on. On: the rules about locks held for the length of a scan or a
 //! rewrite of a table that already exists, and about changes that break the
 //! code still running against the old schema during a deploy. Off, each for
-//! its reason (docs/FORMAT.md's project notes list them too):
+//! its reason (README.md, "PostgreSQL online safety", lists them too):
 //!
 //! - `ban-drop-*` and `ban-truncate-cascade`: our own `destructive` rule
 //!   already stops drops and truncations on every backend;
