@@ -67,6 +67,9 @@ pub struct Rev {
     pub message: String,
     pub up: String,
     pub down: String,
+    /// The online-safety rule migrator's header allows (`Allow:`), if any:
+    /// an index on a table made earlier, as a real history has.
+    pub allow: Option<&'static str>,
 }
 
 impl Rev {
@@ -108,6 +111,7 @@ pub fn revision(i: usize) -> Rev {
                 "DROP INDEX ix_{t}_{column};\n\
                  ALTER TABLE {t} DROP COLUMN {column};\n"
             ),
+            allow: Some("require-concurrent-index-creation"),
         }
     } else {
         let t = table(i);
@@ -134,6 +138,7 @@ pub fn revision(i: usize) -> Rev {
                  CREATE INDEX ix_{t}_name_status ON {t} (name, status);\n"
             ),
             down: format!("DROP TABLE {t};\n"),
+            allow: None,
         }
     }
 }
@@ -262,8 +267,11 @@ fn write_crate(ws: &Path, repo: &Path, tool: Tool, n: usize, revs: &[Rev]) -> io
                 } else {
                     revs[k - 1].id()
                 };
+                let allow = rev
+                    .allow
+                    .map_or(String::new(), |rule| format!("-- Allow: {rule}\n"));
                 let text = format!(
-                    "-- {}\n--\n-- Revision ID: {}\n-- Revises:{}{}\n-- Create Date: 2024-01-01 00:00:00\n\n\
+                    "-- {}\n--\n-- Revision ID: {}\n-- Revises:{}{}\n-- Create Date: 2024-01-01 00:00:00\n{allow}\n\
                      -- migrate:upgrade\n{}\n-- migrate:downgrade\n{}",
                     rev.message,
                     rev.id(),

@@ -29,7 +29,10 @@
 //! become `-- migrate:noop` sections with a comment saying so. Released
 //! history is history: an upgrade the build's destructive rule flags (the
 //! very rule the build runs, not a second detector) gets `Allow:
-//! destructive`, with a comment naming what it drops.
+//! destructive`, with a comment naming what it drops. Every imported
+//! revision is appended, with its checksum, to the destination's
+//! `released.sum`: the build then refuses edits to that history and does
+//! not hold it to the PostgreSQL online-safety rules (it already ran).
 //!
 //! Nothing is written unless the whole result passes the build's checks
 //! (every file rule and graph rule, run on the text about to be written),
@@ -135,6 +138,10 @@ pub enum ImportError {
          diesel migrations and import again:\n{0}"
     )]
     Invalid(Diagnostics),
+    /// The imported revisions could not be listed in the destination's
+    /// `released.sum` (the revision files written were taken back).
+    #[error("{0}; nothing was imported")]
+    Released(model::released::ReleaseError),
 }
 
 /// One Diesel migration, as imported.
@@ -181,12 +188,14 @@ struct Converted {
 
 /// Converts the Diesel migrations directory `src` into revision files in
 /// `dest` (created if missing), one chain in diesel's order. See the
-/// [module docs](self) for the rules. Refuses (writing nothing) when `dest`
+/// [module docs](self) for the rules. The revisions are appended to
+/// `dest`'s `released.sum`: they ran in production. Refuses (writing
+/// nothing) when `dest`
 /// is `src`, already holds `.sql` or `.rs` revision files, or the result
 /// would not build.
 pub fn import_diesel(src: &Path, dest: &Path) -> Result<DieselImport, ImportError> {
     let (converted, ignored) = convert(src)?;
-    check_builds(&converted, dest)?;
+    let released = check_builds(&converted, dest)?;
     std::fs::create_dir_all(dest).map_err(io("create", dest))?;
     if same_dir(src, dest) {
         return Err(ImportError::SameDirectory(dest.to_path_buf()));
@@ -217,6 +226,14 @@ pub fn import_diesel(src: &Path, dest: &Path) -> Result<DieselImport, ImportErro
         written.push(path.clone());
         revision.path = path;
         revisions.push(revision);
+    }
+    // The history ran in production: released, so the build refuses edits
+    // to it and does not hold it to the online-safety rules it predates.
+    if let Err(error) = model::released::append(dest, &released) {
+        for path in &written {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(ImportError::Released(error));
     }
     Ok(DieselImport { revisions, ignored })
 }
@@ -418,19 +435,26 @@ fn run_in_transaction(toml: &str, path: &Path) -> Result<bool, ImportError> {
 
 /// Runs every file rule and graph rule of the build on the files about to
 /// be written.
-fn check_builds(converted: &[Converted], dest: &Path) -> Result<(), ImportError> {
+fn check_builds(
+    converted: &[Converted],
+    dest: &Path,
+) -> Result<Vec<(String, String)>, ImportError> {
     let display = dest.display().to_string();
     let mut diagnostics = Diagnostics::new();
-    let parsed = converted
+    let parsed: Vec<_> = converted
         .iter()
         .filter_map(|c| {
             let path = format!("{display}/{}", c.file_name);
             model::parse_file(&c.file_name, &path, &c.text, &mut diagnostics)
         })
         .collect();
+    let sums = parsed
+        .iter()
+        .map(|r| (r.revision.id.to_string(), r.revision.checksum.to_string()))
+        .collect();
     let graph = Graph::build(parsed, &display, &mut diagnostics);
     if graph.is_some() && diagnostics.is_empty() {
-        Ok(())
+        Ok(sums)
     } else {
         diagnostics.sort();
         Err(ImportError::Invalid(diagnostics))
@@ -587,6 +611,22 @@ mod tests {
         );
         let ids: Vec<_> = import.revisions.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, order);
+        // Released history: listed with its checksums, in the chain's order.
+        let released = std::fs::read_to_string(out.join(crate::model::released::FILE_NAME))
+            .expect("import writes released.sum");
+        let listed: Vec<_> = released
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect();
+        let expected: Vec<_> = graph
+            .order()
+            .iter()
+            .map(|&i| {
+                let r = graph.revision(i);
+                format!("{} {}", r.id, r.checksum)
+            })
+            .collect();
+        assert_eq!(listed, expected);
         let names: Vec<_> = import
             .revisions
             .iter()

@@ -36,7 +36,7 @@ use std::path::Path;
 #[cfg(feature = "parser")]
 use graph::Graph;
 #[cfg(feature = "parser")]
-use model::{Diagnostics, load_revisions};
+use model::{Checks, Diagnostics, load_revisions_with};
 
 /// Reads, parses and checks a whole migrations directory: every file rule and
 /// every graph rule. `display` is how messages name the directory (the path
@@ -46,8 +46,15 @@ use model::{Diagnostics, load_revisions};
 /// [`Diagnostics`], sorted by file and line.
 #[cfg(feature = "parser")]
 pub fn load_dir(dir: &Path, display: &str) -> Result<Graph, Diagnostics> {
+    load_dir_with(dir, display, &Checks::default())
+}
+
+/// [`load_dir`] with the optional checks of `checks` (e.g. without the
+/// PostgreSQL online-safety rules).
+#[cfg(feature = "parser")]
+pub fn load_dir_with(dir: &Path, display: &str, checks: &Checks) -> Result<Graph, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
-    let parsed = load_revisions(dir, display, &mut diagnostics);
+    let parsed = load_revisions_with(dir, display, checks, &mut diagnostics);
     let graph = Graph::build(parsed, display, &mut diagnostics);
     match graph {
         Some(graph) if diagnostics.is_empty() => Ok(graph),

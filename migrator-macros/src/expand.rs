@@ -2,16 +2,67 @@
 
 use std::path::{Path, PathBuf};
 
-use migrator_core::model::{self, Diagnostics, Parsed, Revision};
+use migrator_core::model::{self, Checks, Diagnostics, Parsed, Revision, released};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::{LitByteStr, LitStr};
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitBool, LitByteStr, LitStr, Token};
+
+/// `"dir"`, then optionally `, postgres_lint = false` (a trailing comma
+/// allowed).
+struct Input {
+    dir: LitStr,
+    checks: Checks,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let dir: LitStr = input.parse()?;
+        let mut checks = Checks::default();
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+        if !input.is_empty() {
+            let key: Ident = input.parse()?;
+            if key != "postgres_lint" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "unknown argument `{key}`: the optional second argument is `postgres_lint = false`"
+                    ),
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            checks.postgres_lint = input.parse::<LitBool>()?.value;
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        if !input.is_empty() {
+            return Err(input.error(
+                "unexpected argument: embed_migrations! takes the migrations directory and \
+                 optionally `postgres_lint = false`",
+            ));
+        }
+        // The crate's build script (`migrator_runtime::build::watch`) gives
+        // it an OUT_DIR: lint findings are kept there between rebuilds.
+        checks.lint_cache = std::env::var_os("OUT_DIR").map(|out| {
+            let name: String = dir
+                .value()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            PathBuf::from(out).join(format!("migrator-lint-{name}.cache"))
+        });
+        Ok(Input { dir, checks })
+    }
+}
 
 /// The whole expansion. Never panics: every failure becomes a
 /// `compile_error!` next to stub items.
 pub(crate) fn embed_migrations(input: TokenStream) -> TokenStream {
-    let lit: LitStr = match syn::parse2(input) {
-        Ok(lit) => lit,
+    let Input { dir: lit, checks } = match syn::parse2(input) {
+        Ok(input) => input,
         Err(error) => {
             let mut tokens = stubs(&[]);
             tokens.extend(error.into_compile_error());
@@ -27,9 +78,9 @@ pub(crate) fn embed_migrations(input: TokenStream) -> TokenStream {
         }
     };
     let display = lit.value();
-    match migrator_core::load_dir(&dir, &display) {
+    match migrator_core::load_dir_with(&dir, &display, &checks) {
         Ok(graph) => generate(graph.revisions(), &dir),
-        Err(diagnostics) => failure(&diagnostics, &dir, &display, lit.span()),
+        Err(diagnostics) => failure(&diagnostics, &dir, &display, &checks, lit.span()),
     }
 }
 
@@ -66,11 +117,18 @@ pub(crate) fn compile_errors(diagnostics: &Diagnostics, span: Span) -> TokenStre
 }
 
 /// One `compile_error!` per problem, at the argument's span, and stubs.
-fn failure(diagnostics: &Diagnostics, dir: &Path, display: &str, span: Span) -> TokenStream {
+fn failure(
+    diagnostics: &Diagnostics,
+    dir: &Path,
+    display: &str,
+    checks: &Checks,
+    span: Span,
+) -> TokenStream {
     let errors = compile_errors(diagnostics, span);
     // Name what could be parsed, so code that names revisions does not add
     // "not found" errors to the real ones.
-    let parsed: Vec<Parsed> = model::load_revisions(dir, display, &mut Diagnostics::new());
+    let parsed: Vec<Parsed> =
+        model::load_revisions_with(dir, display, checks, &mut Diagnostics::new());
     let revisions: Vec<Revision> = parsed.into_iter().map(|p| p.revision).collect();
     let mut tokens = stubs(&revisions);
     tokens.extend(errors);
@@ -152,6 +210,12 @@ fn generate(revisions: &[Revision], dir: &Path) -> TokenStream {
             // Makes Cargo rebuild when the file is edited.
             tracked.push(quote!(::core::include_str!(#path)));
         }
+    }
+    let sum = dir.join(released::FILE_NAME);
+    if sum.is_file() {
+        // Makes Cargo rebuild when a release is recorded.
+        let sum = sum.to_string_lossy();
+        tracked.push(quote!(::core::include_str!(#sum)));
     }
     let migrations = migrations_static(revisions, rust_entries);
     quote! {

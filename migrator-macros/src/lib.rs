@@ -23,6 +23,29 @@ use proc_macro::TokenStream;
 /// The argument is the directory, relative to the invoking crate's
 /// `Cargo.toml` (`CARGO_MANIFEST_DIR`). Invoke it at module level.
 ///
+/// # PostgreSQL online safety
+///
+/// Upgrades that serve PostgreSQL are checked for statements that lock or
+/// rewrite a table already in use (an index built without `CONCURRENTLY`, a
+/// column's type changed, a renamed column, …; `docs/FORMAT.md` lists the
+/// rules and the safe way to write each). A revision whose header names the
+/// rule in `Allow:` passes. A crate whose migrations never run on PostgreSQL
+/// turns the rules off with a second argument:
+///
+/// ```text
+/// migrator_runtime::embed_migrations!("migrations", postgres_lint = false);
+/// ```
+///
+/// squawk parses only the sections that hold a statement some rule looks
+/// at, and its findings are kept in the crate's `OUT_DIR` (which the build
+/// script below gives it), so a rebuild lints only the sections that
+/// changed.
+///
+/// The transaction rule (`CREATE INDEX CONCURRENTLY` and the other
+/// statements PostgreSQL refuses inside a transaction need `Transaction:
+/// false`) and `released.sum` (released revisions may not be edited) are
+/// checked either way.
+///
 /// # Generated items
 ///
 /// For a directory holding `001_add_api_keys.sql` and
@@ -60,7 +83,8 @@ use proc_macro::TokenStream;
 ///
 /// # Automatic rebuilds
 ///
-/// Editing a revision file rebuilds the crate on its own. For Cargo to notice
+/// Editing a revision file or `released.sum` rebuilds the crate on its own.
+/// For Cargo to notice
 /// a file that is added, renamed or removed, give the crate this `build.rs`
 /// (with `migrator-runtime` as a build dependency, without features):
 ///

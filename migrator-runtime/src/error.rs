@@ -475,6 +475,11 @@ pub enum Error {
     )]
     InTransaction,
 
+    /// `released.sum` could not be read or written, or lists a revision of
+    /// this release with another checksum.
+    #[error(transparent)]
+    Release(#[from] migrator_core::model::released::ReleaseError),
+
     /// A database error outside any revision (reading or writing the version
     /// table).
     #[error("database error while {action}: {source}")]

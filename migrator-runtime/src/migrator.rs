@@ -86,6 +86,7 @@
 //! version table, by anyone, is seen at the next start. Otherwise the run
 //! reads the whole version table and checks it, as every other command does.
 
+use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use crate::adopt;
@@ -97,7 +98,7 @@ use crate::executor::{Executor, Ledger, Live, Script, Sink, Step, repair_stamps}
 use crate::graph::Graph;
 use crate::lock::{Held, outside_transaction, unless_missing, with_lock};
 use crate::migrations::Migrations;
-use crate::model::{BackendKind, Direction, Revision, StateDigest};
+use crate::model::{BackendKind, Direction, Revision, StateDigest, released};
 use crate::options::{LockStrategy, Options};
 use crate::report::{Check, DirtyMarker, Event, Problem, Report, State};
 use crate::rows::{AppliedRevision, AuditEntry};
@@ -241,6 +242,52 @@ impl<'m> Migrator<'m> {
             .steps
             .iter()
             .map(|s| graph.revision(s.revision))
+            .collect())
+    }
+
+    /// `release`: appends to `dir`'s `released.sum` every revision up to
+    /// `target` (the target and its ancestors, in application order) that
+    /// the file does not list yet, with this build's checksum, and returns
+    /// them. Needs no database. The build then refuses edits to them (see
+    /// docs/FORMAT.md, "Released revisions").
+    pub fn release(&self, dir: &Path, target: &Target) -> Result<Vec<&'m Revision>> {
+        let set = plan::stamped_set(self.graph(), target)?;
+        self.append_released(dir, set)
+    }
+
+    /// `release current`: [`Migrator::release`] of the revisions the
+    /// database has applied (production's, run against production), in
+    /// application order. Refuses, writing nothing, when
+    /// [`Migrator::verify`] finds a problem (an applied revision edited or
+    /// unknown to this build).
+    pub fn release_applied(
+        &self,
+        conn: &mut impl MigrationConnection,
+        dir: &Path,
+    ) -> Result<Vec<&'m Revision>> {
+        let state = self.read_judged(conn.__backend())?;
+        if let Some(problem) = self.problems(&state).into_iter().next() {
+            return Err(problem.into_error());
+        }
+        let (applied, _) = self.known_applied(&state, false, &mut self.progress())?;
+        let mask = self.applied_mask(&applied);
+        let graph = self.graph();
+        let set = graph.order().iter().copied().filter(|&i| mask[i]).collect();
+        self.append_released(dir, set)
+    }
+
+    /// Appends the revisions `set` (indices, in order) to `released.sum`.
+    fn append_released(&self, dir: &Path, set: Vec<usize>) -> Result<Vec<&'m Revision>> {
+        let graph = self.graph();
+        let revisions: Vec<&'m Revision> = set.into_iter().map(|i| graph.revision(i)).collect();
+        let rows: Vec<(&str, &str)> = revisions
+            .iter()
+            .map(|r| (r.id.as_ref(), r.checksum.as_ref()))
+            .collect();
+        let appended = released::append(dir, &rows)?;
+        Ok(revisions
+            .into_iter()
+            .filter(|r| appended.iter().any(|a| a == r.id.as_ref()))
             .collect())
     }
 

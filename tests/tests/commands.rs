@@ -12,7 +12,7 @@ use std::process::Command;
 
 use diesel::connection::SimpleConnection;
 use migrator_core::graph::ResolveError;
-use migrator_core::model::BackendKind;
+use migrator_core::model::{BackendKind, released};
 use migrator_core::plan::PlanError;
 use migrator_runtime::cli::{self, GlobalArgs, Settings};
 use migrator_runtime::cli::{Config, exit};
@@ -1999,4 +1999,110 @@ fn library_non_transactional_failures_name_the_right_stamp() {
         m.stamp(&mut conn, target("005")).expect("stamp 005");
         assert_eq!(current(&mut conn), ["005"]);
     });
+}
+
+// ---------------------------------------------------------------------------
+// release
+// ---------------------------------------------------------------------------
+
+/// The `(ID, checksum)` lines of `dir/migrations/released.sum`, which must
+/// parse.
+fn released_lines(dir: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(dir.join("migrations").join(released::FILE_NAME))
+        .expect("released.sum written");
+    let (entries, bad) = released::parse(&text);
+    assert!(bad.is_empty(), "{bad:?} in {text}");
+    entries.into_iter().map(|e| (e.id, e.checksum)).collect()
+}
+
+/// The lines `release` should have written for `ids`: this build's checksums.
+fn build_lines(ids: &[&str]) -> Vec<(String, String)> {
+    let graph = migrator().graph();
+    ids.iter()
+        .map(|id| {
+            let revision = graph.revision(graph.index_of(id).expect("a revision"));
+            (id.to_string(), revision.checksum.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn release_appends_what_the_database_applied_then_up_to_head() {
+    on_every_backend(|db| {
+        let mut conn = db.connect();
+        migrator()
+            .upgrade(&mut conn, target("002"))
+            .expect("upgrade to 002");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("migrations")).expect("migrations dir");
+
+        // Against the database: what it applied, in application order.
+        let released = run(
+            branchy_command(Some(db.url()), dir.path()),
+            &["release", "current"],
+        );
+        assert_eq!(released.code, 0, "{}", released.stderr);
+        assert!(released.stdout.contains("001 001_"), "{}", released.stdout);
+        assert_eq!(released_lines(dir.path()), build_lines(&["001", "002"]));
+
+        // Up to head: the rest, needing no database, in application order.
+        let released = run(branchy_command(None, dir.path()), &["release"]);
+        assert_eq!(released.code, 0, "{}", released.stderr);
+        assert_eq!(
+            released_lines(dir.path()),
+            build_lines(&["001", "002", "003", "004", "005", "006"])
+        );
+        let again = run(branchy_command(None, dir.path()), &["release", "head"]);
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert!(
+            again.stdout.contains("Nothing to release"),
+            "{}",
+            again.stdout
+        );
+
+        // The database was only read.
+        assert_eq!(applied(&mut conn), ["001", "002"]);
+
+        // An applied revision edited since: nothing is released.
+        let other = tempfile::tempdir().expect("tempdir");
+        tamper(&mut conn, "001");
+        let error = migrator()
+            .release_applied(&mut conn, other.path())
+            .expect_err("an edited revision");
+        assert!(matches!(error, Error::ChecksumMismatch { .. }), "{error}");
+        assert!(!other.path().join(released::FILE_NAME).exists());
+
+        // The library, to a target: 003 and its ancestors.
+        let released = migrator()
+            .release(other.path(), &target("003"))
+            .expect("release 003");
+        let ids: Vec<&str> = released.iter().map(|r| r.id.as_ref()).collect();
+        assert_eq!(ids, ["001", "003"]);
+    });
+}
+
+#[test]
+fn release_refuses_a_listed_revision_with_another_checksum() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("migrations")).expect("migrations dir");
+    let sum = dir.path().join("migrations").join(released::FILE_NAME);
+    std::fs::write(&sum, format!("001 {}\n", "0".repeat(64))).expect("released.sum");
+    let refused = run(branchy_command(None, dir.path()), &["release"]);
+    assert_eq!(
+        refused.code,
+        i32::from(exit::MISMATCH),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("lists revision `001` with checksum"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&sum).expect("released.sum"),
+        format!("001 {}\n", "0".repeat(64))
+    );
 }

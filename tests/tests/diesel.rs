@@ -171,6 +171,9 @@ fn ids(migrations: &Migrations) -> Vec<String> {
         .collect()
 }
 
+/// The file listing the released revisions (FORMAT.md, "Released revisions").
+const RELEASED: &str = "released.sum";
+
 #[test]
 fn the_embedded_revisions_are_the_import() {
     for name in ["postgres", "sqlite"] {
@@ -190,12 +193,22 @@ fn the_embedded_revisions_are_the_import() {
             );
             written.push(file.to_string_lossy().into_owned());
         }
+        // The imported history is released; the revision written after the
+        // switch is not.
+        assert_eq!(
+            std::fs::read_to_string(out.join(RELEASED)).expect("read"),
+            std::fs::read_to_string(committed.join(RELEASED)).expect("committed"),
+            "{name}: released.sum differs from the import's: import again into \
+             fixtures/diesel/{name}_migrator"
+        );
+        written.push(RELEASED.to_owned());
         let mut all: Vec<String> = std::fs::read_dir(&committed)
             .expect("ls")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         all.sort();
         written.push(format!("{NEW}_add_tags.sql"));
+        written.sort();
         assert_eq!(all, written, "{name}: the import and the new revision");
         let ignored: Vec<_> = import
             .ignored
@@ -550,7 +563,7 @@ fn the_cli_imports_and_adopts() {
     let written = std::fs::read_dir(dest.path().join("imported"))
         .expect("ls")
         .count();
-    assert_eq!(written, 5);
+    assert_eq!(written, 5 + 1, "five revisions and released.sum");
     let second = run(branchy(), &["import", "diesel", src]);
     second.expect_code(2, "import again");
     assert!(

@@ -355,6 +355,22 @@ fn adding_editing_renaming_and_removing_files_rebuilds() {
     );
     scratch.remove_migration("002_broken.sql");
     scratch.assert_embeds("remove broken 002", &["001 001_first.sql Create omega"]);
+
+    // 8. released.sum is read and tracked: adding it with the right checksum
+    // builds, an edit of it to another checksum fails the next build.
+    let text = fs::read_to_string(scratch.path("migrations/001_first.sql")).expect("read 001");
+    let released = format!("001 {}\n", migrator_core::model::checksum(&text));
+    scratch.write_migration("released.sum", &released);
+    scratch.assert_embeds("release 001", &["001 001_first.sql Create omega"]);
+    scratch.write_migration("released.sum", &format!("001 {}\n", "0".repeat(64)));
+    let output = scratch.cargo("build");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("[released-edited]"),
+        "edit released.sum: the build must fail with [released-edited]\n--- stderr ---\n{stderr}"
+    );
+    scratch.write_migration("released.sum", &released);
+    scratch.assert_embeds("restore released.sum", &["001 001_first.sql Create omega"]);
 }
 
 /// A crate outside the workspace whose only migrator dependency is

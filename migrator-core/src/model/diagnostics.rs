@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::OnlineRule;
+
 /// The rule of `FORMAT.md` that a [`Diagnostic`] reports a breach of.
 ///
 /// Each rule has a stable kebab-case [code](Rule::code) that appears in
@@ -65,6 +67,16 @@ pub enum Rule {
     /// A name longer than the backend a section serves keeps (64
     /// characters on MySQL, 63 bytes on PostgreSQL).
     IdentifierTooLong,
+    /// A PostgreSQL upgrade that breaks an online-safety rule its header does
+    /// not `Allow:`; the code is the rule's own name.
+    Online(OnlineRule),
+    /// A statement PostgreSQL refuses inside a transaction (`CREATE INDEX
+    /// CONCURRENTLY`, `VACUUM`, …) in a revision without `Transaction: false`.
+    OutsideTransaction,
+    /// A revision listed in `released.sum` whose file is missing or edited.
+    ReleasedEdited,
+    /// A line of `released.sum` that does not parse, or lists an ID twice.
+    BadReleasedSum,
 }
 
 impl Rule {
@@ -94,6 +106,10 @@ impl Rule {
             Rule::RedundantParent => "redundant-parent",
             Rule::Destructive => "destructive-upgrade",
             Rule::IdentifierTooLong => "identifier-too-long",
+            Rule::Online(rule) => rule.name(),
+            Rule::OutsideTransaction => "outside-transaction",
+            Rule::ReleasedEdited => "released-edited",
+            Rule::BadReleasedSum => "bad-released-sum",
         }
     }
 }

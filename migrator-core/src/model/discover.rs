@@ -5,12 +5,27 @@ use std::borrow::Cow;
 use std::fs;
 use std::path::Path;
 
-use super::{Diagnostics, Parsed, Rule, is_revision_id, parse_file};
+use super::file::parse_file_with;
+use super::lint_cache::Cache;
+use super::released;
+use super::suggest::{Near, SUGGESTED_IDS, closest, quoted_list};
+use super::{Checks, Diagnostics, Parsed, Rule, is_revision_id};
 
 /// Lists `dir`, parses every revision file and returns them sorted by file
 /// name. Problems (missing directory, subdirectories, misnamed files, and
-/// everything [`super::parse_file`] reports) go into `diagnostics`.
+/// everything [`super::parse_file`] reports) go into `diagnostics`. Every
+/// check is on; the directory's `released.sum` is read and checked.
 pub fn load_revisions(dir: &Path, display: &str, diagnostics: &mut Diagnostics) -> Vec<Parsed> {
+    load_revisions_with(dir, display, &Checks::default(), diagnostics)
+}
+
+/// [`load_revisions`] with the optional checks of `checks`.
+pub fn load_revisions_with(
+    dir: &Path,
+    display: &str,
+    checks: &Checks,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Parsed> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => {
@@ -67,11 +82,14 @@ pub fn load_revisions(dir: &Path, display: &str, diagnostics: &mut Diagnostics) 
     }
     files.sort();
 
+    let released = read_released(dir, display, diagnostics);
+    let mut cache = Cache::open(checks.lint_cache.as_deref());
     let mut parsed = Vec::new();
     for (name, path, full_path) in files {
-        if check_file_name(&name, &path, diagnostics).is_none() {
+        let Some(parts) = check_file_name(&name, &path, diagnostics) else {
             continue;
-        }
+        };
+        let is_released = released.iter().any(|e| e.id == parts.rev);
         let contents = match fs::read(&full_path) {
             Ok(bytes) => String::from_utf8(bytes),
             Err(error) => {
@@ -80,7 +98,15 @@ pub fn load_revisions(dir: &Path, display: &str, diagnostics: &mut Diagnostics) 
             }
         };
         match contents {
-            Ok(contents) => parsed.extend(parse_file(&name, &path, &contents, diagnostics)),
+            Ok(contents) => parsed.extend(parse_file_with(
+                &name,
+                &path,
+                &contents,
+                checks,
+                is_released,
+                &mut cache,
+                diagnostics,
+            )),
             Err(_) => diagnostics.report(
                 &path,
                 None,
@@ -90,7 +116,96 @@ pub fn load_revisions(dir: &Path, display: &str, diagnostics: &mut Diagnostics) 
             ),
         }
     }
+    cache.save();
+    check_released(&released, &parsed, display, diagnostics);
     parsed
+}
+
+/// The entries of `dir`'s `released.sum` (none when there is no such file);
+/// its lines that do not parse are reported.
+fn read_released(dir: &Path, display: &str, diagnostics: &mut Diagnostics) -> Vec<released::Entry> {
+    let path = format!("{display}/{}", released::FILE_NAME);
+    let text = match fs::read(dir.join(released::FILE_NAME)) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                diagnostics.report(
+                    &path,
+                    None,
+                    Rule::BadReleasedSum,
+                    format!("`{}` is not valid UTF-8", released::FILE_NAME),
+                    "save the file as UTF-8 text",
+                );
+                return Vec::new();
+            }
+        },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(error) => {
+            report_unreadable(released::FILE_NAME, &path, &error.to_string(), diagnostics);
+            return Vec::new();
+        }
+    };
+    let (entries, bad) = released::parse(&normalise(&text));
+    for line in bad {
+        diagnostics.report(
+            &path,
+            Some(line.line),
+            Rule::BadReleasedSum,
+            line.problem,
+            "each line is `<revision ID> <checksum>` as the `release` command writes it; `#` starts a comment",
+        );
+    }
+    entries
+}
+
+/// Every released revision must still be there, as it was released.
+fn check_released(
+    released: &[released::Entry],
+    parsed: &[Parsed],
+    display: &str,
+    diagnostics: &mut Diagnostics,
+) {
+    let sum_path = format!("{display}/{}", released::FILE_NAME);
+    for entry in released {
+        let mut files = parsed
+            .iter()
+            .filter(|p| p.revision.id == entry.id)
+            .peekable();
+        if files.peek().is_none() {
+            let ids = parsed.iter().map(|p| p.revision.id.as_ref());
+            let near = closest(&entry.id, ids, Near::Id, SUGGESTED_IDS);
+            let near = if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean {}?)", quoted_list(&near))
+            };
+            diagnostics.report(
+                &sum_path,
+                Some(entry.line),
+                Rule::ReleasedEdited,
+                format!("released revision `{}` has no file in the directory", entry.id),
+                format!(
+                    "a released revision is never removed: restore its file as it was released; if this line is a mistake, correct it{near}"
+                ),
+            );
+        }
+        for file in files.filter(|p| p.revision.checksum != entry.checksum) {
+            diagnostics.report(
+                &file.path,
+                None,
+                Rule::ReleasedEdited,
+                format!(
+                    "revision `{}` was released ({} line {}) and has been edited since: its checksum is {}, the released one {}",
+                    entry.id,
+                    released::FILE_NAME,
+                    entry.line,
+                    &file.revision.checksum[..12.min(file.revision.checksum.len())],
+                    &entry.checksum[..12],
+                ),
+                "released history is never edited: restore the file as it was released, and write the change as a new revision (`revision -m \"...\"`)",
+            );
+        }
+    }
 }
 
 fn report_unreadable(name: &str, path: &str, error: &str, diagnostics: &mut Diagnostics) {
@@ -313,5 +428,79 @@ mod tests {
         let text = diagnostics.to_string();
         assert!(text.contains("e.g. `001_add_api_keys.sql`"), "{text}");
         assert!(text.contains("subdirectory `old`"), "{text}");
+    }
+
+    #[test]
+    #[cfg(feature = "lint")]
+    fn released_revisions_are_checked_and_exempt() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let first = VALID.replace(
+            "CREATE TABLE t (id INT);",
+            "DROP TABLE old;\nCREATE INDEX ix ON users (a);",
+        );
+        fs::write(dir.path().join("001_first.sql"), &first).expect("fixture");
+        let (_, diagnostics) = load(dir.path());
+        let rules: Vec<_> = diagnostics.iter().map(|d| d.rule).collect();
+        assert_eq!(
+            rules,
+            [
+                Rule::Destructive,
+                Rule::Online(crate::model::OnlineRule::RequireConcurrentIndexCreation)
+            ]
+        );
+        let sum = crate::model::checksum(&first);
+        fs::write(
+            dir.path().join(released::FILE_NAME),
+            format!("# released\n001 {sum}\n"),
+        )
+        .expect("fixture");
+        let (parsed, diagnostics) = load(dir.path());
+        assert!(diagnostics.is_empty(), "{diagnostics}");
+        assert_eq!(parsed.len(), 1);
+
+        fs::write(dir.path().join("001_first.sql"), format!("{first}\n")).expect("fixture");
+        fs::write(
+            dir.path().join(released::FILE_NAME),
+            format!("001 {sum}\n002 {sum}\nnonsense\n"),
+        )
+        .expect("fixture");
+        let (_, mut diagnostics) = load(dir.path());
+        diagnostics.sort();
+        assert_eq!(
+            rules_of(&diagnostics),
+            [
+                (
+                    "migrations/001_first.sql".to_owned(),
+                    None,
+                    Rule::ReleasedEdited
+                ),
+                (
+                    "migrations/released.sum".to_owned(),
+                    Some(2),
+                    Rule::ReleasedEdited
+                ),
+                (
+                    "migrations/released.sum".to_owned(),
+                    Some(3),
+                    Rule::BadReleasedSum
+                ),
+            ]
+        );
+        let text = diagnostics.to_string();
+        assert!(text.contains("migrations/001_first.sql: revision `001` was released (released.sum line 1) and has been edited since"), "{text}");
+        assert!(
+            text.contains("write the change as a new revision"),
+            "{text}"
+        );
+        assert!(text.contains("migrations/released.sum:2: released revision `002` has no file in the directory [released-edited]"), "{text}");
+        assert!(text.contains("did you mean `001`?"), "{text}");
+    }
+
+    #[cfg(feature = "lint")]
+    fn rules_of(diagnostics: &Diagnostics) -> Vec<(String, Option<u32>, Rule)> {
+        diagnostics
+            .iter()
+            .map(|d| (d.file.clone(), d.line, d.rule))
+            .collect()
     }
 }

@@ -10,20 +10,46 @@ use std::borrow::Cow;
 
 use super::discover::{FileKind, check_file_name};
 use super::header::{Context, parse_header, split_header};
+use super::lint;
+use super::lint_cache::Cache;
 use super::rust::check_rust;
 use super::sections::{SqlFile, parse_sections};
-use super::{Body, Diagnostics, Parsed, Revision, checksum, normalise};
+use super::{Body, Checks, Diagnostics, Parsed, Revision, checksum, normalise};
 
 /// Parses one revision file. `file_name` is the bare name
 /// (`001_add_api_keys.sql`), `path` how messages name it
 /// (`migrations/001_add_api_keys.sql`), `contents` the raw text (normalised
 /// here). Returns `None` when the file is too broken to yield a revision (a
 /// bad file name, or no `Revision ID`); every problem is in `diagnostics`
-/// either way.
+/// either way. Every check is on, and the revision is taken as not released
+/// (see [`super::load_revisions_with`] for a directory's `released.sum`).
 pub fn parse_file(
     file_name: &str,
     path: &str,
     contents: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<Parsed> {
+    parse_file_with(
+        file_name,
+        path,
+        contents,
+        &Checks::default(),
+        false,
+        &mut Cache::default(),
+        diagnostics,
+    )
+}
+
+/// [`parse_file`] with the checks of `checks`; a `released` revision (listed
+/// in `released.sum`) is exempt from the destructive and online-safety rules.
+/// Lint findings of section texts seen before come from `cache`.
+pub(super) fn parse_file_with(
+    file_name: &str,
+    path: &str,
+    contents: &str,
+    checks: &Checks,
+    released: bool,
+    cache: &mut Cache,
     diagnostics: &mut Diagnostics,
 ) -> Option<Parsed> {
     let name = check_file_name(file_name, path, diagnostics)?;
@@ -45,9 +71,17 @@ pub fn parse_file(
                 text: &text,
                 header_end,
                 path,
-                allow_destructive: header.allow_destructive,
+                allow_destructive: header.allow_destructive || released,
             };
-            Body::Sql(Cow::Owned(parse_sections(&file, diagnostics)))
+            let sections = parse_sections(&file, diagnostics);
+            let revision = lint::Revision {
+                path,
+                transactional: header.transactional,
+                allowed: &header.allowed,
+                online: checks.postgres_lint && !released,
+            };
+            lint::check(&revision, &sections, cache, diagnostics);
+            Body::Sql(Cow::Owned(sections))
         }
         FileKind::Rust => {
             check_rust(&text, file_name, path, diagnostics);
@@ -414,7 +448,7 @@ mod tests {
         );
         let text = diagnostics.to_string();
         assert!(text.contains(
-            "m/001_add_api_keys.sql:10: upgrade drops column `key_hash` of table `api_keys` [destructive-upgrade]\n  help: if losing this data is intended, add `-- Allow: destructive` to the header; otherwise move it to the downgrade"
+            "m/001_add_api_keys.sql:10: upgrade drops column `key_hash` of table `api_keys` [destructive-upgrade]\n  help: if losing this data is intended, add `-- Allow: destructive` to the header (or `destructive` to its `Allow:` list); otherwise move it to the downgrade"
         ), "{text}");
         assert!(text.contains(":11: upgrade drops table `old`"), "{text}");
     }

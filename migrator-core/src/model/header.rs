@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use super::is_revision_id;
 use super::sections::is_directive;
 use super::suggest::{Near, closest};
-use super::{Diagnostics, Rule};
+use super::{Diagnostics, OnlineRule, Rule};
 
 /// One line of the header, its comment prefix (`--`, `//!`) removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +149,8 @@ pub(super) struct Header {
     pub transactional: bool,
     pub timeout: Option<Duration>,
     pub allow_destructive: bool,
+    /// The online-safety rules `Allow:` names.
+    pub allowed: Vec<OnlineRule>,
 }
 
 /// Parses the header lines, reporting every problem.
@@ -328,13 +330,30 @@ fn read_field(
             ),
         },
         Field::Allow => {
-            if value.eq_ignore_ascii_case("destructive") {
-                header.allow_destructive = true;
-            } else {
-                bad(
-                    format!("`Allow` accepts only `destructive`, not `{value}`"),
-                    format!("write `{p} Allow: destructive`, or remove the line"),
-                );
+            for name in value.split(',').map(str::trim) {
+                if name.eq_ignore_ascii_case("destructive") {
+                    header.allow_destructive = true;
+                } else if let Some(rule) = OnlineRule::from_name(name) {
+                    header.allowed.push(rule);
+                } else {
+                    let names = std::iter::once("destructive")
+                        .chain(OnlineRule::ALL.into_iter().map(OnlineRule::name));
+                    let nearest = closest(&name.to_ascii_lowercase(), names, Near::Edits(4), 1);
+                    let message = if name.is_empty() {
+                        "`Allow` has an empty entry".to_owned()
+                    } else {
+                        format!("`Allow` names `{name}`, which is no rule")
+                    };
+                    let nearest = nearest
+                        .first()
+                        .map_or(String::new(), |n| format!("did you mean `{n}`? "));
+                    bad(
+                        message,
+                        format!(
+                            "{nearest}`Allow` takes `destructive` and the names of the PostgreSQL online-safety rules, separated by commas, e.g. `{p} Allow: destructive, renaming-column`"
+                        ),
+                    );
+                }
             }
         }
     }
@@ -538,9 +557,39 @@ mod tests {
             "`Create Date` `yesterday` is not a date",
             "`Transaction` must be `true` or `false`, not `maybe`",
             "`Timeout` `30x` is not a duration",
-            "`Allow` accepts only `destructive`, not `everything`",
+            "`Allow` names `everything`, which is no rule",
         ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }
+    }
+
+    #[test]
+    fn allow_is_a_list_of_rules() {
+        let (header, diagnostics) = parse(
+            "-- Revision ID: 001\n-- Revises:\n-- Allow: Destructive, renaming-column ,require-concurrent-index-creation\n",
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics}");
+        assert!(header.allow_destructive);
+        assert_eq!(
+            header.allowed,
+            [
+                OnlineRule::RenamingColumn,
+                OnlineRule::RequireConcurrentIndexCreation
+            ]
+        );
+        let (_, diagnostics) =
+            parse("-- Revision ID: 001\n-- Revises:\n-- Allow: renaming-colum, destrutive,\n");
+        assert_eq!(
+            problems(&diagnostics),
+            [
+                (Some(3), Rule::BadFieldValue),
+                (Some(3), Rule::BadFieldValue),
+                (Some(3), Rule::BadFieldValue)
+            ]
+        );
+        let text = diagnostics.to_string();
+        assert!(text.contains("`Allow` names `renaming-colum`, which is no rule [bad-field-value]\n  help: did you mean `renaming-column`?"), "{text}");
+        assert!(text.contains("did you mean `destructive`?"), "{text}");
+        assert!(text.contains("`Allow` has an empty entry"), "{text}");
     }
 }

@@ -25,6 +25,11 @@ mod file;
 mod header;
 #[cfg(feature = "parser")]
 mod identifiers;
+mod lint;
+#[cfg(feature = "parser")]
+mod lint_cache;
+mod online;
+pub mod released;
 #[cfg(feature = "parser")]
 mod rust;
 #[cfg(feature = "parser")]
@@ -43,11 +48,38 @@ pub use checksum::checksum;
 pub use diagnostics::{Diagnostic, Diagnostics, Rule};
 pub use digest::StateDigest;
 #[cfg(feature = "parser")]
-pub use discover::{load_revisions, normalise};
+pub use discover::{load_revisions, load_revisions_with, normalise};
 #[cfg(feature = "parser")]
 pub use file::parse_file;
 #[cfg(feature = "parser")]
 pub use header::{is_field_key, parse_duration};
+pub use online::OnlineRule;
+
+/// Which of the optional checks a load runs. The default runs them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Checks {
+    /// The PostgreSQL online-safety rules ([`OnlineRule`]) over upgrades
+    /// that serve PostgreSQL; off for a crate whose migrations never run
+    /// there (`embed_migrations!("migrations", postgres_lint = false)`).
+    /// They run where this crate is built with its `lint` feature, as
+    /// `embed_migrations!` is; without it this flag has no effect.
+    pub postgres_lint: bool,
+    /// A file where the online-safety findings of each section text are
+    /// kept between loads, so that a rebuild lints only what changed
+    /// (`embed_migrations!` keeps it in the crate's `OUT_DIR`); `None`
+    /// keeps nothing.
+    pub lint_cache: Option<std::path::PathBuf>,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks {
+            postgres_lint: true,
+            lint_cache: None,
+        }
+    }
+}
 
 /// True for a revision ID as FORMAT.md allows it (and a prefix of one): 1 to
 /// 64 characters of `[0-9A-Za-z]`.

@@ -252,7 +252,7 @@ fn check_section(file: &SqlFile<'_>, p: &Pending, diagnostics: &mut Diagnostics)
                 Some(finding.line),
                 Rule::Destructive,
                 format!("upgrade {}", finding.what),
-                "if losing this data is intended, add `-- Allow: destructive` to the header; otherwise move it to the downgrade",
+                "if losing this data is intended, add `-- Allow: destructive` to the header (or `destructive` to its `Allow:` list); otherwise move it to the downgrade",
             );
         }
     }

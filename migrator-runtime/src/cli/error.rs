@@ -65,11 +65,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | --- | --- |
 /// | 0 | success |
 /// | 1 | `check`: revisions are pending; `keys verify` (factory): the key is invalid |
-/// | 2 | bad usage: arguments, target, URL, configuration; a file `revision`, `merge` or `import` refuses to write |
+/// | 2 | bad usage: arguments, target, URL, configuration; a file `revision`, `merge` or `import` refuses to write; a line of `released.sum` that does not parse (`release`) |
 /// | 3 | the database could not be reached |
 /// | 4 | a revision failed (the database is at the revision before it) |
 /// | 5 | another migrator held the lock for longer than the lock timeout, or took this run's lease |
-/// | 6 | the database disagrees with this build (`revision --autogenerate`: the database or the migrations directory is not at this build's head): the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones, or `__diesel_schema_migrations` lists a version no revision carries, or a revision's dirty marker vanished while it ran (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build) |
+/// | 6 | the database disagrees with this build (`revision --autogenerate`: the database or the migrations directory is not at this build's head): the version table is only where an earlier build looked for it, an applied revision was edited, or is unknown while this build's head is not applied, or a revision is missing below applied ones, or `__diesel_schema_migrations` lists a version no revision carries, or a revision's dirty marker vanished while it ran (also `verify` and `check` finding such problems; `verify` also counts the revisions of a database ahead of this build); `release` finding a revision listed in `released.sum` with another checksum |
 /// | 7 | any other database or I/O error (`import` included) |
 /// | 8 | the version table holds a dirty marker: a revision that cannot run in one transaction was started and did not finish; repair by hand, then `stamp` (every command but `current`, `history`, `show` and `stamp` stops) |
 pub mod exit {
@@ -120,6 +120,7 @@ impl Error {
 /// The CLI's exit status for a run's error (see [`exit`]).
 pub fn exit_status(error: &crate::Error) -> u8 {
     use crate::Error as Run;
+    use migrator_core::model::released::ReleaseError;
     match error {
         Run::BadUrl { .. }
         | Run::NotRenderable { .. }
@@ -143,7 +144,9 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::ChecksumMismatch { .. }
         | Run::MissingAncestor { .. }
         | Run::TableElsewhere { .. }
-        | Run::MarkerLost { .. } => exit::MISMATCH,
+        | Run::MarkerLost { .. }
+        | Run::Release(ReleaseError::Edited { .. }) => exit::MISMATCH,
+        Run::Release(ReleaseError::BadLine { .. }) => exit::USAGE,
         _ => exit::OTHER,
     }
 }

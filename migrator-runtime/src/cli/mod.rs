@@ -124,6 +124,15 @@ pub enum Command {
         #[arg(long = "backend", value_name = "BACKEND", requires = "autogenerate", value_parser = backend)]
         backends: Vec<crate::BackendKind>,
     },
+    /// Record a release: append to the migrations directory's `released.sum`
+    /// every revision up to TARGET not listed yet, with its checksum; the
+    /// build then refuses edits to them.
+    Release {
+        /// `head`, a revision ID or unique prefix, or `current`: the
+        /// revisions the database (e.g. production's) has applied.
+        #[arg(default_value = "head", allow_hyphen_values = true)]
+        target: String,
+    },
     /// Write the merge revision that joins the heads (`merge heads -m "…"`).
     Merge {
         /// What to merge: `heads`.
@@ -157,12 +166,14 @@ pub enum ImportSource {
 
 impl Command {
     /// True for the commands that read or write a database (all but
-    /// `heads`, `show`, `history`, `revision`, `merge` and `--sql` runs;
-    /// `history` reads one when given).
+    /// `heads`, `show`, `history`, `revision`, `merge`, `release` of a
+    /// target other than `current` and `--sql` runs; `history` reads one
+    /// when given).
     pub fn needs_database(&self) -> bool {
         match self {
             Command::Revision { autogenerate, .. } => *autogenerate,
             Command::Upgrade { run, .. } | Command::Downgrade { run, .. } => !run.sql,
+            Command::Release { target } => target == RELEASE_APPLIED,
             Command::Heads
             | Command::History { .. }
             | Command::Show { .. }
@@ -172,6 +183,9 @@ impl Command {
         }
     }
 }
+
+/// The `release` target that means "what the database has applied".
+const RELEASE_APPLIED: &str = "current";
 
 /// Options of `upgrade` and `downgrade`.
 #[derive(Debug, Clone, Default, Args)]
@@ -532,6 +546,11 @@ pub fn execute(
             print_import(&mut printer, src, &settings.migrations_dir, &import)?;
             return Ok(exit::OK);
         }
+        Command::Release { target } if target != RELEASE_APPLIED => {
+            let released = migrator.release(&settings.migrations_dir, &target.parse()?)?;
+            print_released(&mut printer, &released, settings)?;
+            return Ok(exit::OK);
+        }
         Command::History {
             verbose,
             rev_range,
@@ -669,6 +688,10 @@ pub fn execute(
                 "OK: {applied} applied revision(s) match this build"
             ))?;
         }
+        Command::Release { .. } => {
+            let released = migrator.release_applied(conn, &settings.migrations_dir)?;
+            print_released(&mut printer, &released, settings)?;
+        }
         Command::Heads
         | Command::Show { .. }
         | Command::History { .. }
@@ -734,11 +757,38 @@ fn print_import(
                 .join(", ")
         ))?;
     }
-    printer.note(
-        "Next: build with these revisions; the first `upgrade` (or `stamp`) on a database \
+    printer.note(format!(
+        "Listed them in {}: released history, which the build will not let be edited. \
+         Next: build with these revisions; the first `upgrade` (or `stamp`) on a database \
          diesel migrated records the migrations its `__diesel_schema_migrations` lists as \
          applied, without running them",
-    )
+        dest.join(crate::model::released::FILE_NAME).display()
+    ))
+}
+
+/// What `release` appended, or that there was nothing to append.
+fn print_released(
+    printer: &mut Printer<'_>,
+    released: &[&Revision],
+    settings: &Settings,
+) -> Result<()> {
+    let file = settings
+        .migrations_dir
+        .join(crate::model::released::FILE_NAME);
+    if released.is_empty() {
+        return printer.note(format!(
+            "Nothing to release: {} lists every revision of the target",
+            file.display()
+        ));
+    }
+    for revision in released {
+        printer.line(format!("{} {}", revision.id, revision.file_name))?;
+    }
+    printer.note(format!(
+        "Released {} revision(s): appended to {}",
+        released.len(),
+        file.display()
+    ))
 }
 
 /// The applied revisions of the database at `url`, as a mask by index, for

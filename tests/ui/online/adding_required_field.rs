@@ -1,0 +1,5 @@
+// `adding-required-field`: flagged in the revision that breaks it, not in the one whose
+// header allows it.
+migrator_runtime::embed_migrations!("../../../../tests/ui/online/adding_required_field");
+
+fn main() {}

@@ -1,0 +1,5 @@
+// `adding-serial-primary-key-field`: flagged in the revision that breaks it, not in the one whose
+// header allows it.
+migrator_runtime::embed_migrations!("../../../../tests/ui/online/adding_serial_primary_key_field");
+
+fn main() {}

@@ -1,0 +1,5 @@
+// `renaming-column`: flagged in the revision that breaks it, not in the one whose
+// header allows it.
+migrator_runtime::embed_migrations!("../../../../tests/ui/online/renaming_column");
+
+fn main() {}

@@ -1,0 +1,5 @@
+// `transaction-nesting`: flagged in the revision that breaks it, not in the one whose
+// header allows it.
+migrator_runtime::embed_migrations!("../../../../tests/ui/online/transaction_nesting");
+
+fn main() {}
