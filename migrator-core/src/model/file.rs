@@ -40,6 +40,26 @@ pub fn parse_file(
     )
 }
 
+/// [`parse_file`] of a revision about to be listed in `released.sum` (an
+/// imported history that already ran): exempt from the destructive and
+/// online-safety rules, as the build will hold it.
+pub(crate) fn parse_released_file(
+    file_name: &str,
+    path: &str,
+    contents: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<Parsed> {
+    parse_file_with(
+        file_name,
+        path,
+        contents,
+        &Checks::default(),
+        true,
+        &mut Cache::default(),
+        diagnostics,
+    )
+}
+
 /// [`parse_file`] with the checks of `checks`; a `released` revision (listed
 /// in `released.sum`) is exempt from the destructive and online-safety rules.
 /// Lint findings of section texts seen before come from `cache`.

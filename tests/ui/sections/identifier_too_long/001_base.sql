@@ -2,6 +2,7 @@
 --
 -- Revision ID: 001
 -- Revises:
+-- Allow: require-concurrent-index-creation
 
 -- migrate:upgrade
 CREATE INDEX events_by_account_and_creation_time_for_the_nightly_report_job_2 ON events (account_id, created_at);
