@@ -341,6 +341,7 @@ fn new_column_notes(schema: &DieselSchema, changes: &[Change]) -> Vec<String> {
                 .custom_types
                 .get(name)
                 .and_then(|c| c.postgres.as_deref())
+            && !types::postgres_builtin(pg)
         {
             notes.push(format!(
                 "column {table}.{} has the custom type `{pg}` (schema.rs's `{name}`): on \

@@ -51,6 +51,9 @@ macro_rules! builtins {
         }
 
         impl Builtin {
+            /// Every one of them.
+            const ALL: &[Builtin] = &[$(Builtin::$variant,)*];
+
             /// The type of a Diesel type name (`Int4`, `Integer`,
             /// `Timestamptz`…), aliases included.
             pub fn from_name(name: &str) -> Option<Builtin> {
@@ -125,6 +128,16 @@ impl Builtin {
             _ => return None,
         })
     }
+}
+
+/// Whether PostgreSQL has the type `name` built in (`text`, `uuid`, `int4`),
+/// as opposed to one a revision creates (an enum, a domain).
+pub fn postgres_builtin(name: &str) -> bool {
+    let wanted = family(name);
+    Builtin::ALL.iter().any(|b| {
+        let ddl = b.ddl_name(BackendKind::Postgres);
+        !ddl.is_empty() && family(ddl) == wanted
+    })
 }
 
 /// Why a column has no DDL type on a backend.
