@@ -1109,4 +1109,145 @@ diesel::allow_tables_to_appear_in_same_query!(gadgets, widgets);
             ["gadgets is a view in the database: not compared"]
         );
     }
+
+    /// MySQL's `MODIFY COLUMN` restates the whole column: the type the
+    /// database has when only the nullability changes, the nullability it
+    /// has when only the type changes, and its default and attributes.
+    #[test]
+    fn mysql_modify_keeps_what_does_not_change() {
+        let schema = parse_schema_rs(
+            "diesel::table! { flags (id) { id -> Integer, active -> Bool, level -> BigInt, \
+             at -> Datetime, body -> Mediumtext, price -> Nullable<Decimal>, \
+             n -> Unsigned<Integer>, doc -> Json, } }",
+            "schema.rs",
+        )
+        .expect("parses");
+        let mut at_head = db(
+            BackendKind::Mysql,
+            &[(
+                "flags",
+                &[
+                    ("id", "INT", false),
+                    ("active", "TINYINT(1)", false),
+                    ("level", "INT", false),
+                    ("at", "DATETIME(6)", true),
+                    ("body", "MEDIUMTEXT", true),
+                    ("price", "DECIMAL(10,2)", false),
+                    ("n", "INT UNSIGNED", false),
+                    ("doc", "LONGTEXT", false),
+                ],
+                &["id"],
+            )],
+        );
+        let columns = &mut at_head.tables.get_mut("flags").expect("flags").columns;
+        columns[1].default = Some("1".to_owned());
+        columns[2].default = Some("0".to_owned());
+        columns[0].generated = Some("AUTO_INCREMENT".to_owned());
+        let diff = compare(&schema, &at_head, &|_| false);
+        let changed: Vec<&str> = diff
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::AlterColumn { column, .. } => column.name.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // BOOLEAN is TINYINT(1), JSON is MariaDB's LONGTEXT, Unsigned is
+        // UNSIGNED: only level's type and three nullabilities differ.
+        assert_eq!(changed, ["level", "at", "body", "price"]);
+        let sections = diff.sections(&[BackendKind::Mysql]).expect("renders");
+        let (up, down) = sections.split_once("-- migrate:downgrade").expect("both");
+        for statement in [
+            "ALTER TABLE `flags` MODIFY COLUMN `level` BIGINT DEFAULT 0 NOT NULL;",
+            "ALTER TABLE `flags` MODIFY COLUMN `at` DATETIME(6) NOT NULL;",
+            "ALTER TABLE `flags` MODIFY COLUMN `body` MEDIUMTEXT NOT NULL;",
+            "ALTER TABLE `flags` MODIFY COLUMN `price` DECIMAL(10,2) NULL;",
+        ] {
+            assert!(up.contains(statement), "{statement} in {up}");
+        }
+        for statement in [
+            "ALTER TABLE `flags` MODIFY COLUMN `level` INT DEFAULT 0 NOT NULL;",
+            "ALTER TABLE `flags` MODIFY COLUMN `at` DATETIME(6) NULL;",
+            "ALTER TABLE `flags` MODIFY COLUMN `body` MEDIUMTEXT NULL;",
+            "ALTER TABLE `flags` MODIFY COLUMN `price` DECIMAL(10,2) NOT NULL;",
+        ] {
+            assert!(down.contains(statement), "{statement} in {down}");
+        }
+    }
+
+    /// migrator's own tables, which print-schema prints once they exist, and
+    /// the tables excluded are neither created nor dropped; a nullable key
+    /// (print-schema's SQLite `INTEGER PRIMARY KEY`) is no change.
+    #[test]
+    fn excluded_tables_and_nullable_keys_are_no_changes() {
+        let schema = parse_schema_rs(
+            "diesel::table! { t (id) { id -> Nullable<Integer>, name -> Text, } }\n\
+             diesel::table! { migrator_version (revision) { revision -> Text, } }",
+            "schema.rs",
+        )
+        .expect("parses");
+        let at_head = db(
+            BackendKind::Sqlite,
+            &[
+                ("t", &[("id", "INTEGER", true), ("name", "TEXT", false)], &["id"]),
+                ("spatial_ref_sys", &[("srid", "INTEGER", false)], &["srid"]),
+                ("migrator_version_lock", &[("name", "TEXT", false)], &["name"]),
+            ],
+        );
+        let excluded = |t: &str| t.starts_with("migrator_") || t == "spatial_ref_sys";
+        let diff = compare(&schema, &at_head, &excluded);
+        assert!(diff.is_empty(), "{:?}", diff.changes);
+        // Without the exclusions: created and dropped.
+        assert_eq!(compare(&schema, &at_head, &|_| false).changes.len(), 3);
+    }
+
+    /// Reserved words are quoted; a new table's MySQL text key gets a
+    /// length; dropped tables go before the tables they reference.
+    #[test]
+    fn quoting_mysql_text_keys_and_drop_order() {
+        let schema = parse_schema_rs(
+            "diesel::table! { events (code) { code -> Text, end -> Timestamptz, \
+             span -> Nullable<Int4range>, during -> Nullable<Range<Int8>>, } }",
+            "schema.rs",
+        )
+        .expect("parses");
+        let mut at_head = db(
+            BackendKind::Postgres,
+            &[
+                ("a_parent", &[("id", "INTEGER", false)], &["id"]),
+                ("b_child", &[("id", "INTEGER", false)], &["id"]),
+            ],
+        );
+        at_head
+            .tables
+            .get_mut("b_child")
+            .expect("child")
+            .references
+            .push("a_parent".to_owned());
+        let diff = compare(&schema, &at_head, &|_| false);
+        let sections = diff.sections(&[BackendKind::Postgres]).expect("renders");
+        assert!(sections.contains("\"end\" TIMESTAMPTZ NOT NULL"), "{sections}");
+        assert!(sections.contains("\"span\" INT4RANGE,"), "{sections}");
+        assert!(sections.contains("\"during\" INT8RANGE,"), "{sections}");
+        let child = sections.find("DROP TABLE \"b_child\"").expect("child");
+        let parent = sections.find("DROP TABLE \"a_parent\"").expect("parent");
+        assert!(child < parent, "{sections}");
+        let mysql = compare(&schema, &db(BackendKind::Mysql, &[]), &|_| false);
+        let error = mysql
+            .sections(&[BackendKind::Mysql])
+            .expect_err("no MySQL range");
+        assert!(error.to_string().contains("events.span"), "{error}");
+        let schema = parse_schema_rs(
+            "diesel::table! { tags (name) { name -> Text, } }",
+            "schema.rs",
+        )
+        .expect("parses");
+        let sections = compare(&schema, &db(BackendKind::Mysql, &[]), &|_| false)
+            .sections(&[BackendKind::Mysql])
+            .expect("renders");
+        assert!(
+            sections.contains("`name` VARCHAR(255) NOT NULL,\n    PRIMARY KEY (`name`)"),
+            "{sections}"
+        );
+    }
 }

@@ -368,6 +368,35 @@ mod tests {
         assert!(same_type(Sqlite, "TIMESTAMP", "DATETIME"));
         assert!(!same_type(Sqlite, "TEXT", "INTEGER"));
         assert!(!same_type(Sqlite, "BLOB", "TEXT"));
+        // MySQL and MariaDB as their catalogues name Diesel's types.
+        let mysql = BackendKind::Mysql;
+        for (wanted, actual) in [
+            ("BOOLEAN", "TINYINT(1)"),
+            ("JSON", "LONGTEXT"),
+            ("JSON", "JSON"),
+            ("TEXT", "MEDIUMTEXT"),
+            ("DATETIME", "DATETIME(6)"),
+            ("DECIMAL(65, 30)", "DECIMAL(10,2)"),
+            ("INTEGER UNSIGNED", "INT UNSIGNED"),
+            ("BLOB", "LONGBLOB"),
+        ] {
+            assert!(same_type(mysql, wanted, actual), "{wanted} vs {actual}");
+        }
+        assert!(!same_type(mysql, "TINYINT", "TINYINT(1)"));
+        assert!(!same_type(mysql, "INTEGER", "INT UNSIGNED"));
+        for name in [
+            "Tinytext",
+            "Mediumtext",
+            "Longtext",
+            "Tinyblob",
+            "Mediumblob",
+            "Longblob",
+            "Varbinary",
+            "Bit",
+            "Tstzrange",
+        ] {
+            assert!(Builtin::from_name(name).is_some(), "{name}");
+        }
     }
 
     #[test]
