@@ -8,8 +8,9 @@
 //! aside), which `fixtures/autogen_next` embeds (so the build's checks pass
 //! on it); upgrading to it leaves no drift between schema.rs and the
 //! database, autogenerate then finds no changes, and its downgrade gives back
-//! the schema of 001. MySQL's schema is not snapshotted yet, so there the
-//! generated revision is run and its tables and columns checked.
+//! the schema of 001. The MySQL sections of that file are run on MariaDB
+//! and its tables and columns checked; MariaDB's own types are compared by
+//! `mariadb_types_match_and_nullability_changes_keep_the_column`.
 
 use std::path::{Path, PathBuf};
 

@@ -1189,9 +1189,17 @@ diesel::allow_tables_to_appear_in_same_query!(gadgets, widgets);
         let at_head = db(
             BackendKind::Sqlite,
             &[
-                ("t", &[("id", "INTEGER", true), ("name", "TEXT", false)], &["id"]),
+                (
+                    "t",
+                    &[("id", "INTEGER", true), ("name", "TEXT", false)],
+                    &["id"],
+                ),
                 ("spatial_ref_sys", &[("srid", "INTEGER", false)], &["srid"]),
-                ("migrator_version_lock", &[("name", "TEXT", false)], &["name"]),
+                (
+                    "migrator_version_lock",
+                    &[("name", "TEXT", false)],
+                    &["name"],
+                ),
             ],
         );
         let excluded = |t: &str| t.starts_with("migrator_") || t == "spatial_ref_sys";
@@ -1226,7 +1234,10 @@ diesel::allow_tables_to_appear_in_same_query!(gadgets, widgets);
             .push("a_parent".to_owned());
         let diff = compare(&schema, &at_head, &|_| false);
         let sections = diff.sections(&[BackendKind::Postgres]).expect("renders");
-        assert!(sections.contains("\"end\" TIMESTAMPTZ NOT NULL"), "{sections}");
+        assert!(
+            sections.contains("\"end\" TIMESTAMPTZ NOT NULL"),
+            "{sections}"
+        );
         assert!(sections.contains("\"span\" INT4RANGE,"), "{sections}");
         assert!(sections.contains("\"during\" INT8RANGE,"), "{sections}");
         let child = sections.find("DROP TABLE \"b_child\"").expect("child");
