@@ -78,7 +78,8 @@ mod mysql;
 ///
 /// Everything is in the current schema (PostgreSQL), the main database
 /// (SQLite) or the connection's database (MySQL, `DATABASE()`). The
-/// migrator's own tables (the version table and the audit log) and SQLite's
+/// migrator's own tables (the version table, the audit log and the `table`
+/// lock's `<version table>_lock`) and SQLite's
 /// internal `sqlite_%` tables are left out, and so is everything that
 /// belongs to them (their indexes, triggers and sequences). Data is not part
 /// of a snapshot.
@@ -367,15 +368,20 @@ impl std::fmt::Display for Snapshot {
     }
 }
 
-/// The tables a snapshot leaves out: migrator's own two.
-struct Excluded {
+/// The tables a snapshot leaves out: migrator's own (the version table, the
+/// audit log, the `table` lock's lease table), and SQLite's internal ones.
+pub(crate) struct Excluded {
     tables: Vec<String>,
 }
 
 impl Excluded {
-    fn new(options: &Options) -> Excluded {
+    pub(crate) fn new(options: &Options) -> Excluded {
         let store = Store::new(&options.version_table, options.audit_table.as_deref());
-        let mut tables = vec![store.table().name.clone(), store.audit_table().name.clone()];
+        let mut tables = vec![
+            store.table().name.clone(),
+            store.audit_table().name.clone(),
+            crate::lock::lease_table(store.table()).name,
+        ];
         if options.audit_table.is_none() {
             // The default audit log of earlier builds, still used where it is.
             tables.push(LEGACY_AUDIT_TABLE.to_owned());
@@ -383,7 +389,8 @@ impl Excluded {
         Excluded { tables }
     }
 
-    fn table(&self, name: &str) -> bool {
+    /// Whether the table `name` is left out.
+    pub(crate) fn table(&self, name: &str) -> bool {
         self.tables.iter().any(|t| t == name) || name.starts_with("sqlite_")
     }
 }

@@ -4,9 +4,11 @@
 //! What `diesel print-schema` writes is read (both `diesel::table!` and
 //! `table!`, `use` lines, `#[sql_name]`, `#[max_length]`, a primary key
 //! list, `Nullable<…>`, `Array<…>`, schema-qualified tables, tables inside
-//! inline modules); `joinable!` and `allow_tables_to_appear_in_same_query!`
-//! are understood as what they are (query helpers, no schema) and skipped;
-//! anything else is listed in [`DieselSchema::notes`].
+//! inline modules); `joinable!` is read as the join it declares
+//! ([`DieselSchema::joins`], which autogenerate does not write as foreign
+//! keys but names in a note), `allow_tables_to_appear_in_same_query!` is a
+//! query helper and skipped; anything else is listed in
+//! [`DieselSchema::notes`].
 
 use std::collections::BTreeMap;
 
@@ -23,9 +25,24 @@ pub struct DieselSchema {
     pub tables: Vec<DieselTable>,
     /// The custom SQL types of its `sql_types` modules, by struct name.
     pub custom_types: BTreeMap<String, CustomType>,
+    /// The `joinable!(child -> parent (column))` declarations, in the
+    /// file's order.
+    pub joins: Vec<Join>,
     /// What was read but means nothing for the schema, or could not be read,
     /// one sentence each (for the author, in the generated file).
     pub notes: Vec<String>,
+}
+
+/// One `joinable!(child -> parent (column))`: `child.column` holds keys of
+/// `parent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    /// The table holding the key (its Rust name).
+    pub child: String,
+    /// The table it points at (its Rust name).
+    pub parent: String,
+    /// The column of `child` (its Rust name).
+    pub column: String,
 }
 
 /// One `table!`.
@@ -33,6 +50,8 @@ pub struct DieselSchema {
 pub struct DieselTable {
     /// The table's name in SQL (`#[sql_name]` if given).
     pub name: String,
+    /// Its name in Rust (what `joinable!` names).
+    pub rust_name: String,
     /// The database schema it is qualified with (`other.table`), if any.
     pub schema: Option<String>,
     /// The primary key's columns, in SQL names (default: `id`).
@@ -46,6 +65,8 @@ pub struct DieselTable {
 pub struct DieselColumn {
     /// The column's name in SQL (`#[sql_name]` if given).
     pub name: String,
+    /// Its name in Rust (what `joinable!` names).
+    pub rust_name: String,
     /// Its SQL type, without `Nullable`.
     pub sql_type: SqlType,
     /// `Nullable<…>`.
@@ -132,8 +153,19 @@ fn read_items(
                         })?;
                         schema.tables.extend(tables.0);
                     }
-                    // Query helpers: no table, no column.
-                    "joinable" | "allow_tables_to_appear_in_same_query" => {}
+                    "joinable" => {
+                        let join: Join = m.mac.parse_body().map_err(|e| {
+                            error(
+                                e.span(),
+                                format!("a `joinable!` does not parse: {e}"),
+                                "write it as `diesel print-schema` does: \
+                                 `joinable!(child -> parent (column));`",
+                            )
+                        })?;
+                        schema.joins.push(join);
+                    }
+                    // A query helper: no table, no column.
+                    "allow_tables_to_appear_in_same_query" => {}
                     other => schema
                         .notes
                         .push(format!("the macro `{other}!` in schema.rs was ignored")),
@@ -197,6 +229,22 @@ fn skip_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
         let _: syn::Expr = meta.value()?.parse()?;
     }
     Ok(())
+}
+
+impl Parse for Join {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let child: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+        let _: Token![->] = input.parse()?;
+        let parent: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+        let content;
+        syn::parenthesized!(content in input);
+        let column: Ident = content.call(syn::ext::IdentExt::parse_any)?;
+        Ok(Join {
+            child: unraw(&child),
+            parent: unraw(&parent),
+            column: unraw(&column),
+        })
+    }
 }
 
 /// The body of a `table!`: `use` lines and one or more tables.
@@ -289,7 +337,6 @@ fn parse_table(input: ParseStream<'_>, imported: &[String]) -> syn::Result<Diese
     let content;
     syn::braced!(content in input);
     let mut columns = Vec::new();
-    let mut rust_names = Vec::new();
     while !content.is_empty() {
         let attrs = content.call(Attribute::parse_outer)?;
         let rust: Ident = content.call(syn::ext::IdentExt::parse_any)?;
@@ -305,11 +352,11 @@ fn parse_table(input: ParseStream<'_>, imported: &[String]) -> syn::Result<Diese
         })?;
         columns.push(DieselColumn {
             name: sql_name(&attrs)?.unwrap_or_else(|| unraw(&rust)),
+            rust_name: unraw(&rust),
             sql_type,
             nullable,
             max_length,
         });
-        rust_names.push(unraw(&rust));
         if content.is_empty() {
             break;
         }
@@ -319,10 +366,10 @@ fn parse_table(input: ParseStream<'_>, imported: &[String]) -> syn::Result<Diese
     let primary_key = key_rust
         .iter()
         .map(|key| {
-            rust_names
+            columns
                 .iter()
-                .position(|r| r == key)
-                .map(|i| columns[i].name.clone())
+                .find(|c: &&DieselColumn| &c.rust_name == key)
+                .map(|c| c.name.clone())
                 .ok_or_else(|| {
                     syn::Error::new(
                         rust_name.span(),
@@ -333,6 +380,7 @@ fn parse_table(input: ParseStream<'_>, imported: &[String]) -> syn::Result<Diese
         .collect::<syn::Result<_>>()?;
     Ok(DieselTable {
         name,
+        rust_name: unraw(&rust_name),
         schema,
         primary_key,
         columns,
@@ -361,6 +409,21 @@ impl SqlType {
                 argument.ok_or_else(|| syn::Error::new_spanned(ty, "`Array` takes a type"))?;
             let (inner, _) = SqlType::from_type(inner, imported)?;
             return Ok((SqlType::Array(Box::new(inner)), false));
+        }
+        if name == "Unsigned" {
+            let inner =
+                argument.ok_or_else(|| syn::Error::new_spanned(ty, "`Unsigned` takes a type"))?;
+            let (inner, _) = SqlType::from_type(inner, imported)?;
+            return Ok((SqlType::Unsigned(Box::new(inner)), false));
+        }
+        // `Range<Int4>`: PostgreSQL's `int4range`, which print-schema
+        // writes `Int4range`.
+        if name == "Range"
+            && let Some(inner) = argument
+            && let (SqlType::Builtin(element), _) = SqlType::from_type(inner, imported)?
+            && let Some(range) = element.range()
+        {
+            return Ok((SqlType::Builtin(range), false));
         }
         // A path into a `sql_types` module is a custom type even when its
         // name is one of Diesel's (`super::sql_types::Uuid`).

@@ -10,6 +10,8 @@ pub enum SqlType {
     Builtin(Builtin),
     /// `Array<T>` (PostgreSQL).
     Array(Box<SqlType>),
+    /// `Unsigned<T>` (MySQL).
+    Unsigned(Box<SqlType>),
     /// Any other type, by its Rust name (a `sql_types` struct of the
     /// schema, or a crate's type).
     Custom(String),
@@ -19,7 +21,7 @@ impl SqlType {
     /// The element type of an array, or the type itself.
     pub fn innermost(&self) -> &SqlType {
         match self {
-            SqlType::Array(inner) => inner.innermost(),
+            SqlType::Array(inner) | SqlType::Unsigned(inner) => inner.innermost(),
             other => other,
         }
     }
@@ -49,6 +51,9 @@ macro_rules! builtins {
         }
 
         impl Builtin {
+            /// Every one of them.
+            const ALL: &[Builtin] = &[$(Builtin::$variant,)*];
+
             /// The type of a Diesel type name (`Int4`, `Integer`,
             /// `Timestamptz`…), aliases included.
             pub fn from_name(name: &str) -> Option<Builtin> {
@@ -81,9 +86,13 @@ builtins! {
     Float: "Float" | "Float4" => pg "REAL", sqlite "REAL", mysql "FLOAT";
     Double: "Double" | "Float8" => pg "DOUBLE PRECISION", sqlite "DOUBLE", mysql "DOUBLE";
     Numeric: "Numeric" | "Decimal" => pg "NUMERIC", sqlite "NUMERIC", mysql "DECIMAL(65, 30)";
-    Text: "Text" | "VarChar" | "Varchar" | "LongText" | "MediumText" | "TinyText" => pg "TEXT", sqlite "TEXT", mysql "TEXT";
+    // MySQL's print-schema writes `Tinytext`, `Mediumtext`, `Longtext`,
+    // `Tinyblob`, `Mediumblob`, `Longblob`, `Varbinary` (the catalogue's
+    // name, capitalised); Diesel declares them as aliases.
+    Text: "Text" | "VarChar" | "Varchar" | "LongText" | "MediumText" | "TinyText" | "Longtext" | "Mediumtext" | "Tinytext" => pg "TEXT", sqlite "TEXT", mysql "TEXT";
     Char: "Bpchar" | "Char" => pg "CHARACTER(1)", sqlite "CHARACTER(1)", mysql "CHAR(1)";
-    Binary: "Binary" | "Bytea" | "Blob" | "VarBinary" | "LongBlob" | "MediumBlob" | "TinyBlob" => pg "BYTEA", sqlite "BLOB", mysql "BLOB";
+    Binary: "Binary" | "Bytea" | "Blob" | "VarBinary" | "LongBlob" | "MediumBlob" | "TinyBlob" | "Varbinary" | "Longblob" | "Mediumblob" | "Tinyblob" => pg "BYTEA", sqlite "BLOB", mysql "BLOB";
+    Bit: "Bit" => pg "BIT", sqlite "", mysql "BIT";
     Date: "Date" => pg "DATE", sqlite "DATE", mysql "DATE";
     Time: "Time" => pg "TIME", sqlite "TIME", mysql "TIME";
     Timestamp: "Timestamp" => pg "TIMESTAMP", sqlite "TIMESTAMP", mysql "TIMESTAMP";
@@ -98,6 +107,37 @@ builtins! {
     MacAddr: "MacAddr" | "Macaddr" => pg "MACADDR", sqlite "", mysql "";
     Money: "Money" => pg "MONEY", sqlite "", mysql "";
     Oid: "Oid" => pg "OID", sqlite "", mysql "";
+    Int4range: "Int4range" => pg "INT4RANGE", sqlite "", mysql "";
+    Int8range: "Int8range" => pg "INT8RANGE", sqlite "", mysql "";
+    Numrange: "Numrange" => pg "NUMRANGE", sqlite "", mysql "";
+    Tsrange: "Tsrange" => pg "TSRANGE", sqlite "", mysql "";
+    Tstzrange: "Tstzrange" => pg "TSTZRANGE", sqlite "", mysql "";
+    Daterange: "Daterange" => pg "DATERANGE", sqlite "", mysql "";
+}
+
+impl Builtin {
+    /// The range type of `Range<self>` (PostgreSQL's built-in ranges).
+    pub fn range(self) -> Option<Builtin> {
+        Some(match self {
+            Builtin::Integer => Builtin::Int4range,
+            Builtin::BigInt => Builtin::Int8range,
+            Builtin::Numeric => Builtin::Numrange,
+            Builtin::Timestamp => Builtin::Tsrange,
+            Builtin::Timestamptz => Builtin::Tstzrange,
+            Builtin::Date => Builtin::Daterange,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether PostgreSQL has the type `name` built in (`text`, `uuid`, `int4`),
+/// as opposed to one a revision creates (an enum, a domain).
+pub fn postgres_builtin(name: &str) -> bool {
+    let wanted = family(name);
+    Builtin::ALL.iter().any(|b| {
+        let ddl = b.ddl_name(BackendKind::Postgres);
+        !ddl.is_empty() && family(ddl) == wanted
+    })
 }
 
 /// Why a column has no DDL type on a backend.
@@ -127,6 +167,13 @@ pub fn ddl(
             Ok(format!("{}[]", ddl(inner, max_length, backend, custom)?))
         }
         SqlType::Array(_) => Err(NoDdl(format!("{backend} has no array types"))),
+        SqlType::Unsigned(inner) if backend == BackendKind::Mysql => Ok(format!(
+            "{} UNSIGNED",
+            ddl(inner, max_length, backend, custom)?
+        )),
+        SqlType::Unsigned(_) => Err(NoDdl(format!(
+            "`Unsigned<…>` is MySQL's; {backend} has no unsigned types"
+        ))),
         SqlType::Custom(name) => {
             let declared = custom.get(name);
             let named = match backend {
@@ -202,8 +249,29 @@ fn snake_case(name: &str) -> String {
 pub fn same_type(backend: BackendKind, wanted: &str, actual: &str) -> bool {
     match backend {
         BackendKind::Sqlite => affinity(wanted) == affinity(actual),
-        BackendKind::Postgres | BackendKind::Mysql => family(wanted) == family(actual),
+        BackendKind::Postgres => family(wanted) == family(actual),
+        BackendKind::Mysql => mysql_family(wanted) == mysql_family(actual),
     }
+}
+
+/// [`family`] on MySQL and MariaDB: `TINYINT(1)` is the `BOOLEAN` Diesel's
+/// `Bool` is; `JSON` is `TEXT` (MariaDB's `JSON` is a `LONGTEXT` with a
+/// `json_valid` check, which its catalogue and print-schema report as
+/// `LONGTEXT`); `UNSIGNED` is kept.
+fn mysql_family(ty: &str) -> String {
+    let upper = ty.trim().to_uppercase();
+    let (ty, unsigned) = match upper.strip_suffix(" UNSIGNED") {
+        Some(ty) => (ty.trim(), " UNSIGNED"),
+        None => (upper.as_str(), ""),
+    };
+    let family = match ty.replace(' ', "").as_str() {
+        "TINYINT(1)" => "BOOLEAN".to_owned(),
+        _ => match family(ty).as_str() {
+            "JSON" => "TEXT".to_owned(),
+            other => other.to_owned(),
+        },
+    };
+    format!("{family}{unsigned}")
 }
 
 /// SQLite's affinity of a declared type
@@ -300,6 +368,35 @@ mod tests {
         assert!(same_type(Sqlite, "TIMESTAMP", "DATETIME"));
         assert!(!same_type(Sqlite, "TEXT", "INTEGER"));
         assert!(!same_type(Sqlite, "BLOB", "TEXT"));
+        // MySQL and MariaDB as their catalogues name Diesel's types.
+        let mysql = BackendKind::Mysql;
+        for (wanted, actual) in [
+            ("BOOLEAN", "TINYINT(1)"),
+            ("JSON", "LONGTEXT"),
+            ("JSON", "JSON"),
+            ("TEXT", "MEDIUMTEXT"),
+            ("DATETIME", "DATETIME(6)"),
+            ("DECIMAL(65, 30)", "DECIMAL(10,2)"),
+            ("INTEGER UNSIGNED", "INT UNSIGNED"),
+            ("BLOB", "LONGBLOB"),
+        ] {
+            assert!(same_type(mysql, wanted, actual), "{wanted} vs {actual}");
+        }
+        assert!(!same_type(mysql, "TINYINT", "TINYINT(1)"));
+        assert!(!same_type(mysql, "INTEGER", "INT UNSIGNED"));
+        for name in [
+            "Tinytext",
+            "Mediumtext",
+            "Longtext",
+            "Tinyblob",
+            "Mediumblob",
+            "Longblob",
+            "Varbinary",
+            "Bit",
+            "Tstzrange",
+        ] {
+            assert!(Builtin::from_name(name).is_some(), "{name}");
+        }
     }
 
     #[test]

@@ -38,6 +38,8 @@ mod heartbeat;
 mod redis;
 mod table;
 
+pub(crate) use table::lease_table;
+
 /// A lock this run holds, released by [`Held::release`].
 #[derive(Debug)]
 pub(crate) enum Held {

@@ -19,6 +19,12 @@ use crate::backend::{Backend, Dialect};
 use crate::bookkeeping::TableName;
 use crate::error::{Error, Result};
 
+/// The lock table guarding `version_table`: `<version table>_lock`, in its
+/// schema (a schema snapshot leaves it out, as it does the version table).
+pub(crate) fn lease_table(version_table: &TableName) -> TableName {
+    version_table.sibling(&format!("{}_lock", version_table.name))
+}
+
 /// A run that wants, or holds, the lease.
 #[derive(Debug, Clone)]
 pub(crate) struct Lease {
@@ -45,7 +51,7 @@ impl Lease {
         lease: Duration,
     ) -> Lease {
         // Beside the version table, in its schema.
-        let table_name = version_table.sibling(&format!("{}_lock", version_table.name));
+        let table_name = lease_table(version_table);
         Lease {
             table: table_name.quoted(d),
             name: d.quote_str(&version_table.to_string()),
