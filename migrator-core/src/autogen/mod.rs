@@ -774,8 +774,12 @@ impl Render<'_> {
                 if let Some(ty) = new_type {
                     let _ = writeln!(
                         sql,
-                        "-- A type change rewrites the table and fails (or loses precision) on \
-                         values that do not convert: check the USING clause.\n\
+                        "-- A type change rewrites the table under an ACCESS EXCLUSIVE lock and \
+                         fails (or loses precision) on values that do not convert: check the \
+                         USING clause. The build stops on it (rule changing-column-type) until \
+                         you add `-- Allow: changing-column-type` to the header, or write it the \
+                         safe way: a new column, a backfill, the code moved to it, the old one \
+                         dropped later.\n\
                          ALTER TABLE {t} ALTER COLUMN {c} TYPE {ty} USING {c}::{ty};"
                     );
                 }
@@ -1051,8 +1055,20 @@ diesel::allow_tables_to_appear_in_same_query!(gadgets, widgets);
             ),
             "{sections}"
         );
+        // A type change rewrites the table under an exclusive lock: with the
+        // online-safety lint the build stops on it (as on a drop) until the
+        // author allows it or writes it the safe way; nothing else stops it.
         let (_dir, graph) = dir_with(&sections);
-        graph.expect("builds");
+        match graph {
+            Ok(_) => assert!(!cfg!(feature = "lint"), "the lint lets a type change pass"),
+            Err(found) => assert!(
+                cfg!(feature = "lint")
+                    && found
+                        .iter()
+                        .all(|d| matches!(d.rule, crate::model::Rule::Online(_))),
+                "{found}"
+            ),
+        }
 
         let error = diff
             .sections(&[BackendKind::Postgres, BackendKind::Sqlite])
