@@ -38,6 +38,15 @@ mod heartbeat;
 mod redis;
 mod table;
 
+// The lease table is one of migrator's tables: the schema snapshot leaves it
+// out.
+#[cfg(any(
+    feature = "testing",
+    all(
+        feature = "cli",
+        any(feature = "postgres", feature = "sqlite", feature = "mysql")
+    )
+))]
 pub(crate) use table::lease_table;
 
 /// A lock this run holds, released by [`Held::release`].
