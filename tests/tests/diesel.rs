@@ -591,6 +591,13 @@ fn the_cli_imports_and_adopts() {
             && first.stdout.contains("README.md"),
         "{first}"
     );
+    // The revisions without a downgrade are warned about, on stdout.
+    assert!(
+        first
+            .stdout
+            .contains("Warning: 2 revision(s) have no downgrade (20240104000000, 20240105000000)"),
+        "{first}"
+    );
     let written = std::fs::read_dir(dest.path().join("imported"))
         .expect("ls")
         .count();

@@ -40,8 +40,28 @@ pub fn parse_file(
     )
 }
 
+/// [`parse_file`] of a revision listed in `released.sum` (see
+/// [`parse_file_with`]): what `import diesel` checks before it writes.
+pub(crate) fn parse_released_file(
+    file_name: &str,
+    path: &str,
+    contents: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<Parsed> {
+    parse_file_with(
+        file_name,
+        path,
+        contents,
+        &Checks::default(),
+        true,
+        &mut Cache::default(),
+        diagnostics,
+    )
+}
+
 /// [`parse_file`] with the checks of `checks`; a `released` revision (listed
-/// in `released.sum`) is exempt from the destructive and online-safety rules.
+/// in `released.sum`) is exempt from the destructive, online-safety and
+/// identifier-length rules: it already ran where it was released.
 /// Lint findings of section texts seen before come from `cache`.
 pub(super) fn parse_file_with(
     file_name: &str,
@@ -72,6 +92,7 @@ pub(super) fn parse_file_with(
                 header_end,
                 path,
                 allow_destructive: header.allow_destructive || released,
+                released,
             };
             let sections = parse_sections(&file, diagnostics);
             let revision = lint::Revision {

@@ -52,6 +52,8 @@ pub use discover::{load_revisions, load_revisions_with, normalise};
 #[cfg(feature = "parser")]
 pub use file::parse_file;
 #[cfg(feature = "parser")]
+pub(crate) use file::parse_released_file;
+#[cfg(feature = "parser")]
 pub use header::{is_field_key, parse_duration};
 pub use online::OnlineRule;
 
