@@ -14,9 +14,12 @@
 //!   database diesel migrated is adopted by ID (see the runtime's adoption);
 //! - migrations run in the order of their version strings (diesel compares
 //!   them as strings, so `10` comes before `9`): that order is the chain;
-//! - `metadata.toml` present and readable: `run_in_transaction` as it says,
-//!   and `false` when it does not say (diesel's `#[serde(default)]` on a
-//!   `bool`); absent: `true`;
+//! - `metadata.toml` as diesel reads it (`TomlMetadata::read_from_file(…)
+//!   .unwrap_or_default()`): `run_in_transaction` as it says, and `false`
+//!   when it does not say (diesel's `#[serde(default)]` on a `bool`); a file
+//!   that is not valid TOML, or whose `run_in_transaction` is not a boolean,
+//!   is ignored by diesel (`true`, its default), and so here, with a comment
+//!   saying so; no file: `true`;
 //! - subdirectories and files whose name starts with `.` and plain files at
 //!   the top are ignored by diesel: they are reported and left, as are files
 //!   of a migration directory other than `up.sql`, `down.sql` and
@@ -26,7 +29,9 @@
 //! Each revision's header says where it came from. An upgrade with no
 //! statement (an empty `up.sql`, or only comments such as diesel's
 //! `-- Your SQL goes here`) and a missing, empty or comment-only `down.sql`
-//! become `-- migrate:noop` sections with a comment saying so. Released
+//! become `-- migrate:noop` sections with a comment saying so (a downgrade
+//! through such a revision changes nothing in the database: the comment
+//! warns, and so does the CLI). Released
 //! history is history: an upgrade the build's destructive rule flags (the
 //! very rule the build runs, not a second detector) gets `Allow:
 //! destructive`, with a comment naming what it drops. Every imported
@@ -35,8 +40,12 @@
 //! not hold it to the PostgreSQL online-safety rules (it already ran).
 //!
 //! Nothing is written unless the whole result passes the build's checks
-//! (every file rule and graph rule, run on the text about to be written),
-//! the destination holds no revision yet, and no file to write exists. The
+//! (every file rule and graph rule, run on the text about to be written as
+//! the released history it is, so a name too long for a backend the project
+//! never ran on is no error), the destination holds no revision yet, is not
+//! the diesel directory or inside it, and no file to write exists; a
+//! problem in a migration's SQL is reported at its line of `up.sql` or
+//! `down.sql`. The
 //! output depends on the source directory only: importing twice gives the
 //! same bytes.
 
@@ -77,8 +86,11 @@ pub enum ImportError {
     #[error(
         "the version `{version}` of `{dir}` cannot be a revision ID (1 to 64 letters or digits, \
          the version being the name up to the first `_`, without `-`): it is also the version \
-         diesel recorded, so rename nothing in the database; import the other migrations and \
-         write this one as a revision by hand"
+         diesel recorded, so the import stops here and writes nothing; rename the directory \
+         to a version of digits and letters (`<digits>_<name>`) and, if diesel ran it, update \
+         its row in `__diesel_schema_migrations` to that version (`UPDATE \
+         __diesel_schema_migrations SET version = '<new>' WHERE version = '<old>';`), then \
+         import again"
     )]
     BadVersion {
         /// The migration directory.
@@ -100,26 +112,20 @@ pub enum ImportError {
         /// The second.
         second: PathBuf,
     },
-    /// `metadata.toml` gives `run_in_transaction` a value that is not a
-    /// boolean.
+    /// The destination is the source, or inside it: the build refuses
+    /// subdirectories, and diesel refuses a subdirectory without `up.sql`.
     #[error(
-        "`{path}` line {line}: `run_in_transaction` must be `true` or `false`, not `{value}`; \
-         fix it and import again"
+        "`{dest}` is the diesel directory `{src}` or inside it (diesel would refuse it as an \
+         invalid migration directory, and the build refuses subdirectories): import into a \
+         directory outside it (pass `--migrations-dir`), then remove the diesel one; nothing \
+         was written"
     )]
-    BadMetadata {
-        /// The file.
-        path: PathBuf,
-        /// The 1-based line.
-        line: usize,
-        /// The value written.
-        value: String,
+    InsideSource {
+        /// The destination.
+        dest: PathBuf,
+        /// The diesel directory.
+        src: PathBuf,
     },
-    /// The destination is the source: the build refuses subdirectories.
-    #[error(
-        "`{0}` is the diesel directory itself: import into another directory (pass \
-         `--migrations-dir`), then remove the diesel one"
-    )]
-    SameDirectory(PathBuf),
     /// The destination already holds revisions.
     #[error(
         "`{dir}` already holds revision files (`{file}`): import into an empty directory; \
@@ -160,8 +166,13 @@ pub struct ImportedRevision {
     /// True when its upgrade had no statement (`-- migrate:noop`).
     pub noop_upgrade: bool,
     /// True when it had no downgrade (`down.sql` missing, empty or only
-    /// comments; `-- migrate:noop`).
+    /// comments; `-- migrate:noop`): a downgrade through it changes nothing
+    /// in the database.
     pub noop_downgrade: bool,
+    /// True when its `metadata.toml` is not valid TOML or its
+    /// `run_in_transaction` is not a boolean: diesel ignores such a file
+    /// (the migration runs in a transaction), and so does the import.
+    pub metadata_ignored: bool,
     /// What its upgrade drops, when the destructive rule flags it (it then
     /// has `Allow: destructive`).
     pub destructive: Vec<String>,
@@ -184,6 +195,9 @@ struct Converted {
     file_name: String,
     text: String,
     revision: ImportedRevision,
+    /// Where `up.sql` and `down.sql` are in `text`: the file, the first
+    /// line it fills, and how many lines (for diagnostics).
+    blocks: Vec<(PathBuf, u32, u32)>,
 }
 
 /// Converts the Diesel migrations directory `src` into revision files in
@@ -194,33 +208,45 @@ struct Converted {
 /// is `src`, already holds `.sql` or `.rs` revision files, or the result
 /// would not build.
 pub fn import_diesel(src: &Path, dest: &Path) -> Result<DieselImport, ImportError> {
+    if inside(dest, src) {
+        return Err(ImportError::InsideSource {
+            dest: dest.to_path_buf(),
+            src: src.to_path_buf(),
+        });
+    }
     let (converted, ignored) = convert(src)?;
     let released = check_builds(&converted, dest)?;
-    std::fs::create_dir_all(dest).map_err(io("create", dest))?;
-    if same_dir(src, dest) {
-        return Err(ImportError::SameDirectory(dest.to_path_buf()));
-    }
-    if let Some(file) = revision_files(dest)?.into_iter().next() {
+    let created = !dest.exists();
+    if !created && let Some(file) = revision_files(dest)?.into_iter().next() {
         return Err(ImportError::NotEmpty {
             dir: dest.to_path_buf(),
             file,
         });
     }
+    std::fs::create_dir_all(dest).map_err(io("create", dest))?;
+    // All or nothing: a refusal takes back what was written, and the
+    // directory when the import made it.
+    let take_back = |written: &[PathBuf]| {
+        for path in written {
+            let _ = std::fs::remove_file(path);
+        }
+        if created {
+            let _ = std::fs::remove_dir(dest);
+        }
+    };
     let mut written: Vec<PathBuf> = Vec::new();
     let mut revisions = Vec::with_capacity(converted.len());
     for Converted {
         file_name,
         text,
         mut revision,
+        ..
     } in converted
     {
         let path = dest.join(&file_name);
         if let Err(error) = write_new(&path, &text) {
-            // All or nothing: a file that could not be written (or appeared
-            // meanwhile) takes back those written before it.
-            for path in &written {
-                let _ = std::fs::remove_file(path);
-            }
+            // A file that could not be written (or appeared meanwhile).
+            take_back(&written);
             return Err(error);
         }
         written.push(path.clone());
@@ -230,9 +256,7 @@ pub fn import_diesel(src: &Path, dest: &Path) -> Result<DieselImport, ImportErro
     // The history ran in production: released, so the build refuses edits
     // to it and does not hold it to the online-safety rules it predates.
     if let Err(error) = model::released::append(dest, &released) {
-        for path in &written {
-            let _ = std::fs::remove_file(path);
-        }
+        take_back(&written);
         return Err(ImportError::Released(error));
     }
     Ok(DieselImport { revisions, ignored })
@@ -293,9 +317,9 @@ fn convert_one(
     let name = entry.split_once('_').map_or("", |(_, name)| name);
     let up = read(&dir.join("up.sql"))?.unwrap_or_default();
     let down = read(&dir.join("down.sql"))?;
-    let transactional = match read(&dir.join("metadata.toml"))? {
-        Some(toml) => run_in_transaction(&toml, &dir.join("metadata.toml"))?,
-        None => true,
+    let (transactional, metadata_ignored) = match read(&dir.join("metadata.toml"))? {
+        Some(toml) => run_in_transaction(&toml),
+        None => (true, false),
     };
     let up = normalise(&up).trim_end().to_owned();
     let noop_upgrade = !model::has_statement(&up);
@@ -313,6 +337,13 @@ fn convert_one(
     line(&format!("Imported from the diesel migration `{entry}`."));
     if !transactional {
         line("Its metadata.toml ran it outside a transaction, as this revision runs.");
+    }
+    if metadata_ignored {
+        line(
+            "Its metadata.toml is not valid TOML, or its run_in_transaction is not a boolean: \
+             diesel ignores such a file and runs the migration in a transaction, as this \
+             revision runs.",
+        );
     }
     if !destructive.is_empty() {
         line(&format!(
@@ -334,25 +365,34 @@ fn convert_one(
         line("Allow: destructive");
     }
     text.push_str("\n-- migrate:upgrade\n");
-    push_block(&mut text, &up);
+    let mut blocks = Vec::new();
+    push_block(&mut text, &up, dir.join("up.sql"), &mut blocks);
     if noop_upgrade {
         text.push_str(
             "-- The diesel migration's up.sql was empty or held only comments.\n-- migrate:noop\n",
         );
     }
     text.push_str("\n-- migrate:downgrade\n");
+    let no_downgrade = |why: &str| {
+        format!(
+            "-- The diesel migration had no downgrade ({why}).\n\
+             -- WARNING: a downgrade through this revision changes nothing in the database; it\n\
+             -- only records the revision as not applied. Write its downgrade SQL here (in\n\
+             -- place of the noop line) if it can be undone.\n\
+             -- migrate:noop\n"
+        )
+    };
     match &down_text {
-        Some(down) if !noop_downgrade => push_block(&mut text, down),
-        Some(down) => {
-            push_block(&mut text, down);
-            text.push_str(
-                "-- The diesel migration had no downgrade (its down.sql was empty or held only \
-                 comments).\n-- migrate:noop\n",
-            );
+        Some(down) if !noop_downgrade => {
+            push_block(&mut text, down, dir.join("down.sql"), &mut blocks);
         }
-        None => text.push_str(
-            "-- The diesel migration had no downgrade (it had no down.sql).\n-- migrate:noop\n",
-        ),
+        Some(down) => {
+            push_block(&mut text, down, dir.join("down.sql"), &mut blocks);
+            text.push_str(&no_downgrade(
+                "its down.sql was empty or held only comments",
+            ));
+        }
+        None => text.push_str(&no_downgrade("it had no down.sql")),
     }
     let slug = slug(name).unwrap_or_else(|| "diesel_migration".to_owned());
     Ok(Converted {
@@ -365,14 +405,24 @@ fn convert_one(
             transactional,
             noop_upgrade,
             noop_downgrade,
+            metadata_ignored,
             destructive,
         },
+        blocks,
     })
 }
 
-/// Appends `block` (trimmed at its end) and a newline, unless it is empty.
-fn push_block(text: &mut String, block: &str) {
+/// Appends `block` (trimmed at its end) and a newline, unless it is empty,
+/// and where it went to `blocks` (`file` is where it came from).
+fn push_block(
+    text: &mut String,
+    block: &str,
+    file: PathBuf,
+    blocks: &mut Vec<(PathBuf, u32, u32)>,
+) {
     if !block.trim().is_empty() {
+        let count = |s: &str| u32::try_from(s.lines().count()).unwrap_or(u32::MAX);
+        blocks.push((file, count(text) + 1, count(block)));
         text.push_str(block);
         text.push('\n');
     }
@@ -405,32 +455,21 @@ fn create_date(version: &str) -> Option<String> {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
-/// `run_in_transaction` as diesel reads `metadata.toml` (a top-level key;
-/// a file without it means `false`, serde's default for diesel's `bool`).
-fn run_in_transaction(toml: &str, path: &Path) -> Result<bool, ImportError> {
-    for (index, raw) in normalise(toml).lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or_default().trim();
-        if line.starts_with('[') {
-            // A table: the keys after it are not diesel's.
-            break;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        if key.trim().trim_matches('"') != "run_in_transaction" {
-            continue;
-        }
-        return match value.trim() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            other => Err(ImportError::BadMetadata {
-                path: path.to_path_buf(),
-                line: index + 1,
-                value: other.to_owned(),
-            }),
-        };
+/// `run_in_transaction` as diesel_migrations 2.x reads `metadata.toml`
+/// (`TomlMetadata::read_from_file(…).unwrap_or_default()`, the field
+/// `#[serde(default)]`): the top-level key's boolean, `false` without it;
+/// `true` (diesel's default) when the file does not deserialize: not valid
+/// TOML, or the value not a boolean. The second value says the file was
+/// ignored that way.
+fn run_in_transaction(toml: &str) -> (bool, bool) {
+    match toml::from_str::<toml::Table>(toml) {
+        Ok(table) => match table.get("run_in_transaction") {
+            None => (false, false),
+            Some(toml::Value::Boolean(value)) => (*value, false),
+            Some(_) => (true, true),
+        },
+        Err(_) => (true, true),
     }
-    Ok(false)
 }
 
 /// Runs every file rule and graph rule of the build on the files about to
@@ -441,14 +480,34 @@ fn check_builds(
 ) -> Result<Vec<(String, String)>, ImportError> {
     let display = dest.display().to_string();
     let mut diagnostics = Diagnostics::new();
-    let parsed: Vec<_> = converted
-        .iter()
-        .filter_map(|c| {
-            let path = format!("{display}/{}", c.file_name);
-            // Checked as the build will check it: released.
-            model::parse_released_file(&c.file_name, &path, &c.text, &mut diagnostics)
-        })
-        .collect();
+    let mut parsed = Vec::with_capacity(converted.len());
+    for c in converted {
+        let path = format!("{display}/{}", c.file_name);
+        let mut found = Diagnostics::new();
+        parsed.extend(model::parse_released_file(
+            &c.file_name,
+            &path,
+            &c.text,
+            &mut found,
+        ));
+        for mut diagnostic in found {
+            // The file is not written: its SQL's problems are shown where
+            // that SQL is, in `up.sql` or `down.sql`.
+            let block = diagnostic.line.and_then(|line| {
+                c.blocks
+                    .iter()
+                    .find(|(_, first, count)| (*first..first + count).contains(&line))
+                    .map(|(file, first, _)| (file, line - first + 1))
+            });
+            if diagnostic.file == path
+                && let Some((file, line)) = block
+            {
+                diagnostic.file = file.display().to_string();
+                diagnostic.line = Some(line);
+            }
+            diagnostics.push(diagnostic);
+        }
+    }
     let sums = parsed
         .iter()
         .map(|r| (r.revision.id.to_string(), r.revision.checksum.to_string()))
@@ -508,8 +567,32 @@ fn write_new(path: &Path, text: &str) -> Result<(), ImportError> {
     std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io("write", path))
 }
 
-fn same_dir(a: &Path, b: &Path) -> bool {
-    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+/// True when `dest` is `src` or inside it (symbolic links resolved, `dest`
+/// possibly not there yet).
+fn inside(dest: &Path, src: &Path) -> bool {
+    let Ok(src) = src.canonicalize() else {
+        return false;
+    };
+    // The deepest part of `dest` that exists, resolved, then the rest.
+    let mut rest = Vec::new();
+    let mut existing = dest;
+    loop {
+        if let Ok(found) = existing.canonicalize() {
+            let full = rest.iter().rev().fold(found, |path, part| path.join(part));
+            return full.starts_with(&src);
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+            }
+            _ => return false,
+        }
+    }
 }
 
 fn io(action: &'static str, path: &Path) -> impl Fn(std::io::Error) -> ImportError + use<> {
@@ -678,7 +761,8 @@ mod tests {
         let revision = graph.revision(graph.order()[2]);
         assert!(!revision.transactional);
         assert!(text(&index.path).contains(
-            "-- migrate:downgrade\n-- The diesel migration had no downgrade (its down.sql was empty or held only comments).\n-- migrate:noop\n"
+            "-- migrate:downgrade\n-- The diesel migration had no downgrade (its down.sql was empty or held only comments).\n\
+             -- WARNING: a downgrade through this revision changes nothing in the database; it\n"
         ));
 
         let dropping = &import.revisions[3];
@@ -772,31 +856,95 @@ mod tests {
             refused(&[("1.2_a/up.sql", "SELECT 1;")]),
             ImportError::BadVersion { version, .. } if version == "1.2"
         ));
-        assert!(matches!(
-            refused(&[("1_a/up.sql", "SELECT 1;"), ("1_a/metadata.toml", "run_in_transaction = no")]),
-            ImportError::BadMetadata { line: 1, value, .. } if value == "no"
-        ));
-        let error = refused(&[("1_a/up.sql", "SELECT 1;\n-- migrate:downgrade\nSELECT 2;\n")]);
+        // A problem of the SQL is shown in the diesel file, at its line.
+        let error = refused(&[(
+            "1_a/up.sql",
+            "SELECT 1;\nSELECT 2;\n-- migrate:sideways\nSELECT 3;\n",
+        )]);
         assert!(matches!(error, ImportError::Invalid(_)), "{error}");
-        assert!(error.to_string().contains("1_a.sql"), "{error}");
+        let up = Path::new("1_a").join("up.sql").display().to_string();
+        assert!(error.to_string().contains(&format!("{up}:3")), "{error}");
 
         let src = tempfile::tempdir().expect("tempdir");
         tree(src.path(), &[("1_a/up.sql", "SELECT 1;")]);
         assert!(matches!(
             import_diesel(src.path(), src.path()),
-            Err(ImportError::SameDirectory(_))
+            Err(ImportError::InsideSource { .. })
         ));
+    }
+
+    /// A destination inside the diesel directory is refused before anything
+    /// is created (diesel would refuse the directory as a migration).
+    #[test]
+    fn a_destination_inside_the_diesel_directory_is_refused() {
+        let src = tempfile::tempdir().expect("tempdir");
+        tree(src.path(), &[("1_a/up.sql", "SELECT 1;")]);
+        let dest = src.path().join("migrator");
+        assert!(matches!(
+            import_diesel(src.path(), &dest),
+            Err(ImportError::InsideSource { .. })
+        ));
+        assert!(!dest.exists(), "nothing created");
+        let nested = src.path().join("1_a").join("deeper").join("still");
+        assert!(matches!(
+            import_diesel(src.path(), &nested),
+            Err(ImportError::InsideSource { .. })
+        ));
+        // Beside it is fine.
+        let beside = tempfile::tempdir().expect("tempdir");
+        import_diesel(src.path(), &beside.path().join("m")).expect("import beside");
+    }
+
+    /// Released history is exempt from the identifier-length rule: a
+    /// SQLite project's 65-byte index name imports and builds.
+    #[test]
+    fn released_history_keeps_its_long_names() {
+        let src = tempfile::tempdir().expect("tempdir");
+        let dest = tempfile::tempdir().expect("tempdir");
+        let name = "i".repeat(65);
+        tree(
+            src.path(),
+            &[
+                ("1_t/up.sql", "CREATE TABLE t (a INTEGER);"),
+                ("1_t/down.sql", "DROP TABLE t;"),
+                ("2_i/up.sql", &format!("CREATE INDEX {name} ON t (a);")),
+                ("2_i/down.sql", &format!("DROP INDEX {name};")),
+            ],
+        );
+        import_diesel(src.path(), dest.path()).expect("imports");
+        crate::load_dir(dest.path(), "m").expect("builds");
+        // Without `released.sum` the rule holds it.
+        std::fs::remove_file(dest.path().join(crate::model::released::FILE_NAME)).expect("rm");
+        let error = crate::load_dir(dest.path(), "m").expect_err("not released");
+        assert!(error.to_string().contains("identifier-too-long"), "{error}");
     }
 
     #[test]
     fn metadata_as_diesel_reads_it() {
-        let path = Path::new("metadata.toml");
-        let read = |toml: &str| run_in_transaction(toml, path).expect("reads");
-        assert!(!read("run_in_transaction = false"));
-        assert!(read("run_in_transaction=true # yes"));
+        assert_eq!(
+            run_in_transaction("run_in_transaction = false"),
+            (false, false)
+        );
+        assert_eq!(
+            run_in_transaction("run_in_transaction=true # yes"),
+            (true, false)
+        );
         // diesel's `#[serde(default)] run_in_transaction: bool`.
-        assert!(!read(""));
-        assert!(!read("[other]\nrun_in_transaction = true\n"));
+        assert_eq!(run_in_transaction(""), (false, false));
+        assert_eq!(
+            run_in_transaction("[other]\nrun_in_transaction = false\n"),
+            (false, false)
+        );
+        // What does not deserialize: diesel's `unwrap_or_default()`, true.
+        assert_eq!(run_in_transaction("run_in_transaction = no"), (true, true));
+        assert_eq!(
+            run_in_transaction("run_in_transaction = \"false\""),
+            (true, true)
+        );
+        assert_eq!(
+            run_in_transaction("run_in_transaction = false\nrun_in_transaction = false\n"),
+            (true, true)
+        );
         assert_eq!(
             create_date("20241231235959").as_deref(),
             Some("2024-12-31 23:59:59")

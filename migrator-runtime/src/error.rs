@@ -351,9 +351,12 @@ pub enum Error {
         "`__diesel_schema_migrations` lists version(s) {}, which no revision of this build \
          carries, so the database cannot be adopted from diesel and nothing was recorded: \
          import the diesel migrations directory this database was migrated with (`import diesel \
-         <dir>`, each revision's ID being its version) and rebuild; diesel's table is left as it \
-         was",
-        versions.join(", ")
+         <dir>`, each revision's ID being its version) and rebuild; or, when their directories \
+         were deleted on purpose (a squashed history) and the revisions of this build already \
+         hold what they did, check that, then delete their rows from diesel's table: `{}`; \
+         diesel's table is left as it was",
+        versions.join(", "),
+        forget_diesel_versions_sql(versions)
     )]
     UnknownDieselVersions {
         /// The versions no revision carries.
@@ -501,4 +504,17 @@ impl Error {
     pub fn database(action: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
         move |source| Error::Database { action, source }
     }
+}
+
+/// The statement that deletes `versions` from diesel's table: the mend of
+/// [`Error::UnknownDieselVersions`] for a squashed history.
+fn forget_diesel_versions_sql(versions: &[String]) -> String {
+    let list: Vec<String> = versions
+        .iter()
+        .map(|v| format!("'{}'", v.replace('\'', "''")))
+        .collect();
+    format!(
+        "DELETE FROM __diesel_schema_migrations WHERE version IN ({});",
+        list.join(", ")
+    )
 }

@@ -181,8 +181,10 @@ pub(crate) struct Executor<'a> {
 
 impl Executor<'_> {
     /// Executes `steps` into `sink`, one transaction per step (or one for
-    /// all). `ledger` is the version table before the run (read under the
-    /// lock, so it is not raced); it follows each committed step.
+    /// all: with [`Options::single_transaction`], and for an adoption, whose
+    /// steps only write rows, so that it is done entirely or not at all).
+    /// `ledger` is the version table before the run (read under the lock,
+    /// so it is not raced); it follows each committed step.
     pub(crate) fn execute(
         &self,
         sink: &mut dyn Sink,
@@ -190,8 +192,9 @@ impl Executor<'_> {
         ledger: &mut Ledger,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Report> {
-        let single = self.options.single_transaction;
-        if single && !sink.dialect().transactional_ddl() {
+        let adoption = !steps.is_empty() && steps.iter().all(|s| matches!(s, Step::Adopt(_)));
+        let single = self.options.single_transaction || adoption;
+        if single && !adoption && !sink.dialect().transactional_ddl() {
             return Err(Error::SingleTransactionUnsupported {
                 backend: sink.dialect().kind(),
             });

@@ -64,15 +64,21 @@
 //! # Adopting a database diesel_migrations migrated
 //!
 //! On a database with diesel's `__diesel_schema_migrations` and no history
-//! of migrator's own (an audit log missing, empty, or with nothing but
-//! adoptions), `upgrade`, `downgrade` and `stamp` first record as applied,
-//! without running them, the revisions whose ID is a version in diesel's
-//! table (`import diesel` gives each imported revision its version as ID),
-//! under the lock, with the audit outcome `adopted` ([`Event::Adopted`]),
-//! then go on. `current`, `pending`, `check` and `verify` take no lock and
-//! write nothing: they answer as if the adoption were done. A version no
-//! revision carries stops every command ([`Error::UnknownDieselVersions`])
-//! before anything is recorded. Diesel's table is only read.
+//! of migrator's own (a version table missing or empty, and an audit log
+//! missing, empty, or with nothing but adoptions), `upgrade`, `downgrade`
+//! and `stamp` first record as applied, without running them, the
+//! revisions whose ID is a version in diesel's table (`import diesel` gives
+//! each imported revision its version as ID), under the lock, in one
+//! transaction, with the audit outcome `adopted` ([`Event::Adopted`]), then
+//! go on. Once the version table holds rows, diesel's table is history: it
+//! is not adopted again. `current`, `pending`, `check` and `verify` take no
+//! lock and write nothing: they answer as if the adoption were done. A
+//! version no revision carries stops every command that reads the version
+//! table ([`Error::UnknownDieselVersions`]) before anything is recorded.
+//! A revision diesel has not run while it ran a later one (an older version
+//! merged after diesel migrated the database) is pending, as diesel would
+//! run it: no [`Problem::MissingAncestor`], and `upgrade` runs it. Diesel's
+//! table is only read.
 //!
 //! # Startup
 //!
@@ -211,7 +217,8 @@ impl<'m> Migrator<'m> {
     fn current_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
         let store = self.store.resolve(backend, false)?;
         let state = self.read_state(&store, backend)?;
-        let state = self.with_adoptable(&store, backend, state)?;
+        let listed = adopt::diesel_versions(backend)?;
+        let state = self.with_adoptable(&store, backend, state, listed.as_deref())?;
         let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         let graph = self.graph();
         Ok(graph
@@ -229,7 +236,7 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::pending`], not generic.
     fn pending_of(&self, backend: &mut dyn Backend) -> Result<Vec<&'m Revision>> {
-        let state = self.read_judged(backend)?;
+        let (state, _) = self.read_judged(backend)?;
         let applied = self.known_applied(&state, true, &mut self.progress())?.0;
         self.pending_after(&applied)
     }
@@ -265,8 +272,8 @@ impl<'m> Migrator<'m> {
         conn: &mut impl MigrationConnection,
         dir: &Path,
     ) -> Result<Vec<&'m Revision>> {
-        let state = self.read_judged(conn.__backend())?;
-        if let Some(problem) = self.problems(&state).into_iter().next() {
+        let (state, listed) = self.read_judged(conn.__backend())?;
+        if let Some(problem) = self.problems(&state, listed.as_deref()).into_iter().next() {
             return Err(problem.into_error());
         }
         let (applied, _) = self.known_applied(&state, false, &mut self.progress())?;
@@ -296,8 +303,8 @@ impl<'m> Migrator<'m> {
     /// know (those of a database ahead of it included), and revisions not
     /// applied while revisions after them are. Empty when all is well.
     pub fn verify(&self, conn: &mut impl MigrationConnection) -> Result<Vec<Problem>> {
-        let state = self.read_judged(conn.__backend())?;
-        Ok(self.problems(&state))
+        let (state, listed) = self.read_judged(conn.__backend())?;
+        Ok(self.problems(&state, listed.as_deref()))
     }
 
     /// What `upgrade head` would do and what would stop it, from one read of
@@ -311,14 +318,14 @@ impl<'m> Migrator<'m> {
 
     /// [`Migrator::check`], not generic.
     fn check_of(&self, backend: &mut dyn Backend) -> Result<Check<'m>> {
-        let state = self.read_judged(backend)?;
+        let (state, listed) = self.read_judged(backend)?;
         let (applied, unknown) = self.split(&state);
         let ahead = self.is_ahead(&applied, &unknown);
         if ahead {
             self.warn_ahead(&unknown, &mut self.progress());
         }
         let problems = self
-            .problems(&state)
+            .problems(&state, listed.as_deref())
             .into_iter()
             .filter(|p| !(ahead && matches!(p, Problem::Unknown { .. })))
             .collect();
@@ -420,8 +427,16 @@ impl<'m> Migrator<'m> {
             |backend, restore, held, progress| {
                 let command = format!("stamp{} {target}", if purge { " --purge" } else { "" });
                 let state = self.read_state(&store, backend)?;
-                let (state, adopted) =
-                    self.adopt(&store, backend, restore, held, state, &command, progress)?;
+                let listed = adopt::diesel_versions(backend)?;
+                let (state, adopted) = self.adopt(
+                    &store,
+                    backend,
+                    (restore, held),
+                    state,
+                    listed.as_deref(),
+                    &command,
+                    progress,
+                )?;
                 let graph = self.graph();
                 let applied = if purge {
                     state
@@ -629,12 +644,15 @@ impl<'m> Migrator<'m> {
         )?;
         let graph = self.graph();
         let mut progress = self.progress();
+        // Read once: migrator never writes diesel's table.
+        let listed = adopt::diesel_versions(backend)?;
+        let listed = listed.as_deref();
         let plan_now = |state: &State,
                         progress: &mut dyn FnMut(Event<'_>)|
          -> Result<(Plan, Vec<String>)> {
             self.stop_if_dirty(state)?;
             let (applied, ahead) = self.known_applied(state, upgrade, progress)?;
-            if let Some(problem) = self.problems(state).into_iter().find(|p| match p {
+            if let Some(problem) = self.problems(state, listed).into_iter().find(|p| match p {
                 Problem::Edited { .. } => !self.options.ignore_checksums,
                 Problem::Unknown { .. } => ahead.is_empty(),
                 Problem::MissingAncestor { .. } => true,
@@ -649,7 +667,7 @@ impl<'m> Migrator<'m> {
         let store = self.store.resolve(backend, false)?;
         let state = self.read_state(&store, backend)?;
         // A database to adopt from diesel is adopted under the lock.
-        if state.marker.is_none() && self.to_adopt(&store, backend, &state)?.is_empty() {
+        if state.marker.is_none() && self.to_adopt(&store, backend, &state, listed)?.is_empty() {
             let (plan, ahead) = plan_now(&state, &mut progress)?;
             if plan.is_empty() {
                 return Ok(Report {
@@ -667,8 +685,15 @@ impl<'m> Migrator<'m> {
             |backend, restore, held, progress| {
                 let state = self.read_state(&store, backend)?;
                 let command = if upgrade { "upgrade" } else { "downgrade" };
-                let (state, adopted) =
-                    self.adopt(&store, backend, restore, held, state, command, progress)?;
+                let (state, adopted) = self.adopt(
+                    &store,
+                    backend,
+                    (restore, held),
+                    state,
+                    listed,
+                    command,
+                    progress,
+                )?;
                 let (plan, ahead) = plan_now(&state, progress)?;
                 let mut ledger = Ledger::read(&state);
                 let steps = self.run_steps(&plan);
@@ -745,15 +770,19 @@ impl<'m> Migrator<'m> {
     /// progress (a long `CREATE INDEX CONCURRENTLY` on another replica),
     /// which this waits for (up to the lock timeout) instead of calling it
     /// dirt. A marker still there under the lock stops the command.
-    fn read_judged(&self, backend: &mut dyn Backend) -> Result<State> {
+    ///
+    /// Also the versions diesel's table lists, if it is there.
+    fn read_judged(&self, backend: &mut dyn Backend) -> Result<(State, Option<Vec<String>>)> {
         outside_transaction(backend)?;
         let store = self.store.resolve(backend, false)?;
         let state = self.read_state(&store, backend)?;
+        let listed = adopt::diesel_versions(backend)?;
         if state.marker.is_none() {
-            return self.with_adoptable(&store, backend, state);
+            let state = self.with_adoptable(&store, backend, state, listed.as_deref())?;
+            return Ok((state, listed));
         }
         let store = store.resolve(backend, true)?;
-        with_lock(
+        let state = with_lock(
             backend,
             &store,
             &self.options,
@@ -763,26 +792,28 @@ impl<'m> Migrator<'m> {
                 self.stop_if_dirty(&state)?;
                 Ok(state)
             },
-        )
+        )?;
+        Ok((state, listed))
     }
 
     /// The revisions to adopt from diesel_migrations (see `adopt`): those
-    /// whose ID `__diesel_schema_migrations` lists and the version table
-    /// does not, in the graph's order; none when the database is not to be
-    /// adopted (or holds a dirty marker, which only a run of migrator's
-    /// leaves). A listed version no revision carries stops the command.
+    /// whose ID `listed` (diesel's table, if it is there) holds, in the
+    /// graph's order, when migrator has no history of its own in the
+    /// database; none otherwise. A listed version no revision carries stops
+    /// the command.
     fn to_adopt(
         &self,
         store: &Store,
         backend: &mut dyn Backend,
         state: &State,
+        listed: Option<&[String]>,
     ) -> Result<Vec<&'m Revision>> {
-        if state.marker.is_some() {
-            return Ok(Vec::new());
-        }
-        let Some(versions) = adopt::diesel_versions(backend, store)? else {
+        let Some(versions) = listed else {
             return Ok(Vec::new());
         };
+        if !adopt::never_migrated(backend, store, state)? {
+            return Ok(Vec::new());
+        }
         let graph = self.graph();
         let unknown: Vec<String> = versions
             .iter()
@@ -792,40 +823,58 @@ impl<'m> Migrator<'m> {
         if !unknown.is_empty() {
             return Err(Error::UnknownDieselVersions { versions: unknown });
         }
-        let mut listed = vec![false; graph.len()];
-        for version in &versions {
-            if let Some(i) = graph.index_of(version) {
-                listed[i] = true;
-            }
-        }
-        for row in &state.applied {
-            if let Some(i) = graph.index_of(&row.revision) {
-                listed[i] = false;
-            }
-        }
+        let mask = self.listed_mask(versions);
         Ok(graph
             .order()
             .iter()
-            .filter(|&&i| listed[i])
+            .filter(|&&i| mask[i])
             .map(|&i| graph.revision(i))
             .collect())
     }
 
-    /// Under the lock: records the revisions to adopt from diesel as
-    /// applied (see `adopt`), one step each, with `command` in their audit
-    /// entries; then the state after it, and what it recorded.
+    /// `versions` (diesel's table) as a mask indexed by revision.
+    fn listed_mask(&self, versions: &[String]) -> Vec<bool> {
+        let graph = self.graph();
+        let mut mask = vec![false; graph.len()];
+        for i in versions.iter().filter_map(|v| graph.index_of(v)) {
+            mask[i] = true;
+        }
+        mask
+    }
+
+    /// The revisions diesel has not run while it ran a descendant of them
+    /// (`listed` is diesel's table, if it is there): pending, as diesel
+    /// would run them, so their gap in the version table is no problem.
+    fn diesel_pending(&self, listed: Option<&[String]>) -> Vec<bool> {
+        let graph = self.graph();
+        let Some(versions) = listed else {
+            return vec![false; graph.len()];
+        };
+        let ran = self.listed_mask(versions);
+        // Whether a descendant of each revision ran, from the tips down.
+        let mut below = vec![false; graph.len()];
+        for &i in graph.order().iter().rev() {
+            below[i] = graph.children(i).iter().any(|&c| ran[c] || below[c]);
+        }
+        (0..graph.len()).map(|i| below[i] && !ran[i]).collect()
+    }
+
+    /// Under the lock (the statements that give the session its timeouts
+    /// back, and the held lock): records the revisions to adopt from diesel
+    /// as applied (see `adopt`), in one transaction, with `command` in
+    /// their audit entries; then the state after it, and what it recorded.
     #[allow(clippy::too_many_arguments)]
     fn adopt(
         &self,
         store: &Store,
         backend: &mut dyn Backend,
-        restore: &str,
-        held: &mut Held,
+        (restore, held): (&str, &mut Held),
         state: State,
+        listed: Option<&[String]>,
         command: &str,
         progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<(State, Report)> {
-        let revisions = self.to_adopt(store, backend, &state)?;
+        let revisions = self.to_adopt(store, backend, &state, listed)?;
         if revisions.is_empty() {
             return Ok((state, Report::default()));
         }
@@ -851,8 +900,9 @@ impl<'m> Migrator<'m> {
         store: &Store,
         backend: &mut dyn Backend,
         mut state: State,
+        listed: Option<&[String]>,
     ) -> Result<State> {
-        let revisions = self.to_adopt(store, backend, &state)?;
+        let revisions = self.to_adopt(store, backend, &state, listed)?;
         let last = state.applied.iter().map(|a| a.seq).max().unwrap_or(0);
         let now = chrono::Utc::now().naive_utc();
         for (seq, revision) in (last + 1..).zip(revisions) {
@@ -1028,9 +1078,18 @@ impl<'m> Migrator<'m> {
 
     /// Edited and unknown applied revisions, in the order of application,
     /// then the revisions not applied while revisions after them are.
-    fn problems(&self, state: &State) -> Vec<Problem> {
+    ///
+    /// `listed` is diesel's table, if it is there: a revision diesel has not
+    /// run while it ran a later one is pending, not missing.
+    fn problems(&self, state: &State, listed: Option<&[String]>) -> Vec<Problem> {
         let mut problems = self.row_problems(state);
-        problems.extend(self.missing_ancestors(state));
+        let pending = self.diesel_pending(listed);
+        problems.extend(
+            self.missing_ancestors(state)
+                .into_iter()
+                .filter(|p| !matches!(p, Problem::MissingAncestor { revision, .. }
+                    if self.graph().index_of(revision).is_some_and(|i| pending[i]))),
+        );
         problems
     }
 

@@ -411,10 +411,49 @@ fn diesel_table(conn: &mut AnyConnection, versions: &[&str]) {
     }
 }
 
+/// Migrates `conn` as diesel_migrations does, with the migrations of the
+/// SQLite fixture whose version `ran` keeps (the others are left as if
+/// merged after the run): diesel's own `CREATE TABLE` of its table, each
+/// `up.sql` as one batch, its version recorded. The versions run, in order.
+fn diesel_run(conn: &mut AnyConnection, ran: impl Fn(&str) -> bool) -> Vec<String> {
+    conn.batch_execute(DIESEL_TABLE_SQL)
+        .expect("diesel's table");
+    let project = fixtures().join("sqlite");
+    let mut dirs: Vec<(String, PathBuf)> = std::fs::read_dir(&project)
+        .expect("ls")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            let version = name.split('_').next().unwrap_or_default().replace('-', "");
+            (version, p)
+        })
+        .filter(|(version, _)| ran(version))
+        .collect();
+    dirs.sort();
+    for (version, dir) in &dirs {
+        let up = std::fs::read_to_string(dir.join("up.sql")).expect("up.sql");
+        conn.batch_execute(&up).expect("up.sql");
+        conn.batch_execute(&format!(
+            "INSERT INTO {DIESEL_TABLE} (version) VALUES ('{version}')"
+        ))
+        .expect("record");
+    }
+    dirs.into_iter().map(|(version, _)| version).collect()
+}
+
+/// The IDs of `revisions`.
+fn ids_of(revisions: &[&migrator_runtime::Revision]) -> Vec<String> {
+    revisions.iter().map(|r| r.id.to_string()).collect()
+}
+
 /// A version in diesel's table that no revision carries stops every
 /// command, names the version, and records nothing; diesel's table stays.
+/// The message gives the statement that mends a squashed history.
 #[test]
 fn a_version_no_revision_carries_stops_the_adoption() {
+    const MEND: &str =
+        "DELETE FROM __diesel_schema_migrations WHERE version IN ('20991231000000');";
     let check = |db: &TestDb| {
         let migrations = &sqlite_migrator::MIGRATIONS;
         let mut conn = db.connect();
@@ -434,6 +473,7 @@ fn a_version_no_revision_carries_stops_the_adoption() {
             );
             assert_eq!(exit_code(&error), 6, "{error}");
             assert!(error.to_string().contains("import diesel"), "{error}");
+            assert!(error.to_string().contains(MEND), "{error}");
         }
         assert!(
             migrator.state(&mut conn).expect("state").applied.is_empty(),
@@ -442,6 +482,18 @@ fn a_version_no_revision_carries_stops_the_adoption() {
         assert_eq!(
             diesel_versions(&mut conn),
             ["20240101000001", "20991231000000"]
+        );
+        // The mend of a squashed history, as the message gives it.
+        conn.batch_execute(MEND).expect("the mend");
+        migrator
+            .stamp(
+                &mut conn,
+                "20240101000001".parse::<Target>().expect("target"),
+            )
+            .expect("adopted");
+        assert_eq!(
+            migrator_tests::applied_ids(&migrator, &mut conn),
+            ["20240101000001"]
         );
     };
     migrator_tests::on_each_backend(check);
@@ -486,28 +538,7 @@ fn a_database_diesel_migrated_on_mysql_is_adopted_then_upgraded() {
     on_mysql(|db| {
         let migrations = &sqlite_migrator::MIGRATIONS;
         let mut conn = db.connect();
-        conn.batch_execute(DIESEL_TABLE_SQL)
-            .expect("diesel's table");
-        let project = fixtures().join("sqlite");
-        let mut dirs: Vec<(String, PathBuf)> = std::fs::read_dir(&project)
-            .expect("ls")
-            .map(|e| e.expect("entry").path())
-            .filter(|p| p.is_dir())
-            .map(|p| {
-                let name = p.file_name().expect("name").to_string_lossy().into_owned();
-                let version = name.split('_').next().unwrap_or_default().replace('-', "");
-                (version, p)
-            })
-            .collect();
-        dirs.sort();
-        for (version, dir) in &dirs {
-            let up = std::fs::read_to_string(dir.join("up.sql")).expect("up.sql");
-            conn.batch_execute(&up).expect("up.sql");
-            conn.batch_execute(&format!(
-                "INSERT INTO {DIESEL_TABLE} (version) VALUES ('{version}')"
-            ))
-            .expect("record");
-        }
+        let dirs = diesel_run(&mut conn, |_| true);
         let migrator = Migrator::new(migrations);
         let report = migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
         assert_eq!(report.steps.len(), ids(migrations).len());
@@ -560,6 +591,13 @@ fn the_cli_imports_and_adopts() {
             && first.stdout.contains("README.md"),
         "{first}"
     );
+    // The revisions without a downgrade are warned about, on stdout.
+    assert!(
+        first
+            .stdout
+            .contains("Warning: 2 revision(s) have no downgrade (20240104000000, 20240105000000)"),
+        "{first}"
+    );
     let written = std::fs::read_dir(dest.path().join("imported"))
         .expect("ls")
         .count();
@@ -595,49 +633,123 @@ fn the_cli_imports_and_adopts() {
     );
 }
 
-/// While migrator's history holds nothing but adoptions, each run adopts
-/// what diesel's table lists and the version table does not yet (an
-/// adoption cut short, or diesel run meanwhile by an older build); a run
-/// of migrator's own ends that.
+/// A migration diesel has not run while it ran later ones (an older
+/// version merged after the database was migrated) is pending, as diesel
+/// would run it: the adoption records what diesel lists, the read-only
+/// commands report the rest as pending and no problem, and `upgrade` runs
+/// it, also after a run that only adopted.
 #[test]
-fn adoption_goes_on_while_the_history_holds_only_adoptions() {
+fn a_migration_diesel_has_not_run_before_ones_it_ran_is_pending() {
+    const MERGED_LATE: &str = "20240103000000";
+    let check = |db: &TestDb| {
+        let migrations = &sqlite_migrator::MIGRATIONS;
+        let mut conn = db.connect();
+        let ran = diesel_run(&mut conn, |version| version != MERGED_LATE);
+        let migrator = Migrator::new(migrations);
+        let check = migrator.check(&mut conn).expect("check");
+        assert!(check.problems.is_empty(), "{:?}", check.problems);
+        assert_eq!(ids_of(&check.pending), [MERGED_LATE, NEW]);
+        assert!(migrator.verify(&mut conn).expect("verify").is_empty());
+        // The applied revisions no applied revision revises: the one before
+        // the gap too.
+        assert_eq!(
+            ids_of(&migrator.current(&mut conn).expect("current")),
+            ["20240102000000", LAST_IMPORTED]
+        );
+
+        // A run that only adopts (its target is applied) leaves the gap.
+        let first = "20240101000001".parse::<Target>().expect("target");
+        let report = migrator.upgrade(&mut conn, first).expect("adopt");
+        assert_eq!(report.steps.len(), ran.len());
+        assert_eq!(migrator_tests::applied_ids(&migrator, &mut conn), ran);
+        let check = migrator.check(&mut conn).expect("check after the adoption");
+        assert!(check.problems.is_empty(), "{:?}", check.problems);
+        assert_eq!(ids_of(&check.pending), [MERGED_LATE, NEW]);
+
+        let report = migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
+        let steps: Vec<_> = report.steps.iter().map(|s| s.revision.clone()).collect();
+        assert_eq!(steps, [MERGED_LATE, NEW]);
+        let upgraded: Vec<_> = audit(migrations, &mut conn)
+            .into_iter()
+            .filter(|(_, action, outcome)| action == "upgrade" && outcome == "success")
+            .map(|(id, _, _)| id)
+            .collect();
+        assert_eq!(upgraded, [MERGED_LATE, NEW]);
+        let mut applied = migrator_tests::applied_ids(&migrator, &mut conn);
+        applied.sort();
+        assert_eq!(applied, ids(migrations));
+        assert!(migrator.verify(&mut conn).expect("verify").is_empty());
+        assert!(
+            migrator
+                .upgrade(&mut conn, Target::Head)
+                .expect("again")
+                .steps
+                .is_empty(),
+            "at head"
+        );
+    };
+    migrator_tests::on_each_backend(check);
+    on_mysql(check);
+}
+
+/// The adoption is done once, in one transaction: once the version table
+/// holds rows, diesel's table is history, even when the audit log is
+/// pruned. A revision downgraded after the adoption is not adopted again,
+/// and a version diesel recorded after the adoption is not adopted.
+#[test]
+fn a_database_is_adopted_once() {
+    let check = |db: &TestDb| {
+        let migrations = &sqlite_migrator::MIGRATIONS;
+        let mut conn = db.connect();
+        diesel_run(&mut conn, |_| true);
+        let migrator = Migrator::new(migrations);
+        migrator
+            .upgrade(&mut conn, Target::Head)
+            .expect("adopt and upgrade");
+        // The last imported revision's upgrade is an `UPDATE`: run again.
+        let second = "20240104000000";
+        migrator
+            .downgrade(&mut conn, second.parse::<Target>().expect("target"))
+            .expect("downgrade");
+        // Retention pruning, or another `--audit-table`.
+        conn.batch_execute("DELETE FROM migrator_version_audit")
+            .expect("prune the audit log");
+        assert_eq!(
+            ids_of(&migrator.current(&mut conn).expect("current")),
+            [second],
+            "not adopted again"
+        );
+        let check = migrator.check(&mut conn).expect("check");
+        assert!(check.problems.is_empty(), "{:?}", check.problems);
+        assert_eq!(ids_of(&check.pending), [LAST_IMPORTED, NEW]);
+        let report = migrator.upgrade(&mut conn, Target::Head).expect("upgrade");
+        assert_eq!(report.steps.len(), 2);
+        assert!(
+            !audit(migrations, &mut conn)
+                .iter()
+                .any(|(_, _, outcome)| outcome == "adopted"),
+            "run, not adopted"
+        );
+    };
+    migrator_tests::on_each_backend(check);
+    on_mysql(check);
+
+    // A later row in diesel's table (an old build's diesel run) is not
+    // adopted either.
     let db = TestDb::sqlite();
-    let migrations = &sqlite_migrator::MIGRATIONS;
+    let migrator = Migrator::new(&sqlite_migrator::MIGRATIONS);
     let mut conn = db.connect();
     diesel_table(&mut conn, &["20240101000001"]);
-    let migrator = Migrator::new(migrations);
     let first = "20240101000001".parse::<Target>().expect("target");
-    let report = migrator.upgrade(&mut conn, first.clone()).expect("adopt");
+    let report = migrator.upgrade(&mut conn, first).expect("adopt");
     assert_eq!(report.steps.len(), 1);
     conn.batch_execute(&format!(
         "INSERT INTO {DIESEL_TABLE} (version) VALUES ('20240102000000')"
     ))
     .expect("insert");
-    let report = migrator
-        .upgrade(&mut conn, first.clone())
-        .expect("adopt more");
-    assert_eq!(report.steps[0].revision, "20240102000000");
     assert_eq!(
-        migrator_tests::applied_ids(&migrator, &mut conn),
-        ["20240101000001", "20240102000000"]
+        ids_of(&migrator.current(&mut conn).expect("current")),
+        ["20240101000001"],
+        "not adopted"
     );
-    // A run of migrator's own: diesel's table is history from now on.
-    migrator
-        .stamp(&mut conn, first.clone())
-        .expect("stamp back to the first");
-    conn.batch_execute(&format!(
-        "INSERT INTO {DIESEL_TABLE} (version) VALUES ('20240103000000')"
-    ))
-    .expect("insert");
-    assert_eq!(
-        migrator_tests::applied_ids(&migrator, &mut conn),
-        ["20240101000001"]
-    );
-    let current: Vec<_> = migrator
-        .current(&mut conn)
-        .expect("current")
-        .iter()
-        .map(|r| r.id.to_string())
-        .collect();
-    assert_eq!(current, ["20240101000001"], "not adopted again");
 }

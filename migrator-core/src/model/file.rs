@@ -40,9 +40,8 @@ pub fn parse_file(
     )
 }
 
-/// [`parse_file`] of a revision about to be listed in `released.sum` (an
-/// imported history that already ran): exempt from the destructive and
-/// online-safety rules, as the build will hold it.
+/// [`parse_file`] of a revision listed in `released.sum` (see
+/// [`parse_file_with`]): what `import diesel` checks before it writes.
 pub(crate) fn parse_released_file(
     file_name: &str,
     path: &str,
@@ -61,7 +60,8 @@ pub(crate) fn parse_released_file(
 }
 
 /// [`parse_file`] with the checks of `checks`; a `released` revision (listed
-/// in `released.sum`) is exempt from the destructive and online-safety rules.
+/// in `released.sum`) is exempt from the destructive, online-safety and
+/// identifier-length rules: it already ran where it was released.
 /// Lint findings of section texts seen before come from `cache`.
 pub(super) fn parse_file_with(
     file_name: &str,
@@ -92,6 +92,7 @@ pub(super) fn parse_file_with(
                 header_end,
                 path,
                 allow_destructive: header.allow_destructive || released,
+                released,
             };
             let sections = parse_sections(&file, diagnostics);
             let revision = lint::Revision {

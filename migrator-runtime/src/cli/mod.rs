@@ -731,6 +731,9 @@ fn print_import(
         if revision.noop_downgrade {
             notes.push("no downgrade".to_owned());
         }
+        if revision.metadata_ignored {
+            notes.push("metadata.toml ignored, as diesel ignores it".to_owned());
+        }
         if !revision.destructive.is_empty() {
             notes.push(format!(
                 "Allow: destructive, its upgrade {}",
@@ -750,6 +753,22 @@ fn print_import(
             } else {
                 format!(": {}", notes.join("; "))
             }
+        ))?;
+    }
+    let no_downgrade: Vec<&str> = import
+        .revisions
+        .iter()
+        .filter(|r| r.noop_downgrade)
+        .map(|r| r.id.as_str())
+        .collect();
+    if !no_downgrade.is_empty() {
+        // Whatever `--quiet` says: a downgrade that undoes nothing is a trap.
+        printer.line(format!(
+            "Warning: {} revision(s) have no downgrade ({}): a `downgrade` through them \
+             records them as not applied and changes nothing in the database; write their \
+             downgrade SQL in place of `-- migrate:noop` where it can be undone",
+            no_downgrade.len(),
+            no_downgrade.join(", ")
         ))?;
     }
     if !import.ignored.is_empty() {
