@@ -644,7 +644,13 @@ impl<'m> Migrator<'m> {
         )?;
         let graph = self.graph();
         let mut progress = self.progress();
-        // Read once: migrator never writes diesel's table.
+        // Nothing to do costs one query (two where an unqualified name is
+        // resolved) and no lock. A dirty marker is judged under the lock:
+        // before it, it may be the marker of a run in progress.
+        let store = self.store.resolve(backend, false)?;
+        let state = self.read_state(&store, backend)?;
+        // Read once, after the version table (whose error names it first):
+        // migrator never writes diesel's table.
         let listed = adopt::diesel_versions(backend)?;
         let listed = listed.as_deref();
         let plan_now = |state: &State,
@@ -661,11 +667,6 @@ impl<'m> Migrator<'m> {
             }
             Ok((make_plan(graph, &applied)?, ahead))
         };
-        // Nothing to do costs one query (two where an unqualified name is
-        // resolved) and no lock. A dirty marker is judged under the lock:
-        // before it, it may be the marker of a run in progress.
-        let store = self.store.resolve(backend, false)?;
-        let state = self.read_state(&store, backend)?;
         // A database to adopt from diesel is adopted under the lock.
         if state.marker.is_none() && self.to_adopt(&store, backend, &state, listed)?.is_empty() {
             let (plan, ahead) = plan_now(&state, &mut progress)?;
