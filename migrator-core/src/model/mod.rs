@@ -25,9 +25,12 @@ mod file;
 mod header;
 #[cfg(feature = "parser")]
 mod identifiers;
+#[cfg(feature = "parser")]
 mod lint;
 #[cfg(feature = "parser")]
 mod lint_cache;
+#[cfg(feature = "lint")]
+mod lint_scan;
 mod online;
 pub mod released;
 #[cfg(feature = "parser")]
