@@ -304,6 +304,10 @@ fn refused_in_transaction(tokens: &[Token<'_>]) -> Option<&'static str> {
         }
     } else if word(0, "VACUUM") {
         return Some("VACUUM");
+    } else if word(0, "CLUSTER") && tokens.len() == 1 + usize::from(word(1, "VERBOSE")) {
+        return Some("CLUSTER (of every table)");
+    } else if word(0, "DISCARD") && word(1, "ALL") {
+        return Some("DISCARD ALL");
     } else if word(0, "ALTER") {
         if word(1, "SYSTEM") {
             return Some("ALTER SYSTEM");
@@ -576,6 +580,9 @@ mod tests {
             "CREATE DATABASE d",
             "ALTER SYSTEM SET x = 1",
             "ALTER TABLE m DETACH PARTITION p CONCURRENTLY",
+            "CLUSTER",
+            "CLUSTER VERBOSE",
+            "discard all",
         ] {
             assert!(
                 refused_in_transaction(&statements(sql, 1)[0]).is_some(),
@@ -586,6 +593,8 @@ mod tests {
             "CREATE INDEX ix ON t (a)",
             "ALTER TYPE e ADD VALUE 'x'",
             "SELECT 'VACUUM'",
+            "CLUSTER t USING ix",
+            "DISCARD PLANS",
         ] {
             assert!(
                 refused_in_transaction(&statements(sql, 1)[0]).is_none(),
