@@ -764,8 +764,8 @@ fn print_import(
         ))?;
     }
     printer.note(format!(
-        "Listed them in {}: released history, which the build will not let be edited. \
-         Next: build with these revisions; the first `upgrade` (or `stamp`) on a database \
+        "Listed them in {}: released history, which the build will not let be edited \
+         (remove the lines of any not yet run in production). Next: build with these revisions; the first `upgrade` (or `stamp`) on a database \
          diesel migrated records the migrations its `__diesel_schema_migrations` lists as \
          applied, without running them",
         dest.join(crate::model::released::FILE_NAME).display()
