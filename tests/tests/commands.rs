@@ -2127,7 +2127,9 @@ fn release_refuses_a_directory_that_is_not_the_build_s() {
         assert_eq!(refused.code, i32::from(exit::USAGE), "{}", refused.stderr);
         assert!(
             refused.stderr.contains("`migrations` has no file `001_")
-                && refused.stderr.contains("it is not the migrations directory this build embeds")
+                && refused
+                    .stderr
+                    .contains("it is not the migrations directory this build embeds")
                 && refused.stderr.contains("`--migrations-dir`"),
             "{}",
             refused.stderr
@@ -2138,8 +2140,17 @@ fn release_refuses_a_directory_that_is_not_the_build_s() {
         std::fs::write(migrations.join("zzz_other.sql"), "-- Revision ID: zzz\n").expect("file");
         for args in [&["release"][..], &["release", "current"]] {
             let refused = run(branchy_command(Some(db.url()), dir.path()), args);
-            assert_eq!(refused.code, i32::from(exit::USAGE), "{args:?}: {}", refused.stderr);
-            assert!(refused.stderr.contains("has no file `001_"), "{}", refused.stderr);
+            assert_eq!(
+                refused.code,
+                i32::from(exit::USAGE),
+                "{args:?}: {}",
+                refused.stderr
+            );
+            assert!(
+                refused.stderr.contains("has no file `001_"),
+                "{}",
+                refused.stderr
+            );
             assert!(!sum.exists(), "{args:?}");
         }
 
@@ -2148,14 +2159,27 @@ fn release_refuses_a_directory_that_is_not_the_build_s() {
         let edited = std::fs::read_dir(&migrations)
             .expect("migrations")
             .map(|e| e.expect("entry").path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("002_")))
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("002_"))
+            })
             .expect("002's file");
         let text = std::fs::read_to_string(&edited).expect("002");
         std::fs::write(&edited, format!("{text}\n-- edited\n")).expect("edit 002");
-        let refused = run(branchy_command(Some(db.url()), dir.path()), &["release", "current"]);
-        assert_eq!(refused.code, i32::from(exit::MISMATCH), "{}", refused.stderr);
+        let refused = run(
+            branchy_command(Some(db.url()), dir.path()),
+            &["release", "current"],
+        );
+        assert_eq!(
+            refused.code,
+            i32::from(exit::MISMATCH),
+            "{}",
+            refused.stderr
+        );
         assert!(
-            refused.stderr.contains("is not revision `002` as this build embeds it")
+            refused
+                .stderr
+                .contains("is not revision `002` as this build embeds it")
                 && refused.stderr.contains("rebuild it, then release"),
             "{}",
             refused.stderr
@@ -2164,7 +2188,10 @@ fn release_refuses_a_directory_that_is_not_the_build_s() {
 
         // As built: released.
         std::fs::write(&edited, text).expect("restore 002");
-        let released = run(branchy_command(Some(db.url()), dir.path()), &["release", "current"]);
+        let released = run(
+            branchy_command(Some(db.url()), dir.path()),
+            &["release", "current"],
+        );
         assert_eq!(released.code, 0, "{}", released.stderr);
         assert_eq!(released_lines(dir.path()), build_lines(&["001", "002"]));
         assert_eq!(applied(&mut conn), ["001", "002"]);

@@ -319,7 +319,9 @@ mod tests {
         check_files(dir.path(), &[("001", "001_a.sql", &sum)]).expect("the build's file");
         let error = check_files(dir.path(), &[("001", "001_a.sql", A)]).expect_err("stale");
         assert!(
-            error.to_string().contains("the binary was built before the file changed; rebuild it"),
+            error
+                .to_string()
+                .contains("the binary was built before the file changed; rebuild it"),
             "{error}"
         );
         let error = check_files(dir.path(), &[("001", "001_b.sql", &sum)]).expect_err("foreign");

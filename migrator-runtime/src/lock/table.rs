@@ -24,6 +24,10 @@ use crate::options::Options;
 /// [`Options::lock_heartbeat_url`] and the options beside it. No `Debug`:
 /// the URL may hold a password.
 #[derive(Clone)]
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "sqlite", feature = "mysql")),
+    allow(dead_code, reason = "a build that opens no connection has no heartbeat")
+)]
 pub(crate) struct HeartbeatAt {
     url: String,
     connect_timeout: Option<Duration>,
