@@ -256,7 +256,9 @@ impl<'m> Migrator<'m> {
     /// `target` (the target and its ancestors, in application order) that
     /// the file does not list yet, with this build's checksum, and returns
     /// them. Needs no database. The build then refuses edits to them (see
-    /// docs/FORMAT.md, "Released revisions").
+    /// docs/FORMAT.md, "Released revisions"). Refuses, writing nothing,
+    /// unless `dir` holds each of those revisions' files as this build
+    /// embeds them (the directory it was built from, not edited since).
     pub fn release(&self, dir: &Path, target: &Target) -> Result<Vec<&'m Revision>> {
         let set = plan::stamped_set(self.graph(), target)?;
         self.append_released(dir, set)
@@ -283,10 +285,16 @@ impl<'m> Migrator<'m> {
         self.append_released(dir, set)
     }
 
-    /// Appends the revisions `set` (indices, in order) to `released.sum`.
+    /// Appends the revisions `set` (indices, in order) to `released.sum`,
+    /// once `dir` is found to hold their files as this build embeds them.
     fn append_released(&self, dir: &Path, set: Vec<usize>) -> Result<Vec<&'m Revision>> {
         let graph = self.graph();
         let revisions: Vec<&'m Revision> = set.into_iter().map(|i| graph.revision(i)).collect();
+        let files: Vec<(&str, &str, &str)> = revisions
+            .iter()
+            .map(|r| (r.id.as_ref(), r.file_name.as_ref(), r.checksum.as_ref()))
+            .collect();
+        released::check_files(dir, &files)?;
         let rows: Vec<(&str, &str)> = revisions
             .iter()
             .map(|r| (r.id.as_ref(), r.checksum.as_ref()))

@@ -75,6 +75,14 @@ pub struct Options {
     /// its database URL. Default `None`: no heartbeat, the lease is renewed
     /// only before each revision. Never printed (`Debug` hides it).
     pub lock_heartbeat_url: Option<String>,
+    /// How long the heartbeat's connection waits for the server, as
+    /// [`connect`](crate::connect)'s timeout. Default `None`: 10 s. The CLI
+    /// sets it to its `--connect-timeout`.
+    pub lock_heartbeat_connect_timeout: Option<Duration>,
+    /// The `application_name` of the heartbeat's PostgreSQL connection
+    /// (one in the URL wins). Default `None`: `migrator`. The CLI sets it
+    /// to its `--application-name`.
+    pub lock_heartbeat_application_name: Option<String>,
 }
 
 impl Default for Options {
@@ -91,6 +99,8 @@ impl Default for Options {
             lock: LockStrategy::default(),
             lock_lease: Duration::from_secs(30),
             lock_heartbeat_url: None,
+            lock_heartbeat_connect_timeout: None,
+            lock_heartbeat_application_name: None,
         }
     }
 }
@@ -112,6 +122,14 @@ impl std::fmt::Debug for Options {
             .field(
                 "lock_heartbeat_url",
                 &self.lock_heartbeat_url.as_ref().map(|_| "***"),
+            )
+            .field(
+                "lock_heartbeat_connect_timeout",
+                &self.lock_heartbeat_connect_timeout,
+            )
+            .field(
+                "lock_heartbeat_application_name",
+                &self.lock_heartbeat_application_name,
             )
             .finish()
     }

@@ -24,6 +24,17 @@ pub mod branchy {
     /// Every revision of the fixture, in the order they are applied.
     pub const ALL: [&str; 6] = ["001", "002", "003", "004", "005", "006"];
 
+    /// Copies the fixture's files (the directory this build embeds) into
+    /// `to`, created if missing.
+    pub fn copy_files(to: &std::path::Path) {
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/branchy");
+        std::fs::create_dir_all(to).expect("create the copy's directory");
+        for entry in std::fs::read_dir(&from).expect("fixtures/branchy") {
+            let entry = entry.expect("fixtures/branchy entry");
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy a fixture file");
+        }
+    }
+
     /// The version table's revisions, in the order of application.
     pub fn applied(conn: &mut AnyConnection) -> Vec<String> {
         applied_ids(&Migrator::new(&MIGRATIONS), conn)

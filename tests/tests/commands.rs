@@ -2034,7 +2034,7 @@ fn release_appends_what_the_database_applied_then_up_to_head() {
             .upgrade(&mut conn, target("002"))
             .expect("upgrade to 002");
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir(dir.path().join("migrations")).expect("migrations dir");
+        branchy::copy_files(&dir.path().join("migrations"));
 
         // Against the database: what it applied, in application order.
         let released = run(
@@ -2065,6 +2065,7 @@ fn release_appends_what_the_database_applied_then_up_to_head() {
 
         // An applied revision edited since: nothing is released.
         let other = tempfile::tempdir().expect("tempdir");
+        branchy::copy_files(other.path());
         tamper(&mut conn, "001");
         let error = migrator()
             .release_applied(&mut conn, other.path())
@@ -2084,7 +2085,7 @@ fn release_appends_what_the_database_applied_then_up_to_head() {
 #[test]
 fn release_refuses_a_listed_revision_with_another_checksum() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir(dir.path().join("migrations")).expect("migrations dir");
+    branchy::copy_files(&dir.path().join("migrations"));
     let sum = dir.path().join("migrations").join(released::FILE_NAME);
     std::fs::write(&sum, format!("001 {}\n", "0".repeat(64))).expect("released.sum");
     let refused = run(branchy_command(None, dir.path()), &["release"]);
@@ -2105,4 +2106,94 @@ fn release_refuses_a_listed_revision_with_another_checksum() {
         std::fs::read_to_string(&sum).expect("released.sum"),
         format!("001 {}\n", "0".repeat(64))
     );
+}
+
+/// `release` writes only into the directory the binary embeds, as built:
+/// not into another project's directory, not without a directory, not with
+/// a file edited since the build (the binary records stale checksums).
+#[test]
+fn release_refuses_a_directory_that_is_not_the_build_s() {
+    on_every_backend(|db| {
+        let mut conn = db.connect();
+        migrator()
+            .upgrade(&mut conn, target("002"))
+            .expect("upgrade to 002");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let migrations = dir.path().join("migrations");
+        let sum = migrations.join(released::FILE_NAME);
+
+        // No directory: named, with the flag that names another.
+        let refused = run(branchy_command(None, dir.path()), &["release"]);
+        assert_eq!(refused.code, i32::from(exit::USAGE), "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("`migrations` has no file `001_")
+                && refused
+                    .stderr
+                    .contains("it is not the migrations directory this build embeds")
+                && refused.stderr.contains("`--migrations-dir`"),
+            "{}",
+            refused.stderr
+        );
+
+        // Another project's directory, against the database too.
+        std::fs::create_dir(&migrations).expect("migrations dir");
+        std::fs::write(migrations.join("zzz_other.sql"), "-- Revision ID: zzz\n").expect("file");
+        for args in [&["release"][..], &["release", "current"]] {
+            let refused = run(branchy_command(Some(db.url()), dir.path()), args);
+            assert_eq!(
+                refused.code,
+                i32::from(exit::USAGE),
+                "{args:?}: {}",
+                refused.stderr
+            );
+            assert!(
+                refused.stderr.contains("has no file `001_"),
+                "{}",
+                refused.stderr
+            );
+            assert!(!sum.exists(), "{args:?}");
+        }
+
+        // The build's directory, a file edited since the build.
+        branchy::copy_files(&migrations);
+        let edited = std::fs::read_dir(&migrations)
+            .expect("migrations")
+            .map(|e| e.expect("entry").path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("002_"))
+            })
+            .expect("002's file");
+        let text = std::fs::read_to_string(&edited).expect("002");
+        std::fs::write(&edited, format!("{text}\n-- edited\n")).expect("edit 002");
+        let refused = run(
+            branchy_command(Some(db.url()), dir.path()),
+            &["release", "current"],
+        );
+        assert_eq!(
+            refused.code,
+            i32::from(exit::MISMATCH),
+            "{}",
+            refused.stderr
+        );
+        assert!(
+            refused
+                .stderr
+                .contains("is not revision `002` as this build embeds it")
+                && refused.stderr.contains("rebuild it, then release"),
+            "{}",
+            refused.stderr
+        );
+        assert!(!sum.exists());
+
+        // As built: released.
+        std::fs::write(&edited, text).expect("restore 002");
+        let released = run(
+            branchy_command(Some(db.url()), dir.path()),
+            &["release", "current"],
+        );
+        assert_eq!(released.code, 0, "{}", released.stderr);
+        assert_eq!(released_lines(dir.path()), build_lines(&["001", "002"]));
+        assert_eq!(applied(&mut conn), ["001", "002"]);
+    });
 }

@@ -1,6 +1,20 @@
-//! The checksum recorded for each applied revision.
+//! The checksum recorded for each applied revision, and the normalisation
+//! applied to a file before anything is parsed or hashed.
+
+use std::borrow::Cow;
 
 use sha2::{Digest, Sha256};
+
+/// Line endings CRLF (and lone CR) become LF and a leading byte-order mark is
+/// dropped, so that a checkout on any platform parses and hashes the same.
+pub fn normalise(contents: &str) -> Cow<'_, str> {
+    let text = contents.strip_prefix('\u{feff}').unwrap_or(contents);
+    if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
 
 /// SHA-256 of the normalised file contents, as 64 lowercase hex digits.
 pub fn checksum(normalised: &str) -> String {

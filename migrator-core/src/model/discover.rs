@@ -1,7 +1,5 @@
-//! Reading a migrations directory: which entries are revisions, and the
-//! normalisation applied before anything is parsed or hashed.
+//! Reading a migrations directory: which entries are revisions.
 
-use std::borrow::Cow;
 use std::fs;
 use std::path::Path;
 
@@ -9,7 +7,7 @@ use super::file::parse_file_with;
 use super::lint_cache::Cache;
 use super::released;
 use super::suggest::{Near, SUGGESTED_IDS, closest, quoted_list};
-use super::{Checks, Diagnostics, Parsed, Rule, is_revision_id};
+use super::{Checks, Diagnostics, Parsed, Rule, is_revision_id, normalise};
 
 /// Lists `dir`, parses every revision file and returns them sorted by file
 /// name. Problems (missing directory, subdirectories, misnamed files, and
@@ -218,17 +216,6 @@ fn report_unreadable(name: &str, path: &str, error: &str, diagnostics: &mut Diag
     );
 }
 
-/// Line endings CRLF (and lone CR) become LF and a leading byte-order mark is
-/// dropped, so that a checkout on any platform parses and hashes the same.
-pub fn normalise(contents: &str) -> Cow<'_, str> {
-    let text = contents.strip_prefix('\u{feff}').unwrap_or(contents);
-    if text.contains('\r') {
-        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
 /// What a revision file holds, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum FileKind {
@@ -311,6 +298,7 @@ pub(super) fn check_file_name<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
     use std::path::PathBuf;
 
     const VALID: &str = "-- Add things\n-- Revision ID: 001\n-- Revises:\n\n-- migrate:upgrade\nCREATE TABLE t (id INT);\n-- migrate:downgrade\nDROP TABLE t;\n";

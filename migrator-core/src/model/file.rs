@@ -78,6 +78,7 @@ pub(super) fn parse_file_with(
         FileKind::Sql => "--",
         FileKind::Rust => "//!",
     };
+    let sum = checksum(&text);
     let (lines, header_end) = split_header(&text, prefix);
     let cx = Context {
         path,
@@ -97,6 +98,8 @@ pub(super) fn parse_file_with(
             let sections = parse_sections(&file, diagnostics);
             let revision = lint::Revision {
                 path,
+                id: name.rev,
+                checksum: &sum,
                 transactional: header.transactional,
                 allowed: &header.allowed,
                 online: checks.postgres_lint && !released,
@@ -122,7 +125,7 @@ pub(super) fn parse_file_with(
         timeout: header.timeout,
         allow_destructive: header.allow_destructive,
         body,
-        checksum: Cow::Owned(checksum(&text)),
+        checksum: Cow::Owned(sum),
     };
     Some(Parsed {
         revision,

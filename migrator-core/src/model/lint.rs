@@ -6,8 +6,10 @@
 //! parse a statement it lints what it could read, and says nothing of the
 //! rest (its syntax errors are not ours to report: PostgreSQL is the judge of
 //! its syntax). Its ranges are byte offsets in the section, mapped here to
-//! lines of the file. Tables created earlier in the same section are exempt,
-//! as squawk decides it (a `CREATE TABLE` before the statement, by name).
+//! lines of the file. Statements on tables created earlier in the same
+//! section are exempt from every rule, as `lint_scan` decides it (a `CREATE
+//! TABLE` without `IF NOT EXISTS` before the statement, by qualified name),
+//! and `lint_scan` adds the checks squawk lacks.
 
 #[cfg(feature = "lint")]
 use squawk_linter::{Linter, LinterSettings, Violation};
@@ -17,6 +19,8 @@ use squawk_syntax::SourceFile;
 use super::lint_cache::Cache;
 #[cfg(feature = "lint")]
 use super::lint_cache::{Found, key};
+#[cfg(feature = "lint")]
+use super::lint_scan::Scan;
 use super::sql_lexer::{Token, statements};
 use super::{BackendKind, Diagnostics, Direction, OnlineRule, Rule, Section};
 
@@ -24,6 +28,19 @@ use super::{BackendKind, Diagnostics, Direction, OnlineRule, Rule, Section};
 pub(super) struct Revision<'a> {
     /// The file as messages name it.
     pub path: &'a str,
+    /// The revision's ID and checksum, for the `released.sum` line that
+    /// the online-safety errors suggest for a revision already released.
+    #[cfg_attr(
+        not(feature = "lint"),
+        allow(dead_code, reason = "read by the online-safety rules, feature `lint`")
+    )]
+    pub id: &'a str,
+    /// See [`Revision::id`].
+    #[cfg_attr(
+        not(feature = "lint"),
+        allow(dead_code, reason = "read by the online-safety rules, feature `lint`")
+    )]
+    pub checksum: &'a str,
     /// The revision runs in a transaction (no `Transaction: false`).
     pub transactional: bool,
     /// The online-safety rules its `Allow:` names.
@@ -92,31 +109,35 @@ const POSTGRES_VERSION: &str = "12";
 #[cfg(feature = "lint")]
 fn linter_key() -> String {
     let rules: Vec<&str> = OnlineRule::ALL.iter().map(|r| r.name()).collect();
-    // The last field changes with `findings`' own filtering.
+    // The last field changes with `findings`' own filtering and checks.
     format!(
-        "squawk-linter 2.68.0; pg {POSTGRES_VERSION}; {}; findings 1",
+        "squawk-linter 2.68.0; pg {POSTGRES_VERSION}; {}; findings 2",
         rules.join(",")
     )
 }
 
-/// squawk's findings in `sql`, before `Allow:`.
+/// The findings in the section `scan` read, before `Allow:`: squawk's and
+/// ours, none on a table created earlier in the section.
 #[cfg(feature = "lint")]
-fn findings(sql: &str, transactional: bool) -> Vec<Found> {
-    let parse = SourceFile::parse(sql);
+fn findings(scan: &Scan<'_>, transactional: bool) -> Vec<Found> {
+    // squawk is not shown the `CREATE TABLE`s: its exemption of new tables
+    // covers four rules and compares unqualified names; `Scan::keep` does
+    // it for all of them.
+    let sql = scan.for_squawk();
+    let parse = SourceFile::parse(&sql);
     let lint = |assume_in_transaction: bool| {
         let mut linter = Linter::from(OnlineRule::ALL.into_iter().filter_map(squawk_rule));
         linter.settings = LinterSettings {
             pg_version: POSTGRES_VERSION.parse().unwrap_or_default(),
             assume_in_transaction,
         };
-        linter.lint(&parse, sql)
+        linter.lint(&parse, &sql)
     };
     let mut violations = lint(true);
     if !transactional {
-        // squawk exempts the tables created earlier only inside a
-        // transaction, and flags `VALIDATE` after `NOT VALID` only inside
-        // one: linted both ways, what both find is what applies here (every
-        // statement commits on its own, the tables are still new).
+        // squawk flags `VALIDATE` after `NOT VALID` only inside a
+        // transaction: linted both ways, what both find is what applies
+        // here (every statement commits on its own).
         let outside = lint(false);
         violations.retain(|v| outside.iter().any(|o| same(o, v)));
     }
@@ -135,14 +156,24 @@ fn findings(sql: &str, transactional: bool) -> Vec<Found> {
                 .iter()
                 .any(|r| r.contains_range(v.text_range) || v.text_range.contains_range(*r))
     });
-    violations
-        .into_iter()
-        .map(|v| Found {
-            rule: v.code.to_string(),
+    // Ours first: where both flag a statement under one rule, ours says
+    // more (a `bigserial` column is a default squawk does not see).
+    let mut found = scan.own_findings();
+    found.extend(violations.into_iter().map(|v| {
+        let rule = v.code.to_string();
+        let message = if rule == OnlineRule::AddingFieldWithDefault.name() {
+            // squawk calls every volatile default a generated column.
+            "a column with a volatile `DEFAULT` (or a stored generated one) is filled by a rewrite of the table under an `ACCESS EXCLUSIVE` lock".to_owned()
+        } else {
+            v.message.trim().trim_end_matches('.').to_owned()
+        };
+        Found {
+            rule,
             offset: usize::from(v.text_range.start()),
-            message: v.message.trim().trim_end_matches('.').to_owned(),
-        })
-        .collect()
+            message,
+        }
+    }));
+    scan.keep(found)
 }
 
 #[cfg(feature = "lint")]
@@ -153,11 +184,15 @@ fn online(
     cache: &mut Cache,
     diagnostics: &mut Diagnostics,
 ) {
-    if !may_be_flagged(sql) {
+    // The macro runs unoptimised, and a history is mostly `CREATE TABLE`
+    // and indexes on the tables it creates: squawk parses only what a rule
+    // may flag.
+    let scan = Scan::new(sql);
+    if !scan.may_be_flagged() {
         return;
     }
     let key = key(&linter_key(), revision.transactional, sql);
-    let found = cache.get_or(key, || findings(sql, revision.transactional));
+    let found = cache.get_or(key, || findings(&scan, revision.transactional));
     let dir = revision.path.rsplit_once('/').map_or(".", |(dir, _)| dir);
     for found in found {
         let Some(rule) = OnlineRule::from_name(&found.rule) else {
@@ -174,87 +209,15 @@ fn online(
             Rule::Online(rule),
             format!("PostgreSQL: {message}"),
             format!(
-                "{}; if the table is small or the lock is acceptable, add `-- Allow: {rule}` to the header (or the rule to its `Allow:` list); a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"{dir}\", postgres_lint = false)`",
-                rule.mend()
+                "{}; {}, add `-- Allow: {rule}` to the header (or the rule to its `Allow:` list); if this revision already ran in production, do not edit it: list it as released, with the line `{} {}` in `{dir}/{}` (what `release` writes); a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"{dir}\", postgres_lint = false)`",
+                rule.mend(),
+                rule.harmless_when(),
+                revision.id,
+                revision.checksum,
+                super::released::FILE_NAME,
             ),
         );
     }
-}
-
-/// False when no statement of `sql` is of a kind any rule that is on looks
-/// at, so squawk need not parse it (the macro runs unoptimised, and a
-/// history is mostly `CREATE TABLE` and indexes on the tables it creates).
-/// The rules look at `ALTER …`, `DROP …`, `REINDEX`, transaction control
-/// and `CREATE INDEX` on a table not created earlier in `sql`; anything
-/// else (`CREATE TABLE`, `INSERT`, `CREATE FUNCTION`, …) passes them all.
-#[cfg(feature = "lint")]
-fn may_be_flagged(sql: &str) -> bool {
-    let mut created: Vec<String> = Vec::new();
-    for statement in statements(sql, 1) {
-        let word =
-            |i: usize, keyword: &str| statement.get(i).is_some_and(|t| t.is_keyword(keyword));
-        let Some(first) = statement.first() else {
-            continue;
-        };
-        let control = [
-            "ALTER", "DROP", "REINDEX", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
-        ];
-        if control.iter().any(|k| first.is_keyword(k)) {
-            return true;
-        }
-        if !first.is_keyword("CREATE") {
-            continue;
-        }
-        let mut i = 1;
-        while ["TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE"]
-            .iter()
-            .any(|k| word(i, k))
-        {
-            i += 1;
-        }
-        if word(i, "TABLE") {
-            i += 1;
-            if word(i, "IF") {
-                i += 3;
-            }
-            created.extend(last_name(statement.get(i..).unwrap_or_default()));
-        } else if word(i, "INDEX") {
-            let on = statement.iter().position(|t| t.is_keyword("ON"));
-            let table = on.and_then(|on| {
-                let rest = statement.get(on + 1..).unwrap_or_default();
-                let rest = match rest.first() {
-                    Some(t) if t.is_keyword("ONLY") => &rest[1..],
-                    _ => rest,
-                };
-                last_name(rest)
-            });
-            if !table.is_some_and(|t| created.contains(&t)) {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-/// The last part of the possibly qualified name at the start of `tokens`
-/// (`t` of `s.t`), as PostgreSQL folds it: lower case unless quoted.
-#[cfg(feature = "lint")]
-fn last_name(tokens: &[Token<'_>]) -> Option<String> {
-    use super::sql_lexer::TokenKind;
-    let mut last = None;
-    let mut rest = tokens;
-    while let Some((token, after)) = rest.split_first() {
-        last = Some(match token.kind {
-            TokenKind::Word => token.text.to_lowercase(),
-            TokenKind::QuotedIdent => token.text.trim_matches('"').to_owned(),
-            TokenKind::Literal | TokenKind::Punct => return last,
-        });
-        match after.split_first() {
-            Some((dot, after)) if dot.is_punct('.') => rest = after,
-            _ => break,
-        }
-    }
-    last
 }
 
 /// squawk's rule of the same name.
@@ -341,6 +304,10 @@ fn refused_in_transaction(tokens: &[Token<'_>]) -> Option<&'static str> {
         }
     } else if word(0, "VACUUM") {
         return Some("VACUUM");
+    } else if word(0, "CLUSTER") && tokens.len() == 1 + usize::from(word(1, "VERBOSE")) {
+        return Some("CLUSTER (of every table)");
+    } else if word(0, "DISCARD") && word(1, "ALL") {
+        return Some("DISCARD ALL");
     } else if word(0, "ALTER") {
         if word(1, "SYSTEM") {
             return Some("ALTER SYSTEM");
@@ -378,6 +345,8 @@ mod tests {
         let mut diagnostics = Diagnostics::new();
         let revision = Revision {
             path: "m/003_x.sql",
+            id: "003",
+            checksum: "c0ffee",
             transactional,
             allowed,
             online: true,
@@ -498,12 +467,13 @@ mod tests {
     #[test]
     fn only_what_a_rule_looks_at_is_parsed() {
         for sql in [
-            "CREATE TABLE t (id int);\nCREATE UNIQUE INDEX ix ON public.t (id);",
-            "CREATE TABLE IF NOT EXISTS \"T\" (id int); CREATE INDEX ON ONLY \"T\" (id);",
+            "CREATE TABLE public.t (id int);\nCREATE UNIQUE INDEX ix ON public.t (id);",
+            "CREATE TABLE t (id int, a int);\nALTER TABLE ONLY t ADD CONSTRAINT p PRIMARY KEY (id);",
+            "CREATE TABLE \"T\" (id int); CREATE INDEX ON ONLY \"T\" (id);",
             "INSERT INTO users VALUES (1); CREATE FUNCTION f() RETURNS int AS $$ ALTER TABLE x RENAME TO y $$ LANGUAGE sql;",
             "-- ALTER TABLE users RENAME TO people;\nSELECT 1;",
         ] {
-            assert!(!may_be_flagged(sql), "{sql}");
+            assert!(!Scan::new(sql).may_be_flagged(), "{sql}");
         }
         for sql in [
             "CREATE INDEX ix ON users (a);",
@@ -514,8 +484,13 @@ mod tests {
             "BEGIN;",
             "COMMIT;",
             "CREATE TABLE \"T\" (id int); CREATE INDEX ON t (id);",
+            "CREATE TABLE t (id int);\nCREATE UNIQUE INDEX ix ON public.t (id);",
+            "CREATE TABLE IF NOT EXISTS t (id int); CREATE INDEX ON t (id);",
+            "REFRESH MATERIALIZED VIEW v;",
+            "CLUSTER t;",
+            "VACUUM FULL t;",
         ] {
-            assert!(may_be_flagged(sql), "{sql}");
+            assert!(Scan::new(sql).may_be_flagged(), "{sql}");
         }
     }
 
@@ -573,6 +548,8 @@ mod tests {
         let mut diagnostics = Diagnostics::new();
         let revision = Revision {
             path: "m/003_x.sql",
+            id: "003",
+            checksum: "c0ffee",
             transactional: true,
             allowed: &OnlineRule::ALL,
             online: true,
@@ -603,6 +580,9 @@ mod tests {
             "CREATE DATABASE d",
             "ALTER SYSTEM SET x = 1",
             "ALTER TABLE m DETACH PARTITION p CONCURRENTLY",
+            "CLUSTER",
+            "CLUSTER VERBOSE",
+            "discard all",
         ] {
             assert!(
                 refused_in_transaction(&statements(sql, 1)[0]).is_some(),
@@ -613,6 +593,8 @@ mod tests {
             "CREATE INDEX ix ON t (a)",
             "ALTER TYPE e ADD VALUE 'x'",
             "SELECT 'VACUUM'",
+            "CLUSTER t USING ix",
+            "DISCARD PLANS",
         ] {
             assert!(
                 refused_in_transaction(&statements(sql, 1)[0]).is_none(),
@@ -634,6 +616,8 @@ mod tests {
         let mut diagnostics = Diagnostics::new();
         let revision = Revision {
             path: "migrations/003_x.sql",
+            id: "003",
+            checksum: "c0ffee",
             transactional: true,
             allowed: &[],
             online: true,
@@ -646,7 +630,7 @@ mod tests {
         );
         assert_eq!(
             diagnostics.to_string(),
-            "migrations/003_x.sql:12: PostgreSQL: During normal index creation, table updates are blocked, but reads are still allowed [require-concurrent-index-creation]\n  help: build it with `CREATE INDEX CONCURRENTLY`, in a revision whose header says `-- Transaction: false`; if the table is small or the lock is acceptable, add `-- Allow: require-concurrent-index-creation` to the header (or the rule to its `Allow:` list); a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"migrations\", postgres_lint = false)`"
+            "migrations/003_x.sql:12: PostgreSQL: During normal index creation, table updates are blocked, but reads are still allowed [require-concurrent-index-creation]\n  help: build it with `CREATE INDEX CONCURRENTLY`, in a revision whose header says `-- Transaction: false`; if the table is small or the lock is acceptable, add `-- Allow: require-concurrent-index-creation` to the header (or the rule to its `Allow:` list); if this revision already ran in production, do not edit it: list it as released, with the line `003 c0ffee` in `migrations/released.sum` (what `release` writes); a crate whose migrations never run on PostgreSQL turns these rules off with `embed_migrations!(\"migrations\", postgres_lint = false)`"
         );
         let off = Revision {
             online: false,
@@ -655,5 +639,215 @@ mod tests {
         let mut diagnostics = Diagnostics::new();
         check(&off, &sections, &mut Cache::default(), &mut diagnostics);
         assert!(diagnostics.is_empty(), "{diagnostics}");
+    }
+
+    /// Every rule spares a table created earlier in the same revision, as
+    /// pg_dump writes one (`CREATE TABLE`, then `ALTER TABLE ONLY … ADD
+    /// CONSTRAINT … PRIMARY KEY`), not only the rules squawk spares it from.
+    #[test]
+    fn a_table_created_earlier_is_exempt_from_every_rule() {
+        for statement in [
+            "ALTER TABLE t ADD PRIMARY KEY (id);",
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);",
+            "ALTER TABLE t ADD COLUMN b int NOT NULL;",
+            "ALTER TABLE t ALTER COLUMN a TYPE bigint;",
+            "ALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+            "ALTER TABLE t ADD COLUMN u int REFERENCES users (id);",
+            "ALTER TABLE t RENAME COLUMN a TO b;",
+            "ALTER TABLE t ADD COLUMN s bigserial;",
+            "ALTER TABLE t RENAME TO u;\nALTER TABLE u ADD PRIMARY KEY (id);",
+        ] {
+            let create = if statement.contains("public.t") {
+                "CREATE TABLE public.t (id int, a int);"
+            } else {
+                "CREATE TABLE t (id int, a int);"
+            };
+            for transactional in [true, false] {
+                let sql = format!("{create}\n{statement}");
+                assert_eq!(run(&sql, transactional, &[]), [], "{sql}");
+            }
+        }
+        // A view created with no data and refreshed.
+        let sql = "CREATE MATERIALIZED VIEW v AS SELECT 1 AS a WITH NO DATA;\nREFRESH MATERIALIZED VIEW v;";
+        assert_eq!(run(sql, true, &[]), [], "{sql}");
+    }
+
+    /// Names are compared qualified: `app.t` is not `other.t`, an
+    /// unqualified `t` may be either, and `IF NOT EXISTS` may find the
+    /// table there already.
+    #[test]
+    fn only_the_same_qualified_name_is_a_new_table() {
+        use OnlineRule::*;
+        for (sql, expected) in [
+            (
+                "CREATE TABLE app.t (id int);\nCREATE INDEX ix ON other.t (id);\nALTER TABLE other.t ADD CONSTRAINT c CHECK (id > 0);",
+                vec![
+                    (12, online(RequireConcurrentIndexCreation)),
+                    (13, online(ConstraintMissingNotValid)),
+                ],
+            ),
+            (
+                "CREATE TABLE t (id int);\nCREATE INDEX ix ON app.t (id);",
+                vec![(12, online(RequireConcurrentIndexCreation))],
+            ),
+            (
+                "CREATE TABLE IF NOT EXISTS t (id int);\nCREATE INDEX ix ON t (id);",
+                vec![(12, online(RequireConcurrentIndexCreation))],
+            ),
+            (
+                "CREATE TABLE \"T\" (id int);\nALTER TABLE t ADD PRIMARY KEY (id);",
+                vec![(12, online(AddingSerialPrimaryKeyField))],
+            ),
+        ] {
+            assert_eq!(run(sql, true, &[]), expected, "{sql}");
+        }
+    }
+
+    /// Rewrites squawk does not see: a column filled from a sequence or as
+    /// an identity, a check on an added column, `SET LOGGED`, `SET
+    /// TABLESPACE`, `CLUSTER`, `VACUUM FULL`, and a refresh that blocks
+    /// reads.
+    #[test]
+    fn flags_what_squawk_does_not() {
+        use OnlineRule::*;
+        for (sql, transactional, rule) in [
+            (
+                "ALTER TABLE users ADD COLUMN b bigserial;",
+                true,
+                AddingFieldWithDefault,
+            ),
+            (
+                "ALTER TABLE users ADD b serial;",
+                true,
+                AddingFieldWithDefault,
+            ),
+            (
+                "ALTER TABLE users ADD COLUMN IF NOT EXISTS b smallserial;",
+                true,
+                AddingFieldWithDefault,
+            ),
+            (
+                "ALTER TABLE users ADD COLUMN b bigint GENERATED ALWAYS AS IDENTITY;",
+                true,
+                AddingFieldWithDefault,
+            ),
+            (
+                "ALTER TABLE users ADD COLUMN b int CHECK (b > 0);",
+                true,
+                ConstraintMissingNotValid,
+            ),
+            ("ALTER TABLE users SET LOGGED;", true, RewritingTable),
+            ("ALTER TABLE users SET UNLOGGED;", true, RewritingTable),
+            (
+                "ALTER TABLE users SET TABLESPACE fast;",
+                true,
+                RewritingTable,
+            ),
+            ("ALTER INDEX ix SET TABLESPACE fast;", true, RewritingTable),
+            ("CLUSTER users USING users_pkey;", true, RewritingTable),
+            ("VACUUM FULL users;", false, RewritingTable),
+            ("VACUUM (FULL, ANALYZE) users;", false, RewritingTable),
+            (
+                "REFRESH MATERIALIZED VIEW totals;",
+                true,
+                RequireConcurrentRefresh,
+            ),
+        ] {
+            let sql = format!("SELECT 1;\n{sql}");
+            let found = run(&sql, transactional, &[]);
+            assert_eq!(found, [(12, online(rule))], "{sql}");
+            assert_eq!(run(&sql, transactional, &[rule]), [], "{sql} allowed");
+        }
+        for sql in [
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY totals;",
+            "VACUUM (FULL false) users;",
+            "VACUUM users;",
+            "ALTER TABLE users ADD COLUMN b bigint;",
+            "ALTER TABLE users SET (fillfactor = 70);",
+        ] {
+            assert_eq!(run(sql, false, &[]), [], "{sql}");
+        }
+        let mut diagnostics = Diagnostics::new();
+        let sections = [section(
+            Direction::Upgrade,
+            None,
+            "ALTER TABLE users ADD COLUMN b bigserial;\nALTER TABLE users ADD COLUMN c uuid DEFAULT gen_random_uuid();",
+        )];
+        let revision = Revision {
+            path: "m/003_x.sql",
+            id: "003",
+            checksum: "c0ffee",
+            transactional: true,
+            allowed: &[],
+            online: true,
+        };
+        check(
+            &revision,
+            &sections,
+            &mut Cache::default(),
+            &mut diagnostics,
+        );
+        let text = diagnostics.to_string();
+        assert!(
+            text.contains("adding the `bigserial` column `b` fills every row from a sequence"),
+            "{text}"
+        );
+        assert!(
+            text.contains("a column with a volatile `DEFAULT`"),
+            "{text}"
+        );
+        assert!(!text.contains("generated column requires"), "{text}");
+    }
+
+    /// The mend of `adding-not-nullable-field` passes: `VALIDATE` and
+    /// `SET NOT NULL` in one revision, after the `NOT VALID` check.
+    #[test]
+    fn the_not_null_mend_passes() {
+        let validate = "ALTER TABLE users VALIDATE CONSTRAINT a_present;\nALTER TABLE users ALTER COLUMN a SET NOT NULL;";
+        assert_eq!(run(validate, true, &[]), [], "{validate}");
+        let alone = "ALTER TABLE users ALTER COLUMN a SET NOT NULL;";
+        assert_eq!(
+            run(alone, true, &[]),
+            [(11, online(OnlineRule::AddingNotNullableField))]
+        );
+        assert!(
+            OnlineRule::AddingNotNullableField
+                .mend()
+                .contains("`SET NOT NULL` together")
+        );
+    }
+
+    /// The hint about `Allow:` fits the rule: a rename is about the code
+    /// still running, not about a lock.
+    #[test]
+    fn the_allow_hint_fits_the_rule() {
+        let sections = [section(
+            Direction::Upgrade,
+            None,
+            "ALTER TABLE users RENAME COLUMN a TO b;",
+        )];
+        let mut diagnostics = Diagnostics::new();
+        let revision = Revision {
+            path: "m/003_x.sql",
+            id: "003",
+            checksum: "c0ffee",
+            transactional: true,
+            allowed: &[],
+            online: true,
+        };
+        check(
+            &revision,
+            &sections,
+            &mut Cache::default(),
+            &mut diagnostics,
+        );
+        let text = diagnostics.to_string();
+        assert!(
+            text.contains(
+                "; if no code that still runs uses the old name, add `-- Allow: renaming-column`"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("lock is acceptable"), "{text}");
     }
 }

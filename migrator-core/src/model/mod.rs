@@ -10,7 +10,6 @@
 //! (decoded once from its compact form, [`compact`], borrowing the static
 //! text).
 
-#[cfg(feature = "parser")]
 mod checksum;
 pub mod compact;
 #[cfg(feature = "parser")]
@@ -29,6 +28,8 @@ mod identifiers;
 mod lint;
 #[cfg(feature = "parser")]
 mod lint_cache;
+#[cfg(feature = "lint")]
+mod lint_scan;
 mod online;
 pub mod released;
 #[cfg(feature = "parser")]
@@ -44,12 +45,11 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-#[cfg(feature = "parser")]
-pub use checksum::checksum;
+pub use checksum::{checksum, normalise};
 pub use diagnostics::{Diagnostic, Diagnostics, Rule};
 pub use digest::StateDigest;
 #[cfg(feature = "parser")]
-pub use discover::{load_revisions, load_revisions_with, normalise};
+pub use discover::{load_revisions, load_revisions_with};
 #[cfg(feature = "parser")]
 pub use file::parse_file;
 #[cfg(feature = "parser")]

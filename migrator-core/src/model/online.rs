@@ -2,8 +2,8 @@
 //! and the safe way to write what each one flags.
 //!
 //! The rules themselves are squawk's (`squawk-linter`, run at build time by
-//! the `lint` module with the `parser` feature); this list decides which of
-//! them are on. On: the rules about locks held for the length of a scan or a
+//! the `lint` module with the `lint` feature), with a few checks of ours
+//! (`lint_scan`) where squawk says nothing; this list decides which are on. On: the rules about locks held for the length of a scan or a
 //! rewrite of a table that already exists, and about changes that break the
 //! code still running against the old schema during a deploy. Off, each for
 //! its reason (README.md, "PostgreSQL online safety", lists them too):
@@ -26,7 +26,8 @@
 use std::fmt;
 
 /// A PostgreSQL online-safety rule that is on. Its [name](OnlineRule::name)
-/// is squawk's, and the one `Allow:` takes.
+/// is squawk's (ours for the two rules squawk lacks, `rewriting-table` and
+/// `require-concurrent-refresh`), and the one `Allow:` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OnlineRule {
     /// `CREATE INDEX` without `CONCURRENTLY`: writes blocked for the build.
@@ -63,6 +64,12 @@ pub enum OnlineRule {
     BanSetSchema,
     /// `ALTER DOMAIN … ADD CONSTRAINT`: every column of the domain scanned.
     BanAlterDomainWithAddConstraint,
+    /// `SET LOGGED`/`UNLOGGED`/`TABLESPACE`, `CLUSTER`, `VACUUM FULL`: a
+    /// rewrite under an `ACCESS EXCLUSIVE` lock (a rule of ours).
+    RewritingTable,
+    /// `REFRESH MATERIALIZED VIEW` without `CONCURRENTLY`: reads of the
+    /// view blocked (a rule of ours).
+    RequireConcurrentRefresh,
     /// `BEGIN`/`COMMIT` inside the transaction the runtime opened.
     TransactionNesting,
     /// A `BEGIN` never committed.
@@ -71,7 +78,7 @@ pub enum OnlineRule {
 
 impl OnlineRule {
     /// Every rule that is on, in the order the docs list them.
-    pub const ALL: [OnlineRule; 19] = [
+    pub const ALL: [OnlineRule; 21] = [
         OnlineRule::RequireConcurrentIndexCreation,
         OnlineRule::RequireConcurrentIndexDeletion,
         OnlineRule::RequireConcurrentReindex,
@@ -89,11 +96,14 @@ impl OnlineRule {
         OnlineRule::RenamingObject,
         OnlineRule::BanSetSchema,
         OnlineRule::BanAlterDomainWithAddConstraint,
+        OnlineRule::RewritingTable,
+        OnlineRule::RequireConcurrentRefresh,
         OnlineRule::TransactionNesting,
         OnlineRule::BanUncommittedTransaction,
     ];
 
-    /// The rule's name: squawk's, as `Allow:` and messages write it.
+    /// The rule's name (squawk's, or ours), as `Allow:` and messages write
+    /// it.
     pub fn name(self) -> &'static str {
         match self {
             OnlineRule::RequireConcurrentIndexCreation => "require-concurrent-index-creation",
@@ -113,6 +123,8 @@ impl OnlineRule {
             OnlineRule::RenamingObject => "renaming-object",
             OnlineRule::BanSetSchema => "ban-set-schema",
             OnlineRule::BanAlterDomainWithAddConstraint => "ban-alter-domain-with-add-constraint",
+            OnlineRule::RewritingTable => "rewriting-table",
+            OnlineRule::RequireConcurrentRefresh => "require-concurrent-refresh",
             OnlineRule::TransactionNesting => "transaction-nesting",
             OnlineRule::BanUncommittedTransaction => "ban-uncommitted-transaction",
         }
@@ -123,6 +135,23 @@ impl OnlineRule {
         OnlineRule::ALL
             .into_iter()
             .find(|r| r.name().eq_ignore_ascii_case(name))
+    }
+
+    /// When breaking the rule is harmless, for the error's hint about
+    /// `Allow:`.
+    #[cfg(feature = "lint")]
+    pub(crate) fn harmless_when(self) -> &'static str {
+        match self {
+            OnlineRule::RenamingColumn
+            | OnlineRule::RenamingTable
+            | OnlineRule::RenamingObject
+            | OnlineRule::BanSetSchema => "if no code that still runs uses the old name",
+            OnlineRule::AddingRequiredField => "if no code that still runs inserts into the table",
+            OnlineRule::TransactionNesting | OnlineRule::BanUncommittedTransaction => {
+                "if the revision means to control its transactions itself"
+            }
+            _ => "if the table is small or the lock is acceptable",
+        }
     }
 
     /// The safe way to write what the rule flags, one sentence.
@@ -144,10 +173,10 @@ impl OnlineRule {
                 "add the column nullable or with a constant `DEFAULT`, backfill it, and make it `NOT NULL` in a later revision"
             }
             OnlineRule::AddingNotNullableField => {
-                "add `CHECK (column IS NOT NULL) NOT VALID`, `VALIDATE CONSTRAINT` it in a later revision, then `SET NOT NULL` (the valid check spares the scan)"
+                "add `CHECK (column IS NOT NULL) NOT VALID` in one revision, then `VALIDATE CONSTRAINT` it and `SET NOT NULL` together in a later one (the check, validated in that same revision, spares the scan)"
             }
             OnlineRule::AddingFieldWithDefault => {
-                "add the column without the volatile default (or with a constant one), then backfill it in batches"
+                "add the column without the volatile default (or with a constant one; for a `serial` or identity column, a plain integer column, then `SET DEFAULT nextval(…)` on it), then backfill it in batches"
             }
             OnlineRule::AddingSerialPrimaryKeyField => {
                 "build a unique index `CONCURRENTLY` in a `-- Transaction: false` revision, then `ADD CONSTRAINT … PRIMARY KEY USING INDEX …`"
@@ -156,7 +185,7 @@ impl OnlineRule {
                 "add the foreign key with `NOT VALID`, and `VALIDATE CONSTRAINT` it in a later revision"
             }
             OnlineRule::ConstraintMissingNotValid => {
-                "add the constraint with `NOT VALID`, and `VALIDATE CONSTRAINT` it in a later revision"
+                "add the constraint with `NOT VALID` (for a new column: add the column, then the constraint), and `VALIDATE CONSTRAINT` it in a later revision"
             }
             OnlineRule::DisallowedUniqueConstraint => {
                 "build a unique index `CONCURRENTLY` in a `-- Transaction: false` revision, then `ADD CONSTRAINT … UNIQUE USING INDEX …`"
@@ -175,6 +204,12 @@ impl OnlineRule {
             }
             OnlineRule::BanAlterDomainWithAddConstraint => {
                 "put the constraint on the table's columns instead (`CHECK … NOT VALID`, validated in a later revision)"
+            }
+            OnlineRule::RewritingTable => {
+                "do it in a maintenance window, not in a deploy (or rebuild the table online with a tool such as pg_repack)"
+            }
+            OnlineRule::RequireConcurrentRefresh => {
+                "write `REFRESH MATERIALIZED VIEW CONCURRENTLY` (the view needs a unique index)"
             }
             OnlineRule::TransactionNesting => {
                 "remove the `BEGIN`/`COMMIT`: migrator runs the revision in a transaction (or says `-- Transaction: false` to run none)"

@@ -4,7 +4,7 @@
 //! The build reads it ([`super::load_revisions_with`]): a listed
 //! revision may not be edited or removed, and is exempt from the destructive
 //! and online-safety rules. The build never writes it; [`append`] does, for
-//! the `release` command and for importers.
+//! the `release` command (after [`check_files`]) and for importers.
 
 use std::fs;
 use std::io::{self, Write};
@@ -84,7 +84,9 @@ fn is_checksum(s: &str) -> bool {
 #[non_exhaustive]
 pub enum ReleaseError {
     /// The file exists and cannot be read, or cannot be written.
-    #[error("cannot {action} `{path}`: {source}; check the migrations directory's permissions")]
+    #[error(
+        "cannot {action} `{path}`: {source}; check that it is in the migrations directory (the CLI's `--migrations-dir`) and that the directory is writable"
+    )]
     Io {
         /// `read` or `write`.
         action: &'static str,
@@ -120,6 +122,70 @@ pub enum ReleaseError {
         /// The checksum given to release.
         current: String,
     },
+    /// A revision to release has no file in the directory: it is not the
+    /// directory the revisions were built from.
+    #[error(
+        "`{dir}` has no file `{file_name}` for revision `{id}`: it is not the migrations directory this build embeds; name that one (the CLI's `--migrations-dir`, default `migrations`, relative to where it runs)"
+    )]
+    NotEmbedded {
+        /// The directory.
+        dir: PathBuf,
+        /// The revision.
+        id: String,
+        /// The file it was built from.
+        file_name: String,
+    },
+    /// A revision's file changed since the build: the checksum to release
+    /// is not the file's.
+    #[error(
+        "`{path}` is not revision `{id}` as this build embeds it (checksum {embedded}; the file now has {on_disk}): the binary was built before the file changed; rebuild it, then release"
+    )]
+    Stale {
+        /// The file.
+        path: PathBuf,
+        /// The revision.
+        id: String,
+        /// The checksum the build embeds.
+        embedded: String,
+        /// The file's checksum now.
+        on_disk: String,
+    },
+}
+
+/// Checks that `dir` is the directory the revisions `(ID, file name,
+/// checksum)` were built from, as it is now: each has its file there, with
+/// that checksum. Else `release` would list them in another directory's
+/// `released.sum`, or list checksums that are no longer the files'.
+pub fn check_files(dir: &Path, revisions: &[(&str, &str, &str)]) -> Result<(), ReleaseError> {
+    for &(id, file_name, embedded) in revisions {
+        let path = dir.join(file_name);
+        let on_disk = match fs::read_to_string(&path) {
+            Ok(text) => super::checksum(&super::normalise(&text)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Err(ReleaseError::NotEmbedded {
+                    dir: dir.to_path_buf(),
+                    id: id.to_owned(),
+                    file_name: file_name.to_owned(),
+                });
+            }
+            Err(source) => {
+                return Err(ReleaseError::Io {
+                    action: "read",
+                    path,
+                    source,
+                });
+            }
+        };
+        if on_disk != embedded {
+            return Err(ReleaseError::Stale {
+                path,
+                id: id.to_owned(),
+                embedded: embedded.to_owned(),
+                on_disk,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Appends to `dir`'s `released.sum` (created when missing) every revision
@@ -240,6 +306,29 @@ mod tests {
         assert_eq!(text, format!("{PREAMBLE}002 {B}\n001 {A}\n003 {A}\n"));
         let (entries, bad) = parse(&text);
         assert_eq!((entries.len(), bad.len()), (3, 0));
+    }
+
+    /// `release` refuses a directory that is not the one built from, or
+    /// whose files changed since the build.
+    #[test]
+    fn checks_the_files_of_the_build() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let text = "-- Revision ID: 001\r\n";
+        fs::write(dir.path().join("001_a.sql"), text).expect("fixture");
+        let sum = super::super::checksum(&super::super::normalise(text));
+        check_files(dir.path(), &[("001", "001_a.sql", &sum)]).expect("the build's file");
+        let error = check_files(dir.path(), &[("001", "001_a.sql", A)]).expect_err("stale");
+        assert!(
+            error
+                .to_string()
+                .contains("the binary was built before the file changed; rebuild it"),
+            "{error}"
+        );
+        let error = check_files(dir.path(), &[("001", "001_b.sql", &sum)]).expect_err("foreign");
+        assert!(
+            error.to_string().contains("has no file `001_b.sql` for revision `001`: it is not the migrations directory this build embeds"),
+            "{error}"
+        );
     }
 
     #[test]

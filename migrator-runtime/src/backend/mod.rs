@@ -34,7 +34,7 @@ use diesel::result::QueryResult;
 
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub use any::{AnyConnection, MultiBackend, MultiField, MultiRawValue, MultiRow, connect};
-#[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub(crate) use any::{DEFAULT_APPLICATION_NAME, DEFAULT_CONNECT_TIMEOUT, connect_with};
 #[cfg(all(feature = "cli", any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
 pub use url::DatabaseUrl;

@@ -173,19 +173,23 @@ impl Dialect for Mysql {
     }
 
     /// A query that returns no row where the condition holds, and
-    /// otherwise fails on an unsigned overflow (1 and the message's length
+    /// otherwise fails on an unsigned overflow (the message's length and 1
     /// added to the largest `BIGINT UNSIGNED`): an error on MySQL and
     /// MariaDB whatever the SQL mode, whose text quotes the expression, and
-    /// with it the message. (SQLite's invalid JSON path is only a warning on
-    /// MariaDB, and `SIGNAL` needs a stored program on MySQL.) It cannot end
-    /// the block's transaction: a client that goes on after errors
-    /// (`mysql --force`) still runs the block's statements; the block's
-    /// version-table and audit rows are written only where the same
-    /// condition holds.
+    /// with it the message, first. (SQLite's invalid JSON path is only a
+    /// warning on MariaDB, and `SIGNAL` needs a stored program on MySQL.)
+    /// The server may cut the quoted expression (MySQL 8 prints at most 192
+    /// characters of it, by its message format): the whole message is also
+    /// in a comment on the line before, which the script shows beside the
+    /// error. It cannot end the block's transaction: a client that goes on
+    /// after errors (`mysql --force`) still runs the block's statements;
+    /// the block's version-table and audit rows are written only where the
+    /// same condition holds.
     fn script_guard_sql(&self, condition: &str, message: &str) -> String {
         format!(
-            "SELECT 1 FROM DUAL WHERE CASE WHEN {condition} THEN 0 \
-             ELSE 1 + CHAR_LENGTH({}) + 18446744073709551615 END = 1;",
+            "-- {}\nSELECT 1 FROM DUAL WHERE CASE WHEN {condition} THEN 0 \
+             ELSE CHAR_LENGTH({}) + 1 + 18446744073709551615 END = 1;",
+            message.replace(['\n', '\r'], " "),
             self.quote_str(message)
         )
     }

@@ -145,8 +145,10 @@ pub fn exit_status(error: &crate::Error) -> u8 {
         | Run::MissingAncestor { .. }
         | Run::TableElsewhere { .. }
         | Run::MarkerLost { .. }
-        | Run::Release(ReleaseError::Edited { .. }) => exit::MISMATCH,
-        Run::Release(ReleaseError::BadLine { .. }) => exit::USAGE,
+        | Run::Release(ReleaseError::Edited { .. } | ReleaseError::Stale { .. }) => exit::MISMATCH,
+        Run::Release(ReleaseError::BadLine { .. } | ReleaseError::NotEmbedded { .. }) => {
+            exit::USAGE
+        }
         _ => exit::OTHER,
     }
 }

@@ -214,7 +214,8 @@ pub struct RunArgs {
 /// wins over the configuration file (`migrator.toml` or `MIGRATOR_CONFIG`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// The database: `postgres://user@host/db`, `sqlite://path` or a file path.
+    /// The database: `postgres://user@host/db`, `mysql://user@host:3306/db`
+    /// (`mariadb://` alike), `sqlite://path` or a file path.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// The version table's name, `table` or `schema.table` [default:
@@ -355,10 +356,22 @@ impl Settings {
     pub fn resolve(args: &GlobalArgs, config: Config) -> Settings {
         let defaults = Options::default();
         let url = args.database_url.clone().or(config.database_url);
+        let connect_timeout = args
+            .connect_timeout
+            .or(config.connect_timeout)
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let application_name = args
+            .application_name
+            .clone()
+            .or(config.application_name)
+            .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_owned());
         Settings {
             options: Options {
-                // The `table` lease's heartbeat connects where the run does.
+                // The `table` lease's heartbeat connects where the run
+                // does, as it does.
                 lock_heartbeat_url: url.clone(),
+                lock_heartbeat_connect_timeout: Some(connect_timeout),
+                lock_heartbeat_application_name: Some(application_name.clone()),
                 version_table: args
                     .version_table
                     .clone()
@@ -391,15 +404,8 @@ impl Settings {
                 .clone()
                 .or(config.migrations)
                 .unwrap_or_else(|| PathBuf::from("migrations")),
-            connect_timeout: args
-                .connect_timeout
-                .or(config.connect_timeout)
-                .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            application_name: args
-                .application_name
-                .clone()
-                .or(config.application_name)
-                .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_owned()),
+            connect_timeout,
+            application_name,
             quiet: args.quiet,
         }
     }
@@ -783,8 +789,8 @@ fn print_import(
         ))?;
     }
     printer.note(format!(
-        "Listed them in {}: released history, which the build will not let be edited. \
-         Next: build with these revisions; the first `upgrade` (or `stamp`) on a database \
+        "Listed them in {}: released history, which the build will not let be edited \
+         (remove the lines of any not yet run in production). Next: build with these revisions; the first `upgrade` (or `stamp`) on a database \
          diesel migrated records the migrations its `__diesel_schema_migrations` lists as \
          applied, without running them",
         dest.join(crate::model::released::FILE_NAME).display()
@@ -1065,12 +1071,25 @@ mod tests {
             "mysql://app:Secr3t@db:3306/app",
             "--lock",
             "table",
+            "--connect-timeout",
+            "3s",
+            "--application-name",
+            "deploy 7",
             "current",
         ]);
         let settings = Settings::resolve(&cli.global, Config::default());
         assert_eq!(
             settings.options.lock_heartbeat_url.as_deref(),
             Some("mysql://app:Secr3t@db:3306/app")
+        );
+        // With the run's connect timeout and application name.
+        assert_eq!(
+            settings.options.lock_heartbeat_connect_timeout,
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            settings.options.lock_heartbeat_application_name.as_deref(),
+            Some("deploy 7")
         );
         assert!(!format!("{:?}", settings.options).contains("Secr3t"));
     }

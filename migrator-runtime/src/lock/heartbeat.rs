@@ -15,8 +15,13 @@ use std::time::{Duration, Instant};
 
 /// What one renewal found.
 pub(crate) enum Beat {
-    /// The lease is this run's, renewed (or held by this run's own open
-    /// transaction, which keeps every other run out just as well).
+    /// The lease is this run's, renewed (or its row locked past the lock
+    /// timeout, counted as renewed). The latter assumes the lock is this
+    /// run's own open transaction, which renewed the lease first and keeps
+    /// every other run out just as well; a row locked longer than the lease
+    /// by anything else (a session that locked it by hand, another tool) is
+    /// not reported lost by the heartbeat: the run finds it at the renewal
+    /// before its next revision instead.
     Renewed,
     /// The lease is another run's, or gone: what happened to it.
     Lost(String),

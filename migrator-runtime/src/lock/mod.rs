@@ -144,7 +144,7 @@ fn backend_pid(backend: &mut dyn Backend) -> Result<Option<i64>> {
 enum Contender {
     Advisory,
     /// The lease, and where its heartbeat connects.
-    Table(Box<table::Lease>, Option<String>),
+    Table(Box<table::Lease>, Option<table::HeartbeatAt>),
     #[cfg(feature = "redis")]
     Redis(Box<redis::Lease>),
     None,
@@ -179,7 +179,7 @@ impl Contender {
                     &token(),
                     options.lock_lease,
                 )),
-                options.lock_heartbeat_url.clone(),
+                table::HeartbeatAt::of(options),
             ),
             LockStrategy::None => Contender::None,
             #[cfg(feature = "redis")]
@@ -231,13 +231,13 @@ impl Contender {
             },
             Contender::Table(lease, url) => match lease.try_take(backend)? {
                 None => {
-                    let Some(url) = url else {
+                    let Some(at) = url else {
                         tracing::debug!(
                             "no heartbeat URL: the table lease is renewed only before each revision"
                         );
                         return Ok(Ok(Held::Table(lease, None)));
                     };
-                    match lease.start_heartbeat(&url) {
+                    match lease.start_heartbeat(&at) {
                         Ok(heartbeat) => Ok(Ok(Held::Table(lease, Some(heartbeat)))),
                         Err(error) => {
                             let _ = lease.release(backend);

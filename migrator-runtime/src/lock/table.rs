@@ -18,6 +18,45 @@ use crate::backend::TimeoutKind;
 use crate::backend::{Backend, Dialect};
 use crate::bookkeeping::TableName;
 use crate::error::{Error, Result};
+use crate::options::Options;
+
+/// Where the lease's heartbeat connects, and how: the run's
+/// [`Options::lock_heartbeat_url`] and the options beside it. No `Debug`:
+/// the URL may hold a password.
+#[derive(Clone)]
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "sqlite", feature = "mysql")),
+    allow(dead_code, reason = "a build that opens no connection has no heartbeat")
+)]
+pub(crate) struct HeartbeatAt {
+    url: String,
+    connect_timeout: Option<Duration>,
+    application_name: Option<String>,
+}
+
+impl HeartbeatAt {
+    /// Where `options` says the heartbeat connects; `None` without a URL.
+    pub(crate) fn of(options: &Options) -> Option<HeartbeatAt> {
+        Some(HeartbeatAt {
+            url: options.lock_heartbeat_url.clone()?,
+            connect_timeout: options.lock_heartbeat_connect_timeout,
+            application_name: options.lock_heartbeat_application_name.clone(),
+        })
+    }
+
+    /// The connect timeout and `application_name` the heartbeat's
+    /// connection takes.
+    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+    fn connect_settings(&self) -> (Duration, &str) {
+        (
+            self.connect_timeout
+                .unwrap_or(crate::backend::DEFAULT_CONNECT_TIMEOUT),
+            self.application_name
+                .as_deref()
+                .unwrap_or(crate::backend::DEFAULT_APPLICATION_NAME),
+        )
+    }
+}
 
 /// The lock table guarding `version_table`: `<version table>_lock`, in its
 /// schema (a schema snapshot leaves it out, as it does the version table).
@@ -117,12 +156,13 @@ impl Lease {
     }
 
     /// Starts the heartbeat: a thread that renews the lease on a connection
-    /// of its own to `url` (the same database), every third of the lease.
+    /// of its own (to the same database, `at`), every third of the lease.
     /// A renewal that waits for a row lock beyond the connection's lock
-    /// timeout counts as renewed: only this run's own open transaction
-    /// (which renewed the lease first) holds the row for long.
+    /// timeout counts as renewed: this run's own open transaction, which
+    /// renewed the lease first, holds the row (see [`Beat::Renewed`] for
+    /// what that assumes).
     #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
-    pub(crate) fn start_heartbeat(&self, url: &str) -> Result<Heartbeat> {
+    pub(crate) fn start_heartbeat(&self, at: &HeartbeatAt) -> Result<Heartbeat> {
         let fail = |action: &'static str| {
             move |reason: String| Error::Lock {
                 lock: "table".to_owned(),
@@ -130,7 +170,8 @@ impl Lease {
                 reason,
             }
         };
-        let mut conn = crate::connect(url)
+        let (timeout, application_name) = at.connect_settings();
+        let mut conn = crate::backend::connect_with(&at.url, timeout, application_name)
             .map_err(|e| fail("connecting the lease's heartbeat")(e.to_string()))?;
         let lease = self.clone();
         Heartbeat::start("migrator-table-lease", self.lease, move || {
@@ -152,7 +193,7 @@ impl Lease {
     /// A build that opens no connection of its own (diesel-async alone)
     /// has no heartbeat.
     #[cfg(not(any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
-    pub(crate) fn start_heartbeat(&self, _url: &str) -> Result<Heartbeat> {
+    pub(crate) fn start_heartbeat(&self, _at: &HeartbeatAt) -> Result<Heartbeat> {
         Err(Error::Lock {
             lock: "table".to_owned(),
             action: "starting the lease's heartbeat",
@@ -239,5 +280,33 @@ impl Lease {
              expires {ts} NOT NULL\n)",
             self.table
         )
+    }
+}
+
+#[cfg(all(test, any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
+mod tests {
+    use super::*;
+
+    /// The heartbeat connects with the run's connect timeout and
+    /// `application_name` (the CLI's `--connect-timeout` and
+    /// `--application-name`), not `connect`'s defaults.
+    #[test]
+    fn the_heartbeat_connects_with_the_run_s_settings() {
+        let mut options = Options::default();
+        assert!(HeartbeatAt::of(&options).is_none());
+        options.lock_heartbeat_url = Some("postgres://db/app".to_owned());
+        let at = HeartbeatAt::of(&options).expect("a URL");
+        assert_eq!(
+            at.connect_settings(),
+            (crate::backend::DEFAULT_CONNECT_TIMEOUT, "migrator")
+        );
+        options.lock_heartbeat_connect_timeout = Some(Duration::from_secs(3));
+        options.lock_heartbeat_application_name = Some("deploy 7".to_owned());
+        let at = HeartbeatAt::of(&options).expect("a URL");
+        assert_eq!(at.url, "postgres://db/app");
+        assert_eq!(
+            at.connect_settings(),
+            (Duration::from_secs(3), "deploy 7")
+        );
     }
 }

@@ -1,0 +1,22 @@
+-- Tables in use
+--
+-- Revision ID: 001
+-- Revises: 
+
+-- migrate:upgrade
+CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT, a INTEGER);
+CREATE INDEX users_a ON users (a);
+CREATE TABLE teams (id BIGINT PRIMARY KEY);
+CREATE TABLE tags (name TEXT);
+CREATE TABLE events (id BIGINT, at DATE) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE DOMAIN positive AS INTEGER;
+CREATE MATERIALIZED VIEW team_count AS SELECT count(*) AS n FROM teams;
+
+-- migrate:downgrade
+DROP MATERIALIZED VIEW team_count;
+DROP DOMAIN positive;
+DROP TABLE events;
+DROP TABLE tags;
+DROP TABLE teams;
+DROP TABLE users;
