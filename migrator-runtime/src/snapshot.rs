@@ -400,6 +400,46 @@ fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Reads the (plain) views and the triggers of tables not `excluded` into
+/// `snapshot`: `sql` lists them (`Named`, then `NamedOnTable`), `clean`
+/// normalises a definition.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+fn views_and_triggers<C>(
+    conn: &mut C,
+    sql: [&str; 2],
+    excluded: &Excluded,
+    clean: impl Fn(&str) -> String,
+    snapshot: &mut Snapshot,
+) -> diesel::QueryResult<()>
+where
+    C: diesel::connection::LoadConnection,
+    for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Named>
+        + diesel::query_dsl::LoadQuery<'a, C, NamedOnTable>,
+{
+    for v in load::<_, Named>(conn, sql[0])? {
+        snapshot.views.insert(
+            v.name,
+            View {
+                materialized: false,
+                definition: clean(&v.definition),
+            },
+        );
+    }
+    for t in load::<_, NamedOnTable>(conn, sql[1])? {
+        if excluded.table(&t.table_name) {
+            continue;
+        }
+        snapshot.triggers.insert(
+            t.name,
+            Trigger {
+                table: t.table_name,
+                definition: clean(t.definition.as_deref().unwrap_or_default()),
+            },
+        );
+    }
+    Ok(())
+}
+
 /// What a literal that PostgreSQL folded from `'now'` (or `'today'`,
 /// `'tomorrow'`, `'yesterday'`) when the object was created shows as.
 pub(super) const CREATION_TIME: &str = "'<time of creation>'";
@@ -1006,27 +1046,13 @@ fn sqlite(conn: &mut SqliteConnection, excluded: &Excluded) -> diesel::QueryResu
             table.foreign_keys.insert(fk);
         }
     }
-    for v in load::<_, Named>(conn, SQLITE_VIEWS)? {
-        snapshot.views.insert(
-            v.name,
-            View {
-                materialized: false,
-                definition: collapse(&v.definition),
-            },
-        );
-    }
-    for t in load::<_, NamedOnTable>(conn, SQLITE_TRIGGERS)? {
-        if excluded.table(&t.table_name) {
-            continue;
-        }
-        snapshot.triggers.insert(
-            t.name,
-            Trigger {
-                table: t.table_name,
-                definition: collapse(t.definition.as_deref().unwrap_or_default()),
-            },
-        );
-    }
+    views_and_triggers(
+        conn,
+        [SQLITE_VIEWS, SQLITE_TRIGGERS],
+        excluded,
+        collapse,
+        &mut snapshot,
+    )?;
     Ok(snapshot)
 }
 

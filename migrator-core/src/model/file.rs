@@ -29,13 +29,14 @@ pub fn parse_file(
     contents: &str,
     diagnostics: &mut Diagnostics,
 ) -> Option<Parsed> {
+    let (checks, mut cache) = (Checks::default(), Cache::default());
     parse_file_with(
         file_name,
         path,
         contents,
-        &Checks::default(),
+        &checks,
         false,
-        &mut Cache::default(),
+        &mut cache,
         diagnostics,
     )
 }
@@ -48,13 +49,14 @@ pub(crate) fn parse_released_file(
     contents: &str,
     diagnostics: &mut Diagnostics,
 ) -> Option<Parsed> {
+    let (checks, mut cache) = (Checks::default(), Cache::default());
     parse_file_with(
         file_name,
         path,
         contents,
-        &Checks::default(),
+        &checks,
         true,
-        &mut Cache::default(),
+        &mut cache,
         diagnostics,
     )
 }

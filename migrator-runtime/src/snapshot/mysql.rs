@@ -14,7 +14,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::{
     Column, Excluded, ForeignKey, Index, MYSQL_TABLES, Named, NamedOnTable, PgTable, Snapshot,
-    Table, Trigger, View, collapse, load,
+    Table, collapse, load, views_and_triggers,
 };
 use crate::model::BackendKind;
 
@@ -233,27 +233,7 @@ pub(super) fn snapshot(
         };
         table.checks.insert(format!("CHECK ({clause})"));
     }
-    for v in load::<_, Named>(conn, VIEWS)? {
-        snapshot.views.insert(
-            v.name,
-            View {
-                materialized: false,
-                definition: unqualify(&v.definition),
-            },
-        );
-    }
-    for t in load::<_, NamedOnTable>(conn, TRIGGERS)? {
-        if excluded.table(&t.table_name) {
-            continue;
-        }
-        snapshot.triggers.insert(
-            t.name,
-            Trigger {
-                table: t.table_name,
-                definition: unqualify(t.definition.as_deref().unwrap_or_default()),
-            },
-        );
-    }
+    views_and_triggers(conn, [VIEWS, TRIGGERS], excluded, unqualify, &mut snapshot)?;
     Ok(snapshot)
 }
 
