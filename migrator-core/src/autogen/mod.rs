@@ -800,8 +800,15 @@ impl Render<'_> {
             }
             BackendKind::Mysql => format!(
                 "-- MODIFY restates the whole column (its default and attributes are as the \
-                 database has them): add back its comment, character set or collation.\n\
+                 database has them): add back its comment, column-level CHECK, character set \
+                 or collation.\n{}\
                  ALTER TABLE {t} MODIFY COLUMN {};\n",
+                if new_type.is_some() {
+                    "-- A type change copies the table and fails (or loses precision, such as \
+                     fractional seconds) on values that do not convert: check the type.\n"
+                } else {
+                    ""
+                },
                 self.db_column_definition(restated)
             ),
         }

@@ -255,7 +255,8 @@ pub fn same_type(backend: BackendKind, wanted: &str, actual: &str) -> bool {
 }
 
 /// [`family`] on MySQL and MariaDB: `TINYINT(1)` is the `BOOLEAN` Diesel's
-/// `Bool` is; `JSON` is `TEXT` (MariaDB's `JSON` is a `LONGTEXT` with a
+/// `Bool` is; `TIMESTAMP` is `DATETIME` (Diesel's `Timestamp` and
+/// `Datetime` are one Rust type); `JSON` is `TEXT` (MariaDB's `JSON` is a `LONGTEXT` with a
 /// `json_valid` check, which its catalogue and print-schema report as
 /// `LONGTEXT`); `UNSIGNED` is kept.
 fn mysql_family(ty: &str) -> String {
@@ -268,6 +269,9 @@ fn mysql_family(ty: &str) -> String {
         "TINYINT(1)" => "BOOLEAN".to_owned(),
         _ => match family(ty).as_str() {
             "JSON" => "TEXT".to_owned(),
+            // Diesel reads both into the same `NaiveDateTime`, and a schema.rs
+            // written for PostgreSQL says `Timestamp` of a `DATETIME(6)`.
+            "TIMESTAMP" => "DATETIME".to_owned(),
             other => other.to_owned(),
         },
     };
@@ -376,6 +380,7 @@ mod tests {
             ("JSON", "JSON"),
             ("TEXT", "MEDIUMTEXT"),
             ("DATETIME", "DATETIME(6)"),
+            ("TIMESTAMP", "DATETIME(6)"),
             ("DECIMAL(65, 30)", "DECIMAL(10,2)"),
             ("INTEGER UNSIGNED", "INT UNSIGNED"),
             ("BLOB", "LONGBLOB"),
