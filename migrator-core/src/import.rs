@@ -377,8 +377,9 @@ fn convert_one(
         format!(
             "-- The diesel migration had no downgrade ({why}).\n\
              -- WARNING: a downgrade through this revision changes nothing in the database; it\n\
-             -- only records the revision as not applied. Write its downgrade SQL here (in\n\
-             -- place of the noop line) if it can be undone.\n\
+             -- only records the revision as not applied. To give it one, before the first\n\
+             -- deploy: remove its line from released.sum, write the SQL in place of the noop\n\
+             -- line, rebuild, then run `release` (it lists it again with its new checksum).\n\
              -- migrate:noop\n"
         )
     };
@@ -764,6 +765,13 @@ mod tests {
             "-- migrate:downgrade\n-- The diesel migration had no downgrade (its down.sql was empty or held only comments).\n\
              -- WARNING: a downgrade through this revision changes nothing in the database; it\n"
         ));
+        // The mend works with released.sum, which lists the file: its line
+        // goes, the file is edited, `release` lists it again.
+        assert!(
+            text(&index.path).contains("remove its line from released.sum"),
+            "{}",
+            text(&index.path)
+        );
 
         let dropping = &import.revisions[3];
         assert_eq!(

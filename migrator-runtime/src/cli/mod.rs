@@ -771,8 +771,10 @@ fn print_import(
         // Whatever `--quiet` says: a downgrade that undoes nothing is a trap.
         printer.line(format!(
             "Warning: {} revision(s) have no downgrade ({}): a `downgrade` through them \
-             records them as not applied and changes nothing in the database; write their \
-             downgrade SQL in place of `-- migrate:noop` where it can be undone",
+             records them as not applied and changes nothing in the database; to give one a \
+             downgrade, before the first deploy: remove its line from released.sum, write the \
+             SQL in place of `-- migrate:noop`, rebuild, then run `release` (it lists it again \
+             with its new checksum)",
             no_downgrade.len(),
             no_downgrade.join(", ")
         ))?;
