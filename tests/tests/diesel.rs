@@ -616,9 +616,18 @@ fn the_cli_imports_and_adopts() {
     let current = run(branchy(), &["current"]);
     current.expect_code(0, "current");
     assert!(current.stdout.contains("002"), "{current}");
+    // `verify` counts as if adopted too.
+    let verify = run(branchy(), &["verify"]);
+    verify.expect_code(0, "verify");
+    assert!(
+        verify
+            .stdout
+            .contains("OK: 2 applied revision(s) match this build"),
+        "{verify}"
+    );
     assert!(
         !tables(&mut conn).iter().any(|t| t.starts_with("migrator")),
-        "`current` wrote nothing"
+        "`current` and `verify` wrote nothing"
     );
     conn.batch_execute(&format!(
         "INSERT INTO {DIESEL_TABLE} (version) VALUES ('20240101000001')"
