@@ -574,9 +574,24 @@ fn inside(dest: &Path, src: &Path) -> bool {
     let Ok(src) = src.canonicalize() else {
         return false;
     };
+    // `..` taken back lexically first: `src/x/..` (with no `x`) is `src`,
+    // which `create_dir_all` would reach.
+    let Ok(absolute) = std::path::absolute(dest) else {
+        return false;
+    };
+    let mut dest = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                dest.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => dest.push(other),
+        }
+    }
     // The deepest part of `dest` that exists, resolved, then the rest.
     let mut rest = Vec::new();
-    let mut existing = dest;
+    let mut existing = dest.as_path();
     loop {
         if let Ok(found) = existing.canonicalize() {
             let full = rest.iter().rev().fold(found, |path, part| path.join(part));
@@ -898,9 +913,17 @@ mod tests {
             import_diesel(src.path(), &nested),
             Err(ImportError::InsideSource { .. })
         ));
-        // Beside it is fine.
+        // `x/..` with no `x` is the directory itself.
+        let back = src.path().join("x").join("..");
+        assert!(matches!(
+            import_diesel(src.path(), &back),
+            Err(ImportError::InsideSource { .. })
+        ));
+        assert!(!src.path().join("x").exists(), "nothing created");
+        // Beside it is fine, `..` included.
         let beside = tempfile::tempdir().expect("tempdir");
-        import_diesel(src.path(), &beside.path().join("m")).expect("import beside");
+        import_diesel(src.path(), &beside.path().join("n").join("..").join("m"))
+            .expect("import beside");
     }
 
     /// Released history is exempt from the identifier-length rule: a
