@@ -342,6 +342,14 @@ mod tests {
             section(Direction::Upgrade, None, upgrade),
             section(Direction::Downgrade, None, "SELECT 1;"),
         ];
+        diagnose(&sections, transactional, allowed)
+            .iter()
+            .map(|d| (d.line.unwrap_or(0), d.rule))
+            .collect()
+    }
+
+    /// What `check` finds in `sections` of the revision `m/003_x.sql`.
+    fn diagnose(sections: &[Section], transactional: bool, allowed: &[OnlineRule]) -> Diagnostics {
         let mut diagnostics = Diagnostics::new();
         let revision = Revision {
             path: "m/003_x.sql",
@@ -351,16 +359,8 @@ mod tests {
             allowed,
             online: true,
         };
-        check(
-            &revision,
-            &sections,
-            &mut Cache::default(),
-            &mut diagnostics,
-        );
+        check(&revision, sections, &mut Cache::default(), &mut diagnostics);
         diagnostics
-            .iter()
-            .map(|d| (d.line.unwrap_or(0), d.rule))
-            .collect()
     }
 
     fn online(rule: OnlineRule) -> Rule {
@@ -545,21 +545,7 @@ mod tests {
             section(Direction::Upgrade, Some(BackendKind::Sqlite), "VACUUM;"),
             section(Direction::Downgrade, None, "DROP INDEX CONCURRENTLY ix;"),
         ];
-        let mut diagnostics = Diagnostics::new();
-        let revision = Revision {
-            path: "m/003_x.sql",
-            id: "003",
-            checksum: "c0ffee",
-            transactional: true,
-            allowed: &OnlineRule::ALL,
-            online: true,
-        };
-        check(
-            &revision,
-            &sections,
-            &mut Cache::default(),
-            &mut diagnostics,
-        );
+        let diagnostics = diagnose(&sections, true, &OnlineRule::ALL);
         let found: Vec<_> = diagnostics.iter().map(|d| (d.line, d.rule)).collect();
         assert_eq!(
             found,
@@ -767,26 +753,12 @@ mod tests {
         ] {
             assert_eq!(run(sql, false, &[]), [], "{sql}");
         }
-        let mut diagnostics = Diagnostics::new();
         let sections = [section(
             Direction::Upgrade,
             None,
             "ALTER TABLE users ADD COLUMN b bigserial;\nALTER TABLE users ADD COLUMN c uuid DEFAULT gen_random_uuid();",
         )];
-        let revision = Revision {
-            path: "m/003_x.sql",
-            id: "003",
-            checksum: "c0ffee",
-            transactional: true,
-            allowed: &[],
-            online: true,
-        };
-        check(
-            &revision,
-            &sections,
-            &mut Cache::default(),
-            &mut diagnostics,
-        );
+        let diagnostics = diagnose(&sections, true, &[]);
         let text = diagnostics.to_string();
         assert!(
             text.contains("adding the `bigserial` column `b` fills every row from a sequence"),
@@ -826,21 +798,7 @@ mod tests {
             None,
             "ALTER TABLE users RENAME COLUMN a TO b;",
         )];
-        let mut diagnostics = Diagnostics::new();
-        let revision = Revision {
-            path: "m/003_x.sql",
-            id: "003",
-            checksum: "c0ffee",
-            transactional: true,
-            allowed: &[],
-            online: true,
-        };
-        check(
-            &revision,
-            &sections,
-            &mut Cache::default(),
-            &mut diagnostics,
-        );
+        let diagnostics = diagnose(&sections, true, &[]);
         let text = diagnostics.to_string();
         assert!(
             text.contains(
