@@ -169,6 +169,17 @@ struct Run {
 }
 
 impl Run {
+    /// Asserts the run stopped with `code` and an error saying each of
+    /// `says`.
+    fn refused(&self, code: u8, says: &[&str]) {
+        assert_eq!(self.code, i32::from(code), "{}", self.stderr);
+        for said in says {
+            assert!(self.stderr.contains(said), "{said:?} in {}", self.stderr);
+        }
+    }
+}
+
+impl Run {
     fn ok(&self) -> &Self {
         assert_eq!(self.code, 0, "expected success: {self:#?}");
         self
@@ -2088,20 +2099,8 @@ fn release_refuses_a_listed_revision_with_another_checksum() {
     branchy::copy_files(&dir.path().join("migrations"));
     let sum = dir.path().join("migrations").join(released::FILE_NAME);
     std::fs::write(&sum, format!("001 {}\n", "0".repeat(64))).expect("released.sum");
-    let refused = run(branchy_command(None, dir.path()), &["release"]);
-    assert_eq!(
-        refused.code,
-        i32::from(exit::MISMATCH),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused
-            .stderr
-            .contains("lists revision `001` with checksum"),
-        "{}",
-        refused.stderr
-    );
+    run(branchy_command(None, dir.path()), &["release"])
+        .refused(exit::MISMATCH, &["lists revision `001` with checksum"]);
     assert_eq!(
         std::fs::read_to_string(&sum).expect("released.sum"),
         format!("001 {}\n", "0".repeat(64))
@@ -2123,34 +2122,21 @@ fn release_refuses_a_directory_that_is_not_the_build_s() {
         let sum = migrations.join(released::FILE_NAME);
 
         // No directory: named, with the flag that names another.
-        let refused = run(branchy_command(None, dir.path()), &["release"]);
-        assert_eq!(refused.code, i32::from(exit::USAGE), "{}", refused.stderr);
-        assert!(
-            refused.stderr.contains("`migrations` has no file `001_")
-                && refused
-                    .stderr
-                    .contains("it is not the migrations directory this build embeds")
-                && refused.stderr.contains("`--migrations-dir`"),
-            "{}",
-            refused.stderr
+        run(branchy_command(None, dir.path()), &["release"]).refused(
+            exit::USAGE,
+            &[
+                "`migrations` has no file `001_",
+                "it is not the migrations directory this build embeds",
+                "`--migrations-dir`",
+            ],
         );
 
         // Another project's directory, against the database too.
         std::fs::create_dir(&migrations).expect("migrations dir");
         std::fs::write(migrations.join("zzz_other.sql"), "-- Revision ID: zzz\n").expect("file");
         for args in [&["release"][..], &["release", "current"]] {
-            let refused = run(branchy_command(Some(db.url()), dir.path()), args);
-            assert_eq!(
-                refused.code,
-                i32::from(exit::USAGE),
-                "{args:?}: {}",
-                refused.stderr
-            );
-            assert!(
-                refused.stderr.contains("has no file `001_"),
-                "{}",
-                refused.stderr
-            );
+            run(branchy_command(Some(db.url()), dir.path()), args)
+                .refused(exit::USAGE, &["has no file `001_"]);
             assert!(!sum.exists(), "{args:?}");
         }
 
@@ -2166,23 +2152,16 @@ fn release_refuses_a_directory_that_is_not_the_build_s() {
             .expect("002's file");
         let text = std::fs::read_to_string(&edited).expect("002");
         std::fs::write(&edited, format!("{text}\n-- edited\n")).expect("edit 002");
-        let refused = run(
+        run(
             branchy_command(Some(db.url()), dir.path()),
             &["release", "current"],
-        );
-        assert_eq!(
-            refused.code,
-            i32::from(exit::MISMATCH),
-            "{}",
-            refused.stderr
-        );
-        assert!(
-            refused
-                .stderr
-                .contains("is not revision `002` as this build embeds it")
-                && refused.stderr.contains("rebuild it, then release"),
-            "{}",
-            refused.stderr
+        )
+        .refused(
+            exit::MISMATCH,
+            &[
+                "is not revision `002` as this build embeds it",
+                "rebuild it, then release",
+            ],
         );
         assert!(!sum.exists());
 

@@ -39,6 +39,16 @@ fn script_to_004(db: &TestDb, dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// Creates tables the script of [`script_to_004`] creates, so that it
+/// fails partway (the conflict the failure tests start from).
+fn make_the_script_conflict(conn: &mut AnyConnection) {
+    conn.batch_execute(
+        "CREATE TABLE base_t (id INTEGER NOT NULL PRIMARY KEY); \
+         CREATE TABLE left_t (id INTEGER NOT NULL PRIMARY KEY);",
+    )
+    .expect("the conflicting tables");
+}
+
 /// Runs `client` with its output captured, its input `input` (a file) or
 /// nothing (it must exist: `scripts/services.sh` installs
 /// `postgresql-client`, `sqlite3` and `mariadb-client`).
@@ -230,11 +240,7 @@ fn a_mysql_script_stops_at_a_failure_and_leaves_an_honest_dirty_marker() {
     let dir = tempfile::tempdir().expect("a directory");
     let script = script_to_004(&db, dir.path());
     let mut conn = db.connect();
-    conn.batch_execute(
-        "CREATE TABLE base_t (id INTEGER NOT NULL PRIMARY KEY); \
-         CREATE TABLE left_t (id INTEGER NOT NULL PRIMARY KEY);",
-    )
-    .expect("the conflicting tables");
+    make_the_script_conflict(&mut conn);
     let run = mysql(&db, &script, false);
     run.expect_code(1, "the conflict stops the client");
     assert!(run.stderr.contains("'base_t' already exists"), "{run}");
@@ -335,11 +341,7 @@ fn a_failing_script_through_pgbouncer_leaves_no_server_connection_read_only() {
     let dir = tempfile::tempdir().expect("a directory");
     let script = script_to_004(&db, dir.path());
     let mut conn = db.connect();
-    conn.batch_execute(
-        "CREATE TABLE base_t (id INTEGER NOT NULL PRIMARY KEY); \
-         CREATE TABLE left_t (id INTEGER NOT NULL PRIMARY KEY);",
-    )
-    .expect("the conflicting tables");
+    make_the_script_conflict(&mut conn);
     let run = psql(&bouncer, &script, false);
     assert_nothing_past_the_failure(&db, &run, "psql through PgBouncer");
     for round in 0..5 {
@@ -418,11 +420,7 @@ fn a_sqlite3_script_records_nothing_past_a_failure() {
     let dir = tempfile::tempdir().expect("a directory");
     let script = script_to_004(&db, dir.path());
     let mut conn = db.connect();
-    conn.batch_execute(
-        "CREATE TABLE base_t (id INTEGER NOT NULL PRIMARY KEY); \
-         CREATE TABLE left_t (id INTEGER NOT NULL PRIMARY KEY);",
-    )
-    .expect("the conflicting tables");
+    make_the_script_conflict(&mut conn);
     let run = sqlite3(&db, &script, true);
     assert_nothing_past_the_failure(&db, &run, "sqlite3 -bail");
     assert!(!tables(&mut conn).contains(&"right_t".to_owned()), "{run}");
