@@ -30,6 +30,12 @@ if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlcl
     apt_install pkg-config libmariadb-dev libmariadb-dev-compat
 fi
 
+# libsqlite3 headers: diesel_cli (scripts/diesel-cli.sh) links the system
+# SQLite.
+if ! pkg-config --exists sqlite3 2>/dev/null; then
+    apt_install pkg-config libsqlite3-dev
+fi
+
 # The sqlite3 CLI: offline scripts are tested as an operator runs them.
 if ! command -v sqlite3 >/dev/null 2>&1; then
     apt_install sqlite3
